@@ -1,0 +1,157 @@
+"""Orders and the FIX 4.4 order state machine (Volume 4, Appendix D).
+
+An order's status changes only through :func:`check_transition`; an illegal move raises
+:class:`IllegalTransition` and the order is left as it was. Filled, Canceled, Rejected and Expired are terminal.
+Replaced is a working status: the order keeps its identity and rests with its new price or quantity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.commands import SubmitOrder
+from core.enums import ExecType, OrderType, OrdStatus, Side, TimeInForce
+from core.events import ExecutionReport
+from core.numbers import Nanos, Price, Quantity
+
+S = OrdStatus
+
+TERMINAL: frozenset[OrdStatus] = frozenset({S.FILLED, S.CANCELED, S.REJECTED, S.EXPIRED})
+"""Statuses an order never leaves."""
+
+WORKING: frozenset[OrdStatus] = frozenset({S.NEW, S.PARTIALLY_FILLED, S.REPLACED, S.PENDING_CANCEL, S.PENDING_REPLACE})
+"""Statuses of an order that rests at (or is being changed on) a venue."""
+
+_RESTING = {S.NEW, S.PARTIALLY_FILLED, S.REPLACED}
+_ENDINGS = {S.FILLED, S.CANCELED, S.EXPIRED}
+
+TRANSITIONS: dict[OrdStatus, frozenset[OrdStatus]] = {
+    S.PENDING_NEW: frozenset({S.NEW, S.REJECTED, S.PARTIALLY_FILLED, S.PENDING_CANCEL} | _ENDINGS),
+    S.NEW: frozenset({S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.PENDING_REPLACE} | _ENDINGS),
+    S.REPLACED: frozenset({S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.PENDING_REPLACE} | _ENDINGS),
+    S.PARTIALLY_FILLED: frozenset({S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.PENDING_REPLACE} | _ENDINGS),
+    # A cancel or replace request may be refused (back to where it was) or overtaken by fills.
+    S.PENDING_CANCEL: frozenset({S.PENDING_CANCEL} | _RESTING | _ENDINGS),
+    S.PENDING_REPLACE: frozenset({S.PENDING_REPLACE, S.PENDING_CANCEL} | _RESTING | _ENDINGS),
+    S.FILLED: frozenset(),
+    S.CANCELED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.EXPIRED: frozenset(),
+}
+
+
+class IllegalTransition(ValueError):
+    """Raised when an order would move to a status the state machine does not allow from its current one."""
+
+
+def check_transition(current: OrdStatus, new: OrdStatus) -> None:
+    """Raise :class:`IllegalTransition` unless ``current -> new`` is a legal move."""
+    if new not in TRANSITIONS[current]:
+        raise IllegalTransition(f"illegal order transition {current.name} -> {new.name}")
+
+
+@dataclass(slots=True, kw_only=True)
+class Order:
+    """An order as the order manager tracks it. Mutated only by :meth:`apply` (and the manager's pending marks)."""
+
+    order_id: str
+    client_order_id: str
+    account: str
+    instrument: str
+    side: Side
+    order_type: OrderType
+    quantity: Quantity
+    price: Price | None
+    time_in_force: TimeInForce
+    strategy_id: str | None
+    created_ns: Nanos
+    status: OrdStatus = OrdStatus.PENDING_NEW
+    cum_qty: Quantity = 0
+    filled_cost: int = 0
+    """Sum of fill price x fill quantity, for the average fill price."""
+    updated_ns: Nanos = 0
+    venue: str = ""
+    reason: str = ""
+    fills: list[tuple[Nanos, Price, Quantity]] = field(default_factory=list)
+    status_before_pending: OrdStatus | None = None
+
+    @classmethod
+    def from_request(cls, request: SubmitOrder, *, order_id: str, ts_ns: Nanos) -> Order:
+        """A new order in PendingNew for an accepted request."""
+        return cls(
+            order_id=order_id,
+            client_order_id=request.client_order_id,
+            account=request.account,
+            instrument=request.instrument,
+            side=request.side,
+            order_type=request.order_type,
+            quantity=request.quantity,
+            price=request.price,
+            time_in_force=request.time_in_force,
+            strategy_id=request.strategy_id,
+            created_ns=ts_ns,
+            updated_ns=ts_ns,
+        )
+
+    @property
+    def leaves_qty(self) -> Quantity:
+        """Quantity still open: zero once the order is terminal."""
+        return 0 if self.status in TERMINAL else self.quantity - self.cum_qty
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def is_working(self) -> bool:
+        return self.status in WORKING
+
+    def average_price_x(self, scale: int = 1) -> int | None:
+        """Average fill price times ``scale``, rounded down; None before the first fill."""
+        if self.cum_qty == 0:
+            return None
+        return self.filled_cost * scale // self.cum_qty
+
+    def mark_pending(self, status: OrdStatus, ts_ns: Nanos) -> None:
+        """Move to PendingCancel or PendingReplace when a request leaves for the venue."""
+        check_transition(self.status, status)
+        if self.status not in (S.PENDING_CANCEL, S.PENDING_REPLACE):
+            self.status_before_pending = self.status
+        self.status = status
+        self.updated_ns = ts_ns
+
+    def apply(self, report: ExecutionReport) -> None:
+        """Apply a venue's execution report; raises :class:`IllegalTransition` and changes nothing if illegal."""
+        check_transition(self.status, report.ord_status)
+        if report.exec_type is ExecType.TRADE:
+            if report.last_qty <= 0 or report.last_price is None:
+                raise IllegalTransition("a trade report needs a positive last_qty and a last_price")
+            if self.cum_qty + report.last_qty > report.quantity:
+                raise IllegalTransition(
+                    f"overfill: {self.cum_qty} + {report.last_qty} exceeds order quantity {report.quantity}"
+                )
+            self.cum_qty += report.last_qty
+            self.filled_cost += report.last_qty * report.last_price
+            self.fills.append((report.ts_ns, report.last_price, report.last_qty))
+        if report.exec_type is ExecType.REPLACED or report.ord_status in _RESTING:
+            self.quantity = report.quantity
+            self.price = report.price
+        if report.ord_status not in (S.PENDING_CANCEL, S.PENDING_REPLACE):
+            self.status_before_pending = None
+        self.status = report.ord_status
+        self.updated_ns = report.ts_ns
+        if report.reason:
+            self.reason = report.reason
+        if report.venue:
+            self.venue = report.venue
+
+    def restore_after_reject(self, ts_ns: Nanos, reason: str) -> None:
+        """A cancel or replace was refused: return to the status held before the request."""
+        previous = self.status_before_pending
+        if previous is None:
+            raise IllegalTransition(f"order {self.client_order_id} has no pending request to refuse")
+        check_transition(self.status, previous)
+        self.status = previous
+        self.status_before_pending = None
+        self.updated_ns = ts_ns
+        self.reason = reason

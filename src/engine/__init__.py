@@ -1,0 +1,1 @@
+"""Engine runtime: kernel, order manager, risk, venues, simulator, backtester, storage."""

@@ -1,0 +1,1 @@
+"""Built-in panels, registered like third-party ones."""
