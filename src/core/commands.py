@@ -52,10 +52,11 @@ class ReplaceOrder:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CancelAll:
-    """Cancel every working order, narrowed to an account and/or an instrument when given."""
+    """Cancel every working order, narrowed to an account, an instrument and/or a strategy when given."""
 
     account: str | None = None
     instrument: str | None = None
+    strategy_id: str | None = None
     ts_ns: Nanos = 0
 
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from core.clock import Scheduler
 from core.commands import ReplaceOrder, SubmitOrder
 from core.enums import OrderType, Side, TimeInForce
-from core.events import BookUpdate, ExecutionReport, OrderBookAction, TradeTick
+from core.events import BookUpdate, CancelReject, ExecutionReport, OrderBookAction, TradeTick
 from core.instruments import Instrument
 from core.numbers import Money, Nanos, Price, Quantity
 from core.orders import Order
@@ -245,6 +245,10 @@ class VenueListener(Protocol):
 
     def on_execution(self, report: ExecutionReport) -> None:
         """An execution report for one of the engine's orders."""
+        ...
+
+    def on_cancel_reject(self, reject: CancelReject) -> None:
+        """A cancel or replace of one of the engine's orders was refused (e.g. the order had already filled)."""
         ...
 
     def on_market_data(self, event: MarketData) -> None:

@@ -110,6 +110,21 @@ class ExecutionReport:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CancelReject:
+    """A cancel or replace request that could not be carried out (FIX OrderCancelReject, 35=9).
+
+    ``order_id`` is empty when the client order id was unknown; the order, if any, keeps its state.
+    """
+
+    client_order_id: str
+    order_id: str
+    account: str
+    ts_ns: Nanos
+    reason: str
+    is_replace: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PositionUpdate:
     """A position after a fill or a mark change. ``cost`` is the signed sum of price x quantity still open."""
 
@@ -159,4 +174,13 @@ class EngineStatus:
     message: str = ""
 
 
-Event = BookUpdate | TradeTick | OrderBookAction | ExecutionReport | PositionUpdate | RiskEvent | EngineStatus
+Event = (
+    BookUpdate
+    | TradeTick
+    | OrderBookAction
+    | ExecutionReport
+    | CancelReject
+    | PositionUpdate
+    | RiskEvent
+    | EngineStatus
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from core.numbers import Money, Price, Quantity, notional
+from core.numbers import EXACT, Money, Price, Quantity, notional
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,11 +43,11 @@ class Instrument:
 
     def to_decimal(self, price: Price) -> Decimal:
         """Exact decimal value of an integer price, for display and the edges."""
-        return Decimal(price).scaleb(-self.price_scale)
+        return Decimal(price).scaleb(-self.price_scale, EXACT)
 
     def to_price(self, value: Decimal | str | int) -> Price:
         """Integer price of a decimal value; raises when it is not representable on the price scale."""
-        scaled = Decimal(value).scaleb(self.price_scale)
+        scaled = Decimal(value).scaleb(self.price_scale, EXACT)
         if scaled != scaled.to_integral_value():
             raise ValueError(f"{self.symbol}: {value} has more than {self.price_scale} decimals")
         return int(scaled)

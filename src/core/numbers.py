@@ -9,7 +9,7 @@ Conversions to ``Decimal`` exist for the edges (display, JSON, config); no float
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import TypeAlias
 
 Price: TypeAlias = int
@@ -26,6 +26,9 @@ NANOS_PER_SECOND = 1_000_000_000
 NANOS_PER_MILLI = 1_000_000
 NANOS_PER_MICRO = 1_000
 
+EXACT = Context(prec=80)
+"""Decimal context wide enough that scaling any int64 amount is exact (the default 28 digits is not)."""
+
 
 def notional(price: Price, quantity: Quantity, price_scale: int) -> Money:
     """Money value of ``quantity`` at ``price`` (both integers) for an instrument with ``price_scale`` decimals."""
@@ -36,12 +39,12 @@ def notional(price: Price, quantity: Quantity, price_scale: int) -> Money:
 
 def money_to_decimal(amount: Money) -> Decimal:
     """Exact decimal value of an integer money amount, in currency units."""
-    return Decimal(amount).scaleb(-MONEY_DECIMALS)
+    return Decimal(amount).scaleb(-MONEY_DECIMALS, EXACT)
 
 
 def decimal_to_money(value: Decimal | str | int) -> Money:
     """Integer money amount of a decimal value in currency units; raises if it is finer than the money scale."""
-    scaled = Decimal(value).scaleb(MONEY_DECIMALS)
+    scaled = Decimal(value).scaleb(MONEY_DECIMALS, EXACT)
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{value} has more than {MONEY_DECIMALS} decimals")
     return int(scaled)

@@ -31,7 +31,7 @@ TRANSITIONS: dict[OrdStatus, frozenset[OrdStatus]] = {
     S.REPLACED: frozenset({S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.PENDING_REPLACE} | _ENDINGS),
     S.PARTIALLY_FILLED: frozenset({S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.PENDING_REPLACE} | _ENDINGS),
     # A cancel or replace request may be refused (back to where it was) or overtaken by fills.
-    S.PENDING_CANCEL: frozenset({S.PENDING_CANCEL} | _RESTING | _ENDINGS),
+    S.PENDING_CANCEL: frozenset({S.PENDING_CANCEL, S.PENDING_NEW} | _RESTING | _ENDINGS),
     S.PENDING_REPLACE: frozenset({S.PENDING_REPLACE, S.PENDING_CANCEL} | _RESTING | _ENDINGS),
     S.FILLED: frozenset(),
     S.CANCELED: frozenset(),
@@ -123,13 +123,13 @@ class Order:
     def apply(self, report: ExecutionReport) -> None:
         """Apply a venue's execution report; raises :class:`IllegalTransition` and changes nothing if illegal."""
         check_transition(self.status, report.ord_status)
-        if report.exec_type is ExecType.TRADE:
-            if report.last_qty <= 0 or report.last_price is None:
-                raise IllegalTransition("a trade report needs a positive last_qty and a last_price")
-            if self.cum_qty + report.last_qty > report.quantity:
-                raise IllegalTransition(
-                    f"overfill: {self.cum_qty} + {report.last_qty} exceeds order quantity {report.quantity}"
-                )
+        is_trade = report.exec_type is ExecType.TRADE
+        if is_trade:
+            self._check_fill(report)
+        elif report.exec_type is ExecType.REPLACED and report.quantity <= self.cum_qty:
+            raise IllegalTransition(f"replace to {report.quantity} is not above the filled {self.cum_qty}")
+        if is_trade:
+            assert report.last_price is not None
             self.cum_qty += report.last_qty
             self.filled_cost += report.last_qty * report.last_price
             self.fills.append((report.ts_ns, report.last_price, report.last_qty))
@@ -145,11 +145,25 @@ class Order:
         if report.venue:
             self.venue = report.venue
 
+    def _check_fill(self, report: ExecutionReport) -> None:
+        if report.last_qty <= 0 or report.last_price is None:
+            raise IllegalTransition("a trade report needs a positive last_qty and a last_price")
+        cum = self.cum_qty + report.last_qty
+        if cum > report.quantity:
+            raise IllegalTransition(
+                f"overfill: {self.cum_qty} + {report.last_qty} exceeds order quantity {report.quantity}"
+            )
+        # A complete fill must say Filled; a partial one must not (pending statuses may persist through fills).
+        if (cum == report.quantity) != (report.ord_status is S.FILLED):
+            raise IllegalTransition(f"a fill to {cum} of {report.quantity} cannot leave the order {report.ord_status.name}")
+
     def restore_after_reject(self, ts_ns: Nanos, reason: str) -> None:
         """A cancel or replace was refused: return to the status held before the request."""
         previous = self.status_before_pending
         if previous is None:
             raise IllegalTransition(f"order {self.client_order_id} has no pending request to refuse")
+        if self.cum_qty > 0 and previous in (S.NEW, S.REPLACED):
+            previous = S.PARTIALLY_FILLED
         check_transition(self.status, previous)
         self.status = previous
         self.status_before_pending = None

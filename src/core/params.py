@@ -41,6 +41,8 @@ class Param:
     def coerce(self, value: Any) -> ParamValue:
         """``value`` (a typed value or its text) converted to this parameter's type and checked against bounds."""
         converted = self._convert(value)
+        if isinstance(converted, float | Decimal) and converted != converted:
+            raise ParamError(f"parameter {self.name}: {value!r} is not a number")
         if self.choices is not None and converted not in self.choices:
             raise ParamError(f"parameter {self.name}: {value!r} is not one of {', '.join(self.choices)}")
         if self.minimum is not None and converted < self.minimum:  # type: ignore[operator]
@@ -68,7 +70,7 @@ class Param:
                 return float(value)
             if self.type is Decimal:
                 return Decimal(str(value))
-        except (ValueError, InvalidOperation):
+        except (ValueError, InvalidOperation, OverflowError):
             raise ParamError(f"parameter {self.name}: expected {expected}, got {value!r}") from None
         if not isinstance(value, str):
             raise ParamError(f"parameter {self.name}: expected text, got {value!r}")

@@ -1,0 +1,1 @@
+"""Benchmarks: `uv run python -m bench [matching|backtest|tick-to-order] [--json]`."""

@@ -1,0 +1,398 @@
+"""Matching benchmark: replay an order stream through the matching kernel, and through peer libraries if present.
+
+Usage: ``python -m bench matching [--stream FILE.npz] [--save-stream FILE.npz] [--runs N] [--json]
+[--with-python] [--no-peers]``.
+
+A stream holds equal-length arrays ``typ`` (int8: 0 add limit, 1 cancel, 2 market), ``oid`` (int64), ``side``
+(int8: 0 buy, 1 sell), ``price`` (int64 ticks) and ``qty`` (int64). An add trades against the other side while
+it crosses (FIFO within a level, at the resting price) and rests the rest; a cancel of an unknown or finished id
+does nothing; a market order takes what it can and drops the rest. Without ``--stream`` a 1M-message stream is
+generated from a fixed seed. The kernel replays it in one compiled loop with event recording off (the same
+matching functions run); the figure is the median of ``--runs`` timed runs after a warm-up run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.sim._jit import jit
+from engine.sim._kernel import book_add, book_cancel, book_market
+from engine.sim._layout import OK, TIF_DAY
+from engine.sim.matching import MatchingBook
+
+I64Array = npt.NDArray[np.int64]
+I8Array = npt.NDArray[np.int8]
+Stream = dict[str, np.ndarray[Any, Any]]
+
+STREAM_FIELDS = ("typ", "oid", "side", "price", "qty")
+DEFAULT_MESSAGES = 1_000_000
+DEFAULT_SEED = 20_240_601
+PYTHON_PREFIX = 100_000
+PEER_PREFIX = 200_000
+
+# --- stream generation -------------------------------------------------------------------------------------------
+
+
+@jit
+def _build_stream(
+    u_kind: npt.NDArray[np.float64],
+    u_pick: npt.NDArray[np.float64],
+    sides: I8Array,
+    dist: I64Array,
+    lots: I64Array,
+    steps: I64Array,
+    typ: I8Array,
+    oid: I64Array,
+    side: I8Array,
+    price: I64Array,
+    qty: I64Array,
+) -> None:
+    n = typ.shape[0]
+    pool = np.empty(n, dtype=np.int64)  # ids added and not yet cancelled by the stream (some get filled)
+    size = 0
+    next_id = 1
+    mid = 100_000
+    for i in range(n):
+        mid += steps[i]
+        u = u_kind[i]
+        s = sides[i]
+        side[i] = s
+        if u < 0.48 or (u < 0.90 and size == 0):
+            typ[i] = 0
+            oid[i] = next_id
+            pool[size] = next_id
+            size += 1
+            next_id += 1
+            # Mostly passive around the mid; about 3% of adds are marketable limits that cross by a tick.
+            d = dist[i]
+            if d < 0:
+                price[i] = mid + 1 if s == 0 else mid - 1
+            elif s == 0:
+                price[i] = mid - 1 - d
+            else:
+                price[i] = mid + 1 + d
+            qty[i] = lots[i] * 100
+        elif u < 0.90:
+            typ[i] = 1
+            k = int(u_pick[i] * size)
+            oid[i] = pool[k]
+            size -= 1
+            pool[k] = pool[size]
+            price[i] = 0
+            qty[i] = 0
+        else:
+            typ[i] = 2
+            oid[i] = next_id
+            next_id += 1
+            price[i] = 0
+            qty[i] = lots[i] * 100
+
+
+def generate_stream(n: int = DEFAULT_MESSAGES, seed: int = DEFAULT_SEED) -> Stream:
+    """A synthetic stream of ``n`` messages: about 48% adds, 42% cancels of ids the stream added (most still
+    live), 10% market orders, prices a few ticks around a slowly drifting mid (a two-sided book with trades)."""
+    rng = np.random.default_rng(seed)
+    dist = rng.geometric(0.3, n).astype(np.int64) - 1
+    dist[rng.random(n) < 0.03] = -1
+    steps = np.where(rng.random(n) < 0.002, rng.choice(np.array([-1, 1], dtype=np.int64), n), 0).astype(np.int64)
+    stream: Stream = {
+        "typ": np.empty(n, dtype=np.int8),
+        "oid": np.empty(n, dtype=np.int64),
+        "side": np.empty(n, dtype=np.int8),
+        "price": np.empty(n, dtype=np.int64),
+        "qty": np.empty(n, dtype=np.int64),
+    }
+    _build_stream(
+        rng.random(n), rng.random(n), rng.integers(0, 2, n).astype(np.int8), dist,
+        rng.integers(1, 11, n).astype(np.int64), steps,
+        stream["typ"], stream["oid"], stream["side"], stream["price"], stream["qty"],
+    )  # fmt: skip
+    return stream
+
+
+def load_stream(path: Path) -> Stream:
+    """Read a stream file and check its arrays."""
+    with np.load(path) as data:
+        missing = [name for name in STREAM_FIELDS if name not in data]
+        if missing:
+            raise ValueError(f"{path}: missing arrays {', '.join(missing)}")
+        stream: Stream = {
+            "typ": data["typ"].astype(np.int8),
+            "oid": data["oid"].astype(np.int64),
+            "side": data["side"].astype(np.int8),
+            "price": data["price"].astype(np.int64),
+            "qty": data["qty"].astype(np.int64),
+        }
+    if len({len(a) for a in stream.values()}) != 1:
+        raise ValueError(f"{path}: arrays of different lengths")
+    return stream
+
+
+def prefix(stream: Stream, n: int) -> Stream:
+    """The first ``n`` messages of a stream."""
+    return {name: array[:n] for name, array in stream.items()}
+
+
+# --- replay through the kernel -----------------------------------------------------------------------------------
+
+
+@jit
+def _replay(
+    st: I64Array,
+    orders: I64Array,
+    levels: I64Array,
+    bitmap: I64Array,
+    touched: I64Array,
+    idmap: I64Array,
+    events: I64Array,
+    typ: I8Array,
+    oid: I64Array,
+    side: I8Array,
+    price: I64Array,
+    qty: I64Array,
+    start: int,
+) -> tuple[int, int]:
+    """Apply messages from ``start`` on; stops early with ``(status, index)`` when the book must grow."""
+    for i in range(start, typ.shape[0]):
+        kind = typ[i]
+        if kind == 0:
+            status = book_add(
+                st, orders, levels, bitmap, touched, idmap, events, i, oid[i], 0, side[i], price[i], qty[i], TIF_DAY
+            )
+        elif kind == 1:
+            status = book_cancel(st, orders, levels, bitmap, touched, idmap, events, i, oid[i])
+        else:
+            status = book_market(st, orders, levels, bitmap, touched, idmap, events, i, oid[i], 0, side[i], qty[i])
+        if status < OK and status > -10:  # a NEED_* status: grow and resume here; ERR_*: the message is skipped
+            return status, i
+    return OK, typ.shape[0]
+
+
+def replay_kernel(stream: Stream, tick: int = 1) -> tuple[float, MatchingBook]:
+    """Replay ``stream`` into a fresh book (events off); returns the seconds taken and the book."""
+    book = MatchingBook(tick, record_events=False, initial_orders=1 << 17)
+    typ, oid, side, price, qty = (stream[name] for name in STREAM_FIELDS)
+    start = 0
+    began = time.perf_counter()
+    while start < typ.shape[0]:
+        status, start = _replay(*book.arrays, typ, oid, side, price, qty, start)
+        if status != OK:
+            book.resolve(status)
+    return time.perf_counter() - began, book
+
+
+def summary(book: MatchingBook) -> dict[str, int]:
+    """The stream's outcome: fills, filled quantity, successful cancels and orders left resting."""
+    counters = book.counters()
+    return {
+        "fills": counters["fills"],
+        "filled_qty": counters["filled_qty"],
+        "cancels": counters["cancels"],
+        "resting": book.resting_orders,
+    }
+
+
+# --- peers -------------------------------------------------------------------------------------------------------
+
+
+def _replay_lightmatchingengine(stream: Stream) -> float:
+    from lightmatchingengine.lightmatchingengine import LightMatchingEngine  # noqa: PLC0415
+
+    engine = LightMatchingEngine()
+    ids: dict[int, int] = {}
+    rows = zip(*(stream[name].tolist() for name in STREAM_FIELDS), strict=True)
+    began = time.perf_counter()
+    for kind, oid, side, price, qty in rows:
+        if kind == 0:
+            order, _ = engine.add_order("X", price, qty, 1 + side)
+            if order.leaves_qty:
+                ids[oid] = order.order_id
+        elif kind == 1:
+            own = ids.pop(oid, None)
+            if own is not None:
+                engine.cancel_order(own, "X")
+        else:
+            order, _ = engine.add_order("X", 0, qty, 1 + side)
+            if order.leaves_qty:  # a market order never rests
+                engine.cancel_order(order.order_id, "X")
+    return time.perf_counter() - began
+
+
+def _replay_pyorderbook(stream: Stream) -> float:
+    import logging  # noqa: PLC0415
+
+    import pyorderbook  # noqa: PLC0415
+
+    logging.getLogger("pyorderbook").setLevel(logging.WARNING)
+    book = pyorderbook.Book()
+    orders: dict[int, Any] = {}
+    far = {0: 10**15, 1: 1}
+    rows = zip(*(stream[name].tolist() for name in STREAM_FIELDS), strict=True)
+    began = time.perf_counter()
+    for kind, oid, side, price, qty in rows:
+        if kind == 0:
+            order = pyorderbook.Order(pyorderbook.Side.BID if side == 0 else pyorderbook.Side.ASK, "X", price, qty)
+            book.match(order)
+            if order.quantity:
+                orders[oid] = order
+        elif kind == 1:
+            order = orders.pop(oid, None)
+            if order is not None and book.get_order(order.id) is not None:
+                book.cancel(order)
+        else:
+            order = pyorderbook.Order(pyorderbook.Side.BID if side == 0 else pyorderbook.Side.ASK, "X", far[side], qty)
+            book.match(order)
+            if order.quantity:  # a market order never rests
+                book.cancel(order)
+    return time.perf_counter() - began
+
+
+def _replay_cython_orderbook(stream: Stream) -> float:
+    from cython_orderbook import Order, OrderBook, OrderSide  # noqa: PLC0415
+
+    book = OrderBook()
+    ids: dict[int, str] = {}
+    rows = zip(*(stream[name].tolist() for name in STREAM_FIELDS), strict=True)
+    began = time.perf_counter()
+    for kind, oid, side, price, qty in rows:
+        if kind == 0:
+            order = Order(OrderSide.BID if side == 0 else OrderSide.ASK, qty, price)
+            book.add_limit_order(order)
+            if order.remaining_quantity:
+                ids[oid] = order.order_id
+        elif kind == 1:
+            own = ids.pop(oid, None)
+            if own is not None:
+                book.cancel_order(own)
+        else:
+            book.add_market_order(Order(OrderSide.BID if side == 0 else OrderSide.ASK, qty))
+    return time.perf_counter() - began
+
+
+PEERS: dict[str, tuple[str, Callable[[Stream], float]]] = {
+    "lightmatchingengine": ("lightmatchingengine", _replay_lightmatchingengine),
+    "pyorderbook": ("pyorderbook", _replay_pyorderbook),
+    "cython-orderbook": ("cython_orderbook", _replay_cython_orderbook),
+}
+
+
+def run_peers(stream: Stream, n: int = PEER_PREFIX) -> dict[str, float]:
+    """msgs/s of every importable peer library on the first ``n`` messages (one run each)."""
+    part = prefix(stream, n)
+    count = len(part["typ"])
+    results: dict[str, float] = {}
+    for name, (module, replay) in PEERS.items():
+        if importlib.util.find_spec(module) is None:
+            continue
+        results[name] = count / replay(part)
+    return results
+
+
+# --- pure Python (JIT off) ---------------------------------------------------------------------------------------
+
+
+def run_python(stream_path: Path) -> float:
+    """msgs/s of the same replay with ``NUMBA_DISABLE_JIT=1``, in a subprocess, on a prefix of the stream."""
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    command = [sys.executable, "-m", "bench.matching", "--internal-python-run", str(stream_path)]
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def _python_run(stream_path: Path) -> None:
+    part = prefix(load_stream(stream_path), PYTHON_PREFIX)
+    seconds, _ = replay_kernel(part)
+    print(len(part["typ"]) / seconds)
+
+
+# --- command line ------------------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench matching", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stream", type=Path, help="replay this .npz stream instead of the generated one")
+    parser.add_argument("--save-stream", type=Path, help="write the generated stream to this .npz file")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs after the warm-up (median reported)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--with-python", action="store_true", help="also time the replay with the JIT off")
+    parser.add_argument("--no-peers", action="store_true", help="skip peer libraries even if importable")
+    parser.add_argument("--internal-python-run", type=Path, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    if args.internal_python_run is not None:
+        _python_run(args.internal_python_run)
+        return 0
+    if args.runs < 1:
+        raise SystemExit("--runs must be at least 1")
+    stream = load_stream(args.stream) if args.stream else generate_stream()
+    if args.save_stream:
+        np.savez(args.save_stream, **stream)
+    messages = len(stream["typ"])
+    replay_kernel(prefix(stream, 10_000))  # compile (or load the cache) outside the timed runs
+    replay_kernel(stream)
+    timings = []
+    book = None
+    for _ in range(args.runs):
+        seconds, book = replay_kernel(stream)
+        timings.append(seconds)
+    assert book is not None
+    seconds = statistics.median(timings)
+    result: dict[str, Any] = {"messages": messages, **summary(book), "seconds": seconds}
+    result["msgs_per_s"] = messages / seconds
+    peers = {} if args.no_peers else run_peers(stream)
+    if peers:
+        result["peers"] = peers
+    if args.with_python:
+        result["pure_python_msgs_per_s"] = _python_figure(stream, args.stream)
+    _report(result, as_json=args.json)
+    return 0
+
+
+def _python_figure(stream: Stream, path: Path | None) -> float:
+    if path is not None:
+        return run_python(path)
+    scratch = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-matching-{os.getpid()}.npz"
+    np.savez(scratch, **prefix(stream, PYTHON_PREFIX))
+    try:
+        return run_python(scratch)
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def _report(result: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result))
+        return
+    rate = result["msgs_per_s"]
+    print(
+        f"matching: {result['messages']:,} msgs in {result['seconds'] * 1e3:.1f} ms = {rate / 1e6:.1f}M msgs/s "
+        f"(fills {result['fills']:,}, filled qty {result['filled_qty']:,}, cancels {result['cancels']:,}, "
+        f"resting {result['resting']:,})"
+    )
+    for name, peer_rate in result.get("peers", {}).items():
+        print(f"  {name}: {peer_rate / 1e3:,.0f}k msgs/s (ours {rate / peer_rate:,.0f}x)")
+    if "pure_python_msgs_per_s" in result:
+        python_rate = result["pure_python_msgs_per_s"]
+        print(f"  same kernel, JIT off: {python_rate / 1e3:,.1f}k msgs/s (JIT {rate / python_rate:,.0f}x)")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

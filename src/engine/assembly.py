@@ -1,0 +1,73 @@
+"""Builds a ready engine from a configuration and the plugins found: venues, router, risk, journal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from core.clock import Scheduler
+from core.contracts import VenueSetup
+from engine.config import EngineConfig
+from engine.engine import Engine, ExecutionJournal
+from engine.plugins import PluginRegistry
+from engine.risk.engine import RiskEngine
+
+
+class AssemblyError(ValueError):
+    """The configuration asks for something the plugins found cannot provide."""
+
+
+def simulator_settings(config: EngineConfig, symbols: Sequence[str]) -> dict[str, Any]:
+    """The simulated exchange's settings: the simulator table plus each instrument's start price and flow."""
+    settings: dict[str, Any] = asdict(config.simulator)
+    settings["instruments"] = {
+        entry.instrument.symbol: {"start_price": entry.start_price, **dict(entry.sim)}
+        for entry in config.instruments
+        if entry.instrument.symbol in symbols
+    }
+    return settings
+
+
+def build_engine(
+    config: EngineConfig,
+    registry: PluginRegistry,
+    scheduler: Scheduler,
+    *,
+    symbols: Sequence[str] | None = None,
+    venue: str = "sim",
+    router: str = "direct",
+    journal: ExecutionJournal | None = None,
+    seed: int | None = None,
+) -> Engine:
+    """An engine over ``config`` trading ``symbols`` (all configured instruments by default) on ``venue``.
+
+    Everything is checked before anything starts: unknown instruments, venues, routers, risk checks or
+    parameters raise :class:`AssemblyError` (or the risk engine's configuration error) with the reason.
+    """
+    known = {entry.instrument.symbol: entry.instrument for entry in config.instruments}
+    chosen = list(symbols) if symbols else list(known)
+    unknown = [symbol for symbol in chosen if symbol not in known]
+    if unknown:
+        raise AssemblyError(f"unknown instrument(s) {', '.join(unknown)}; configured: {', '.join(known)}")
+    instruments = {symbol: known[symbol] for symbol in chosen}
+    venue_spec = registry.venues.get(venue)
+    if venue_spec is None:
+        raise AssemblyError(f"no venue named {venue!r}; available: {', '.join(registry.venues) or 'none'}")
+    router_spec = registry.routers.get(router)
+    if router_spec is None:
+        raise AssemblyError(f"no router named {router!r}; available: {', '.join(registry.routers) or 'none'}")
+    setup = VenueSetup(
+        instruments=instruments,
+        settings=simulator_settings(config, chosen),
+        seed=config.simulator.seed if seed is None else seed,
+    )
+    risk = RiskEngine(registry.risk_checks, {account.name: account.risk for account in config.accounts})
+    return Engine(
+        instruments=instruments,
+        scheduler=scheduler,
+        risk=risk,
+        router=router_spec.factory({}),
+        venues={venue: venue_spec.factory(setup)},
+        journal=journal,
+    )

@@ -1,0 +1,23 @@
+"""The engine's built-in plugins, registered through the same manager and hooks as third-party ones.
+
+Each entry is ``(plugin name, module)``; the module implements hooks of :mod:`core.hookspecs`.
+:func:`engine.plugins.load_plugins` imports this module lazily and inside a guard, so a broken built-in is
+reported like any other failed plugin.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from engine import routing
+from engine.risk import plugin as risk_plugin
+from engine.sim import plugin as sim_plugin
+from engine.strategies import plugin as strategies_plugin
+
+BUILTIN_PLUGINS: tuple[tuple[str, ModuleType], ...] = (
+    ("strategies", strategies_plugin),
+    ("risk", risk_plugin),
+    ("simulator", sim_plugin),
+    ("routing", routing),
+)
+"""Built-in plugins in registration order; a spec name registered here wins over a plugin's later one."""

@@ -1,0 +1,102 @@
+"""Clocks and schedulers: the wall clock on asyncio for live trading, a simulated one for backtests.
+
+Both implement :class:`core.clock.Scheduler`, so venues, strategies and the engine never know which one runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections.abc import Callable
+
+from core.numbers import NANOS_PER_SECOND, Nanos
+
+
+class _Timer:
+    """A handle on a scheduled callback (see :class:`core.clock.TimerHandle`)."""
+
+    __slots__ = ("callback", "cancelled")
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class SimulatedScheduler:
+    """A discrete-event scheduler: time jumps to the next callback; equal times run in scheduling order.
+
+    Time never goes backwards: a callback scheduled in the past runs at the current time.
+    """
+
+    def __init__(self, start_ns: Nanos) -> None:
+        self._now = start_ns
+        self._queue: list[tuple[Nanos, int, _Timer]] = []
+        self._sequence = itertools.count()
+        self.callbacks_run = 0
+
+    def now_ns(self) -> Nanos:
+        return self._now
+
+    def call_at(self, ts_ns: Nanos, callback: Callable[[], None]) -> _Timer:
+        timer = _Timer(callback)
+        heapq.heappush(self._queue, (max(ts_ns, self._now), next(self._sequence), timer))
+        return timer
+
+    def call_later(self, delay_ns: Nanos, callback: Callable[[], None]) -> _Timer:
+        return self.call_at(self._now + delay_ns, callback)
+
+    def run_until(self, end_ns: Nanos, *, should_stop: Callable[[], bool] | None = None) -> None:
+        """Run every callback due before ``end_ns`` in time order, then set the time to ``end_ns``."""
+        queue = self._queue
+        pop = heapq.heappop
+        run = 0
+        while queue and queue[0][0] < end_ns:
+            ts, _, timer = pop(queue)
+            if timer.cancelled:
+                continue
+            self._now = ts
+            timer.callback()
+            run += 1
+            if should_stop is not None and run % 1024 == 0 and should_stop():
+                break
+        else:
+            self._now = max(self._now, end_ns)
+        self.callbacks_run += run
+
+    @property
+    def pending(self) -> int:
+        """Callbacks still queued (cancelled ones included until their time comes)."""
+        return len(self._queue)
+
+
+class LiveClock:
+    """The wall clock, in nanoseconds since the epoch."""
+
+    def now_ns(self) -> Nanos:
+        return time.time_ns()
+
+
+class AsyncioScheduler:
+    """Schedules on a running asyncio loop against the wall clock.
+
+    The loop's monotonic time is mapped onto the epoch once at construction, so ``call_at`` with an epoch time
+    fires at that wall-clock moment without being disturbed by clock adjustments during the session.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._loop = loop or asyncio.get_running_loop()
+        self._epoch_offset = time.time_ns() - int(self._loop.time() * NANOS_PER_SECOND)
+
+    def now_ns(self) -> Nanos:
+        return int(self._loop.time() * NANOS_PER_SECOND) + self._epoch_offset
+
+    def call_at(self, ts_ns: Nanos, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        return self._loop.call_at((ts_ns - self._epoch_offset) / NANOS_PER_SECOND, callback)
+
+    def call_later(self, delay_ns: Nanos, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        return self._loop.call_later(max(delay_ns, 0) / NANOS_PER_SECOND, callback)

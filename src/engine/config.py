@@ -1,0 +1,532 @@
+"""Engine configuration: a TOML file, or defaults that need no file at all.
+
+Every section and key of the file is optional. ``[[instruments]]`` and ``[[accounts]]``, when given, replace the
+default lists; an account without a ``risk`` table gets the default limits, and one with a ``risk`` table gets
+exactly the checks it lists. Prices and fees are decimal strings (``"190.00"``) or integers, never floats, so
+they stay exact. The whole file is checked before anything is returned; a :class:`ConfigError` names the file,
+the key (``instruments[1].tick_size``) and what was expected against what was found.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal, NoReturn, TypeAlias, cast, get_args
+
+from core.instruments import Instrument
+from core.numbers import NANOS_PER_MICRO, NANOS_PER_MILLI, Nanos, Price
+
+StpMode: TypeAlias = Literal["cancel-incoming", "cancel-resting", "off"]
+"""Self-trade prevention: cancel the incoming order, cancel the resting one, or let them trade."""
+STP_MODES: tuple[str, ...] = get_args(StpMode)
+RiskParam: TypeAlias = int | float | str | bool
+"""A risk check parameter as written in the file (money limits are decimal strings)."""
+SimSetting: TypeAlias = int | float
+"""A simulator order-flow setting of one instrument."""
+DEFAULTS_SOURCE = "<defaults>"
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used. ``source`` is the file, ``key`` the key path ("" for the whole
+    file) and ``problem`` what was expected against what was found."""
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        super().__init__(f"{source}: {key}: {problem}" if key else f"{source}: {problem}")
+        self.source = source
+        self.key = key
+        self.problem = problem
+
+
+def default_risk_limits() -> dict[str, dict[str, RiskParam]]:
+    """Risk checks and limits an account gets when its configuration names none."""
+    return {
+        "max_order_quantity": {"limit": 10_000},
+        "max_order_notional": {"limit": "1000000"},
+        "price_band": {"percent": 5},
+        "max_position": {"limit": 50_000},
+        "max_gross_exposure": {"limit": "10000000"},
+        "daily_loss": {"limit": "50000", "flatten": False},
+        "order_rate": {"max_orders": 50, "window_ms": 1_000},
+        "restricted_instruments": {"symbols": ""},
+    }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstrumentConfig:
+    """An instrument, the price its simulated market opens at, and its simulator order-flow settings."""
+
+    instrument: Instrument
+    start_price: Price
+    sim: Mapping[str, SimSetting] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.start_price <= 0 or not self.instrument.is_on_tick(self.start_price):
+            raise ValueError(f"{self.instrument.symbol}: start price {self.start_price} is not a positive tick")
+        object.__setattr__(self, "sim", dict(self.sim))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountConfig:
+    """A trading account and its risk checks: check name -> that check's parameters."""
+
+    name: str
+    currency: str = "USD"
+    risk: Mapping[str, Mapping[str, RiskParam]] = field(default_factory=default_risk_limits)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "risk", {check: dict(params) for check, params in self.risk.items()})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimulatorConfig:
+    """The simulated exchange: seed, latencies, publication interval, fees (basis points of notional; a
+    negative fee is a rebate), self-trade prevention and simulated speed (1.0: real time)."""
+
+    seed: int = 7
+    order_latency_ns: Nanos = 50 * NANOS_PER_MICRO
+    market_data_latency_ns: Nanos = 20 * NANOS_PER_MICRO
+    publish_interval_ns: Nanos = 10 * NANOS_PER_MILLI
+    maker_fee_bps: Decimal = Decimal("-0.2")
+    taker_fee_bps: Decimal = Decimal("0.3")
+    stp_mode: StpMode = "cancel-incoming"
+    speed: float = 1.0
+
+    def __post_init__(self) -> None:
+        if min(self.order_latency_ns, self.market_data_latency_ns) < 0 or self.publish_interval_ns <= 0:
+            raise ValueError("latencies must not be negative and the publish interval must be positive")
+        if self.stp_mode not in STP_MODES:
+            raise ValueError(f"stp_mode must be one of {', '.join(STP_MODES)}, got {self.stp_mode!r}")
+        if not self.speed > 0 or math.isinf(self.speed):
+            raise ValueError(f"speed must be positive and finite, got {self.speed}")
+
+
+def _default_instruments() -> tuple[InstrumentConfig, ...]:
+    opening = {"AAPL": "190.00", "MSFT": "420.00", "SPY": "560.00", "QQQ": "480.00"}
+    configs = []
+    for symbol, price in opening.items():
+        instrument = Instrument(symbol=symbol, tick_size=100, price_scale=4, lot_size=1, currency="USD")
+        configs.append(InstrumentConfig(instrument=instrument, start_price=instrument.to_price(price)))
+    return tuple(configs)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineConfig:
+    """Everything the engine needs to start. ``source`` is the file it came from, or ``"<defaults>"``;
+    ``database_url`` None means the default SQLite file."""
+
+    instruments: tuple[InstrumentConfig, ...] = field(default_factory=_default_instruments)
+    accounts: tuple[AccountConfig, ...] = (AccountConfig(name="main"),)
+    simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+    database_url: str | None = None
+    source: str = DEFAULTS_SOURCE
+
+    def instrument_map(self) -> dict[str, Instrument]:
+        """Symbol -> instrument, in configuration order (as ``Portfolio`` and ``recover`` take them)."""
+        return {config.instrument.symbol: config.instrument for config in self.instruments}
+
+
+def default_config() -> EngineConfig:
+    """The configuration used when there is no file."""
+    return EngineConfig()
+
+
+def load_config(path: str | os.PathLike[str] | None) -> EngineConfig:
+    """The configuration in the TOML file at ``path``, or the defaults when ``path`` is None.
+
+    Raises :class:`ConfigError` for a missing or unreadable file, invalid TOML (with its line), an unknown key
+    and any value of the wrong type or out of range.
+    """
+    if path is None:
+        return default_config()
+    source = os.fspath(path)
+    try:
+        data = Path(source).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(source, "", "no such configuration file") from None
+    except OSError as exc:
+        raise ConfigError(source, "", f"cannot read the configuration file ({exc.strerror})") from None
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(source, "", f"expected UTF-8 text, found byte 0x{data[exc.start]:02x}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, "", f"invalid TOML: {exc}") from None
+    return _Reader(source).engine(document)
+
+
+# --- reading ---------------------------------------------------------------------------------------------------
+
+_TOP_KEYS = ("database_url", "instruments", "accounts", "simulator")
+_INSTRUMENT_KEYS = ("symbol", "tick_size", "price_scale", "lot_size", "currency", "start_price", "sim")
+_ACCOUNT_KEYS = ("name", "currency", "risk")
+_SIMULATOR_KEYS = (
+    "seed",
+    "order_latency_us",
+    "market_data_latency_us",
+    "publish_interval_ms",
+    "maker_fee_bps",
+    "taker_fee_bps",
+    "stp",
+    "speed",
+)
+_SYMBOL = re.compile(r"\S+")
+_CURRENCY = re.compile(r"[A-Z][A-Z0-9]{2,9}")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float):
+        return f"the float {value!r}"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return f"a {type(value).__name__}"
+
+
+def _child(parent: str, name: str) -> str:
+    shown = name if _BARE_KEY.fullmatch(name) else json.dumps(name, ensure_ascii=False)
+    return f"{parent}.{shown}" if parent else shown
+
+
+class _Reader:
+    """Checks a parsed TOML document key by key; every failure names the key path."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, expected: str, found: object) -> NoReturn:
+        raise ConfigError(self.source, key, f"expected {expected}, found {_describe(found)}")
+
+    def table(self, value: object, key: str, allowed: Sequence[str] | None = None) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(key, "a table", value)
+        for name in value:
+            if allowed is not None and name not in allowed:
+                close = difflib.get_close_matches(name, allowed, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problem = f"unknown key (expected one of: {', '.join(allowed)}{hint})"
+                raise ConfigError(self.source, _child(key, name), problem)
+        return value
+
+    def tables(self, value: object, key: str) -> list[dict[str, Any]]:
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            self.fail(key, f"an array of tables ([[{key}]])", value)
+        if not value:
+            self.fail(key, f"at least one entry ([[{key}]])", "an empty array")
+        return value
+
+    def required(self, table: dict[str, Any], key: str, name: str, what: str) -> Any:
+        if name not in table:
+            raise ConfigError(self.source, _child(key, name), f"expected {what}, found nothing (required)")
+        return table[name]
+
+    def integer(self, value: object, key: str, minimum: int, maximum: int | None = None) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.fail(key, "an integer", value)
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"within {minimum}..{maximum}" if maximum is not None else f">= {minimum}"
+            self.fail(key, f"an integer {bounds}", value)
+        return value
+
+    def text(self, value: object, key: str, pattern: re.Pattern[str], what: str) -> str:
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            self.fail(key, what, value)
+        return value
+
+    def decimal(self, value: object, key: str) -> Decimal:
+        expected = "a decimal string or an integer"
+        if isinstance(value, float):
+            raise ConfigError(
+                self.source, key, f'expected {expected}, found {_describe(value)} (quote it: "{value!r}")'
+            )
+        if isinstance(value, int) and not isinstance(value, bool):
+            return Decimal(value)
+        if not isinstance(value, str):
+            self.fail(key, expected, value)
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            self.fail(key, expected, value)
+        if not number.is_finite():
+            self.fail(key, "a finite decimal", value)
+        return number
+
+    def number(self, value: object, key: str) -> int | float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            self.fail(key, "a finite number", value)
+        return value
+
+    def scaled(self, value: object, key: str, scale: int, what: str) -> int:
+        """A decimal of currency as an integer count of ``10**-scale`` units."""
+        units = self.decimal(value, key).scaleb(scale)
+        if units != units.to_integral_value():
+            self.fail(key, f"{what} with at most {scale} decimals (price_scale {scale})", value)
+        return int(units)
+
+    # --- sections ----------------------------------------------------------------------------------------------
+
+    def engine(self, document: dict[str, Any]) -> EngineConfig:
+        top = self.table(document, "", _TOP_KEYS)
+        defaults = default_config()
+        url = top.get("database_url")
+        if url is not None and (not isinstance(url, str) or not url.strip()):
+            self.fail("database_url", "a database URL string", url)
+        instruments = defaults.instruments
+        if "instruments" in top:
+            entries = self.tables(top["instruments"], "instruments")
+            instruments = tuple(self.instrument(entry, f"instruments[{i}]") for i, entry in enumerate(entries))
+            self.unique([c.instrument.symbol for c in instruments], "instruments", "symbol")
+        accounts = defaults.accounts
+        if "accounts" in top:
+            entries = self.tables(top["accounts"], "accounts")
+            accounts = tuple(self.account(entry, f"accounts[{i}]") for i, entry in enumerate(entries))
+            self.unique([account.name for account in accounts], "accounts", "name")
+        simulator = self.simulator(top.get("simulator", {}), "simulator")
+        return EngineConfig(
+            instruments=instruments, accounts=accounts, simulator=simulator, database_url=url, source=self.source
+        )
+
+    def unique(self, names: list[str], section: str, field_name: str) -> None:
+        first: dict[str, int] = {}
+        for index, name in enumerate(names):
+            if name in first:
+                key = f"{section}[{index}].{field_name}"
+                expected = f"a {field_name} not used before (also at {section}[{first[name]}])"
+                self.fail(key, expected, name)
+            first[name] = index
+
+    def instrument(self, entry: dict[str, Any], key: str) -> InstrumentConfig:
+        table = self.table(entry, key, _INSTRUMENT_KEYS)
+        symbol = self.text(self.required(table, key, "symbol", "a symbol"), f"{key}.symbol", _SYMBOL, "a symbol")
+        scale = self.integer(table.get("price_scale", 4), f"{key}.price_scale", 0, 8)
+        tick_key = f"{key}.tick_size"
+        tick_size = self.scaled(table.get("tick_size", "0.01"), tick_key, scale, "a tick size")
+        if tick_size <= 0:
+            self.fail(tick_key, "a positive tick size", table["tick_size"])
+        lot_size = self.integer(table.get("lot_size", 1), f"{key}.lot_size", 1)
+        currency = self.text(
+            table.get("currency", "USD"), f"{key}.currency", _CURRENCY, 'a currency code such as "USD"'
+        )
+        instrument = Instrument(
+            symbol=symbol, tick_size=tick_size, price_scale=scale, lot_size=lot_size, currency=currency
+        )
+        price_key = f"{key}.start_price"
+        written = self.required(table, key, "start_price", "a price")
+        start = self.scaled(written, price_key, scale, "a price")
+        if start <= 0 or not instrument.is_on_tick(start):
+            grid = _plain(instrument.to_decimal(tick_size))
+            self.fail(price_key, f"a positive price on the tick grid of {grid}", written)
+        sim_key = f"{key}.sim"
+        sim_table = self.table(table.get("sim", {}), sim_key)
+        sim = {name: self.number(value, _child(sim_key, name)) for name, value in sim_table.items()}
+        return InstrumentConfig(instrument=instrument, start_price=start, sim=sim)
+
+    def account(self, entry: dict[str, Any], key: str) -> AccountConfig:
+        table = self.table(entry, key, _ACCOUNT_KEYS)
+        name = self.text(self.required(table, key, "name", "an account name"), f"{key}.name", _SYMBOL, "a name")
+        currency = self.text(
+            table.get("currency", "USD"), f"{key}.currency", _CURRENCY, 'a currency code such as "USD"'
+        )
+        if "risk" not in table:
+            return AccountConfig(name=name, currency=currency)
+        risk_key = f"{key}.risk"
+        risk: dict[str, dict[str, RiskParam]] = {}
+        for check, params in self.table(table["risk"], risk_key).items():
+            check_key = _child(risk_key, check)
+            risk[check] = {
+                param: self.risk_param(value, _child(check_key, param))
+                for param, value in self.table(params, check_key).items()
+            }
+        return AccountConfig(name=name, currency=currency, risk=risk)
+
+    def risk_param(self, value: object, key: str) -> RiskParam:
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return ",".join(cast(list[str], value))  # a list of symbols travels as one comma-separated text
+        if isinstance(value, float) and not math.isfinite(value):
+            self.fail(key, "a finite number", value)
+        if not isinstance(value, int | float | str):
+            self.fail(key, "a number, a string, a boolean or an array of strings", value)
+        return value
+
+    def simulator(self, value: object, key: str) -> SimulatorConfig:
+        table = self.table(value, key, _SIMULATOR_KEYS)
+        base = SimulatorConfig()
+        stp = table.get("stp", base.stp_mode)
+        if stp not in STP_MODES:
+            self.fail(f"{key}.stp", " or ".join(json.dumps(mode) for mode in STP_MODES), stp)
+        speed = self.number(table.get("speed", base.speed), f"{key}.speed")
+        if speed <= 0:
+            self.fail(f"{key}.speed", "a positive number", speed)
+        return SimulatorConfig(
+            seed=self.integer(table.get("seed", base.seed), f"{key}.seed", 0),
+            order_latency_ns=self.duration(table, key, "order_latency_us", base.order_latency_ns, NANOS_PER_MICRO),
+            market_data_latency_ns=self.duration(
+                table, key, "market_data_latency_us", base.market_data_latency_ns, NANOS_PER_MICRO
+            ),
+            publish_interval_ns=self.duration(
+                table, key, "publish_interval_ms", base.publish_interval_ns, NANOS_PER_MILLI, minimum=1
+            ),
+            maker_fee_bps=self.fee(table, key, "maker_fee_bps", base.maker_fee_bps),
+            taker_fee_bps=self.fee(table, key, "taker_fee_bps", base.taker_fee_bps),
+            stp_mode=cast(StpMode, stp),
+            speed=float(speed),
+        )
+
+    def fee(self, table: dict[str, Any], key: str, name: str, default: Decimal) -> Decimal:
+        return self.decimal(table[name], _child(key, name)) if name in table else default
+
+    def duration(
+        self, table: dict[str, Any], key: str, name: str, default_ns: int, unit_ns: int, minimum: int = 0
+    ) -> Nanos:
+        if name not in table:
+            return default_ns
+        return self.integer(table[name], _child(key, name), minimum) * unit_ns
+
+
+# --- writing ---------------------------------------------------------------------------------------------------
+
+
+def dump_default_config() -> str:
+    """The default configuration as a commented TOML file a user can start from."""
+    return dump_config(default_config())
+
+
+def dump_config(config: EngineConfig) -> str:
+    """``config`` as a commented TOML text that :func:`load_config` reads back equal (but for ``source``).
+
+    Raises ValueError when a latency is not a whole number of the file's unit (microseconds, milliseconds).
+    """
+    sim = config.simulator
+    lines = [
+        "# Workstation engine configuration. Every section and key is optional; what is left out takes the",
+        '# default shown here. Prices and fees are decimal strings (quote them: "190.00") or integers.',
+        "",
+    ]
+    if config.database_url is None:
+        lines.append("# Default database: SQLite in the user's data directory. For a shared one:")
+        lines.append('# database_url = "postgresql+psycopg://user@dbhost/workstation"')
+    else:
+        lines.append(f"database_url = {_toml(config.database_url)}")
+    lines += [
+        "",
+        "[simulator]",
+        _line("seed", sim.seed, "the same seed replays the same session"),
+        _line("order_latency_us", _whole(sim.order_latency_ns, NANOS_PER_MICRO), "order entry to matching"),
+        _line("market_data_latency_us", _whole(sim.market_data_latency_ns, NANOS_PER_MICRO), "matching to feed"),
+        _line("publish_interval_ms", _whole(sim.publish_interval_ns, NANOS_PER_MILLI), "book updates coalesced"),
+        _line("maker_fee_bps", _plain(sim.maker_fee_bps), "basis points of notional; negative: a rebate"),
+        _line("taker_fee_bps", _plain(sim.taker_fee_bps), ""),
+        _line("stp", sim.stp_mode, "self-trade prevention: " + ", ".join(STP_MODES)),
+        _line("speed", sim.speed, "simulated seconds per wall-clock second"),
+        "",
+        "# Instruments: this list replaces the default one.",
+    ]
+    for index, entry in enumerate(config.instruments):
+        lines += _instrument_lines(entry, first=index == 0)
+    lines += [
+        "",
+        "# Accounts: without a risk table an account gets the default limits shown here; with one, it gets",
+        "# exactly the checks listed. Money limits are decimal strings in the account currency.",
+    ]
+    for account in config.accounts:
+        lines += ["", "[[accounts]]", _line("name", account.name, ""), _line("currency", account.currency, "")]
+        if not account.risk:
+            lines.append(_line("risk", {}, "no risk checks"))
+        for check, params in account.risk.items():
+            lines += ["", f"[accounts.risk.{_toml_key(check)}]"]
+            lines += [_line(param, value, _RISK_NOTES.get((check, param), "")) for param, value in params.items()]
+    return "\n".join(lines) + "\n"
+
+
+_INSTRUMENT_NOTES = {
+    "tick_size": "minimum price increment",
+    "price_scale": "decimals of the integer price unit",
+    "lot_size": "quantity increment",
+    "start_price": "where the simulated market opens",
+}
+_RISK_NOTES = {
+    ("max_order_quantity", "limit"): "largest quantity of one order",
+    ("max_order_notional", "limit"): "largest price x quantity of one order",
+    ("price_band", "percent"): "farthest a limit price may be from the reference (or: ticks)",
+    ("max_position", "limit"): "largest absolute position in one instrument",
+    ("max_gross_exposure", "limit"): "largest sum of absolute position values",
+    ("daily_loss", "limit"): "largest loss of the day, fees included",
+    ("daily_loss", "flatten"): "also close every position when it is reached",
+    ("order_rate", "max_orders"): "orders allowed per window",
+    ("order_rate", "window_ms"): "",
+    ("restricted_instruments", "symbols"): "comma-separated symbols (or an array) never traded",
+}
+
+
+def _instrument_lines(entry: InstrumentConfig, *, first: bool) -> list[str]:
+    instrument = entry.instrument
+    tick = instrument.to_decimal(instrument.tick_size)
+    exponent = tick.normalize().as_tuple().exponent
+    decimals = max(0, -exponent) if isinstance(exponent, int) else 0
+    start = instrument.to_decimal(entry.start_price).quantize(Decimal(1).scaleb(-decimals))
+    notes = _INSTRUMENT_NOTES if first else {}
+    lines = [
+        "",
+        "[[instruments]]",
+        _line("symbol", instrument.symbol, ""),
+        _line("tick_size", _plain(tick), notes.get("tick_size", "")),
+        _line("price_scale", instrument.price_scale, notes.get("price_scale", "")),
+        _line("lot_size", instrument.lot_size, notes.get("lot_size", "")),
+        _line("currency", instrument.currency, ""),
+        _line("start_price", format(start, "f"), notes.get("start_price", "")),
+    ]
+    if entry.sim:
+        lines += ["", "[instruments.sim]"] + [_line(name, value, "") for name, value in entry.sim.items()]
+    elif first:
+        lines.append("# [instruments.sim]  # the simulator's order-flow settings for this instrument")
+    return lines
+
+
+class _Text(str):
+    """A value already written as TOML (a quoted decimal)."""
+
+
+def _plain(number: Decimal) -> _Text:
+    return _Text(json.dumps(format(number.normalize(), "f")))
+
+
+def _whole(nanos: int, unit: int) -> int:
+    if nanos % unit:
+        raise ValueError(f"{nanos} ns is not a whole number of {unit} ns")
+    return nanos // unit
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, _Text):
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml(v)}" for k, v in value.items()) + " }" if value else "{}"
+    return repr(value)
+
+
+def _toml_key(name: str) -> str:
+    return name if _BARE_KEY.fullmatch(name) else json.dumps(name, ensure_ascii=False)
+
+
+def _line(key: str, value: object, comment: str) -> str:
+    text = f"{_toml_key(key)} = {_toml(value)}"
+    return f"{text:<32}# {comment}" if comment else text

@@ -1,0 +1,470 @@
+"""The engine kernel: commands in, risk, routing, venues, execution reports, positions and the bus out.
+
+One ``Engine`` runs on one scheduler (simulated for a backtest, asyncio for live and paper trading) and is the
+only writer of orders and positions. The flow of one order::
+
+    submit -> validation -> risk (every check) -> router -> venue -> execution report
+           -> order manager (state machine) -> journal -> portfolio -> bus
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Protocol
+
+from core.clock import Scheduler
+from core.commands import CancelAll, CancelOrder, Command, KillSwitch, ReplaceOrder, SubmitOrder
+from core.contracts import Router, Venue
+from core.enums import ExecType, OrderType, OrdStatus, Side, TimeInForce
+from core.events import (
+    BookUpdate,
+    CancelReject,
+    EngineState,
+    EngineStatus,
+    ExecutionReport,
+    OrderBookAction,
+    PositionUpdate,
+    RiskEvent,
+    RiskEventKind,
+    TradeTick,
+)
+from core.instruments import Instrument
+from core.numbers import NANOS_PER_MILLI, Money, Nanos, Price
+from core.orders import Order
+from core.portfolio import PnL, Portfolio, Position
+from engine.bus import MessageBus
+from engine.order_manager import DuplicateOrderId, OrderManager
+from engine.risk.checks import validate_request
+from engine.risk.engine import RiskEngine
+
+log = logging.getLogger(__name__)
+
+MONITOR_INTERVAL_NS = 100 * NANOS_PER_MILLI
+"""How often, at most, standing limits (daily loss) are re-evaluated on mark changes."""
+
+
+class ExecutionJournal(Protocol):
+    """Where orders and execution reports are made durable before they are published."""
+
+    def record_order(self, order: Order) -> None: ...
+
+    def record_execution(self, report: ExecutionReport) -> bool: ...
+
+
+class Engine:
+    """The trading kernel. Also the :class:`core.contracts.RiskView` the risk checks read and the
+    :class:`core.contracts.VenueListener` venues report to."""
+
+    def __init__(
+        self,
+        *,
+        instruments: Mapping[str, Instrument],
+        scheduler: Scheduler,
+        risk: RiskEngine,
+        router: Router,
+        venues: Mapping[str, Venue],
+        journal: ExecutionJournal | None = None,
+        bus: MessageBus | None = None,
+        portfolio: Portfolio | None = None,
+        orders: OrderManager | None = None,
+    ) -> None:
+        self.instruments = dict(instruments)
+        self.scheduler = scheduler
+        self.risk = risk
+        self.router = router
+        self.venues = dict(venues)
+        self.journal = journal
+        self.bus = bus or MessageBus()
+        self.portfolio = portfolio or Portfolio(self.instruments)
+        self.orders = orders or OrderManager()
+        self._last_book: dict[str, BookUpdate] = {}
+        self._last_trade: dict[str, Price] = {}
+        self._exec_ids = itertools.count(1)
+        self._breached: set[tuple[str, str]] = set()
+        self._last_monitor: dict[str, Nanos] = {}
+        self._flatten_ids = itertools.count(1)
+        self.state = EngineState.STOPPED
+        self.submitted_qty = 0
+        self.filled_qty = 0
+        self.fills = 0
+
+    # --- lifecycle -------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start every venue; the engine then receives reports and market data."""
+        self._status(EngineState.STARTING, "starting")
+        for venue in self.venues.values():
+            venue.start(self, self.scheduler)
+        self._status(EngineState.RUNNING, f"running with venues {', '.join(self.venues)}")
+
+    def stop(self) -> None:
+        """Stop every venue. Working orders stay as the venues last reported them."""
+        self._status(EngineState.STOPPING, "stopping")
+        for venue in self.venues.values():
+            venue.stop()
+        self._status(EngineState.STOPPED, "stopped")
+
+    def _status(self, state: EngineState, message: str) -> None:
+        self.state = state
+        self.bus.publish(EngineStatus(ts_ns=self.scheduler.now_ns(), state=state, message=message))
+
+    # --- commands --------------------------------------------------------------------------------------------
+
+    def execute(self, command: Command) -> None:
+        """Carry out any command (the entry point of desktops and FIX sessions)."""
+        if isinstance(command, SubmitOrder):
+            self.submit(command)
+        elif isinstance(command, CancelOrder):
+            self.cancel(command)
+        elif isinstance(command, ReplaceOrder):
+            self.replace(command)
+        elif isinstance(command, CancelAll):
+            self.cancel_all(command)
+        else:
+            self.kill_switch(command)
+
+    def submit(self, request: SubmitOrder) -> Order | None:
+        """Validate, risk-check, route and send a new order. Returns the order, or None for a duplicate id.
+
+        Every refusal is answered with a Rejected execution report (and a risk event) carrying the reason.
+        """
+        now = self.scheduler.now_ns()
+        try:
+            order = self.orders.create(request, now)
+        except DuplicateOrderId as error:
+            self._reject_unknown(request, str(error), now)
+            return None
+        self.submitted_qty += request.quantity
+        reason = validate_request(request, self)
+        if reason is not None:
+            self._reject(order, reason, "validation", now)
+            return order
+        decision = self.risk.check_order(request, self)
+        if not decision.approved:
+            self._reject(order, "; ".join(decision.reasons), "risk", now)
+            return order
+        try:
+            venue_name = self.router.route(request, self.venues)
+            venue = self.venues[venue_name]
+        except Exception as error:  # noqa: BLE001 - a failing router rejects the order (fail closed)
+            self._reject(order, f"router {self.router.name} failed: {type(error).__name__}: {error}", "router", now)
+            return order
+        self.risk.on_accepted(request, self)
+        order.venue = venue_name
+        venue.submit(order)
+        if self.journal is not None:
+            self.journal.record_order(order)
+        return order
+
+    def cancel(self, request: CancelOrder) -> None:
+        """Cancel a working order; an unknown or finished one gets a cancel reject with the reason."""
+        order = self.orders.by_client_id(request.client_order_id)
+        now = self.scheduler.now_ns()
+        problem = self._check_changeable(order, request.client_order_id, request.account)
+        if problem is not None or order is None:
+            self._cancel_reject(request.client_order_id, order, request.account, problem or "unknown order", now)
+            return
+        if order.status is OrdStatus.PENDING_CANCEL:
+            return
+        order.mark_pending(OrdStatus.PENDING_CANCEL, now)
+        self.venues[order.venue].cancel(order)
+
+    def replace(self, request: ReplaceOrder) -> None:
+        """Change a working order's price and/or total quantity, after the risk checks."""
+        order = self.orders.by_client_id(request.client_order_id)
+        now = self.scheduler.now_ns()
+        problem = self._check_changeable(order, request.client_order_id, request.account)
+        if problem is None and order is not None:
+            problem = self._check_replace(order, request)
+        if problem is not None or order is None:
+            self._cancel_reject(request.client_order_id, order, request.account, problem or "unknown order", now, True)
+            return
+        quantity = request.quantity if request.quantity is not None else order.quantity
+        price = request.price if request.price is not None else order.price
+        order.mark_pending(OrdStatus.PENDING_REPLACE, now)
+        self.venues[order.venue].replace(order, quantity, price)
+
+    def cancel_all(self, request: CancelAll) -> int:
+        """Cancel every working order selected by account and instrument; returns how many were asked."""
+        count = 0
+        selected = self.orders.working(
+            account=request.account, instrument=request.instrument, strategy_id=request.strategy_id
+        )
+        for order in selected:
+            if order.status in (OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_NEW) or not order.venue:
+                continue
+            self.cancel(CancelOrder(client_order_id=order.client_order_id, account=order.account))
+            count += 1
+        return count
+
+    def kill_switch(self, request: KillSwitch) -> None:
+        """Engage (block new orders, cancel every working order) or release the kill switch."""
+        now = self.scheduler.now_ns()
+        if request.engaged:
+            self.risk.engage_kill_switch(request.reason, request.account)
+            self.cancel_all(CancelAll(account=request.account))
+            kind = RiskEventKind.KILL_SWITCH
+        else:
+            self.risk.release_kill_switch(request.account)
+            kind = RiskEventKind.RELEASE
+        self.bus.publish(
+            RiskEvent(ts_ns=now, kind=kind, check="kill_switch", reason=request.reason, account=request.account)
+        )
+
+    def _check_changeable(self, order: Order | None, client_order_id: str, account: str) -> str | None:
+        if order is None:
+            return f"unknown order {client_order_id}"
+        if order.account != account:
+            return f"order {client_order_id} belongs to another account"
+        if order.is_terminal:
+            return f"order {client_order_id} is {order.status.name.lower()}"
+        if order.status is OrdStatus.PENDING_NEW or not order.venue:
+            return f"order {client_order_id} is not acknowledged yet"
+        return None
+
+    def _check_replace(self, order: Order, request: ReplaceOrder) -> str | None:
+        instrument = self.instruments[order.instrument]
+        if request.quantity is not None and request.quantity <= order.cum_qty:
+            return f"new quantity {request.quantity} is not above the filled {order.cum_qty}"
+        if request.quantity is not None and not instrument.is_whole_lots(request.quantity):
+            return f"quantity {request.quantity} is not a whole number of lots of {instrument.lot_size}"
+        if request.price is not None:
+            if order.order_type is OrderType.MARKET:
+                return "a market order has no price to replace"
+            if request.price <= 0 or not instrument.is_on_tick(request.price):
+                return f"price {request.price} is not on the tick grid of {instrument.symbol}"
+        decision = self.risk.check_replace(order, request, self)
+        return None if decision.approved else "; ".join(decision.reasons)
+
+    # --- engine-made reports ---------------------------------------------------------------------------------
+
+    def _reject(self, order: Order, reason: str, check: str, now: Nanos) -> None:
+        report = self._engine_report(order, ExecType.REJECTED, OrdStatus.REJECTED, reason, now)
+        self.on_execution(report)
+        self.bus.publish(
+            RiskEvent(
+                ts_ns=now,
+                kind=RiskEventKind.REJECT,
+                check=check,
+                reason=reason,
+                account=order.account,
+                instrument=order.instrument,
+                client_order_id=order.client_order_id,
+            )
+        )
+
+    def _reject_unknown(self, request: SubmitOrder, reason: str, now: Nanos) -> None:
+        report = ExecutionReport(
+            exec_id=f"ENG-{next(self._exec_ids)}",
+            order_id="",
+            client_order_id=request.client_order_id,
+            account=request.account,
+            instrument=request.instrument,
+            side=request.side,
+            order_type=request.order_type,
+            exec_type=ExecType.REJECTED,
+            ord_status=OrdStatus.REJECTED,
+            quantity=request.quantity,
+            price=request.price,
+            cum_qty=0,
+            leaves_qty=0,
+            ts_ns=now,
+            reason=reason,
+            strategy_id=request.strategy_id,
+        )
+        self.bus.publish(report, topic=request.strategy_id)
+        self.bus.publish(
+            RiskEvent(
+                ts_ns=now,
+                kind=RiskEventKind.REJECT,
+                check="validation",
+                reason=reason,
+                account=request.account,
+                instrument=request.instrument,
+                client_order_id=request.client_order_id,
+            )
+        )
+
+    def _engine_report(
+        self, order: Order, exec_type: ExecType, status: OrdStatus, reason: str, now: Nanos
+    ) -> ExecutionReport:
+        return ExecutionReport(
+            exec_id=f"ENG-{next(self._exec_ids)}",
+            order_id=order.order_id,
+            client_order_id=order.client_order_id,
+            account=order.account,
+            instrument=order.instrument,
+            side=order.side,
+            order_type=order.order_type,
+            exec_type=exec_type,
+            ord_status=status,
+            quantity=order.quantity,
+            price=order.price,
+            cum_qty=order.cum_qty,
+            leaves_qty=0,
+            ts_ns=now,
+            reason=reason,
+            strategy_id=order.strategy_id,
+        )
+
+    def _cancel_reject(
+        self, client_order_id: str, order: Order | None, account: str, reason: str, now: Nanos, is_replace: bool = False
+    ) -> None:
+        self.bus.publish(
+            CancelReject(
+                client_order_id=client_order_id,
+                order_id=order.order_id if order is not None else "",
+                account=account,
+                ts_ns=now,
+                reason=reason,
+                is_replace=is_replace,
+            ),
+            topic=order.strategy_id if order is not None else None,
+        )
+
+    # --- venue listener --------------------------------------------------------------------------------------
+
+    def on_execution(self, report: ExecutionReport) -> None:
+        """Apply a report (state machine), journal it, book fills, then publish. Illegal reports are refused."""
+        try:
+            order = self.orders.apply(report)
+        except (KeyError, ValueError) as error:
+            log.error("refused execution report %s: %s", report.exec_id, error)
+            self._status(self.state, f"refused execution report {report.exec_id}: {error}")
+            return
+        if self.journal is not None:
+            self.journal.record_execution(report)
+        if report.exec_type is ExecType.TRADE:
+            self._book_fill(order, report)
+        self.bus.publish(report, topic=report.strategy_id)
+
+    def on_cancel_reject(self, reject: CancelReject) -> None:
+        """A venue refused a cancel or replace: the order returns to where it was, unless it has moved on."""
+        order = self.orders.get(reject.order_id)
+        if order is not None and order.status in (OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE):
+            order.restore_after_reject(reject.ts_ns, reject.reason)
+        self.bus.publish(reject, topic=order.strategy_id if order is not None else None)
+
+    def on_market_data(self, event: BookUpdate | TradeTick | OrderBookAction) -> None:
+        """Record the latest book and marks, then publish to the instrument's subscribers."""
+        if type(event) is BookUpdate:
+            symbol = event.instrument
+            self._last_book[symbol] = event
+            if event.best_bid is not None and event.best_ask is not None:
+                self.portfolio.set_mark(symbol, (event.best_bid + event.best_ask) // 2)
+                if self._breached or self.scheduler.now_ns() - self._last_monitor.get(symbol, 0) >= MONITOR_INTERVAL_NS:
+                    self._last_monitor[symbol] = self.scheduler.now_ns()
+                    self._monitor_all()
+        elif type(event) is TradeTick:
+            self._last_trade[event.instrument] = event.price
+        self.bus.publish(event, topic=event.instrument)
+
+    def wants(self, event_type: type) -> bool:
+        return self.bus.wants(event_type)
+
+    def _book_fill(self, order: Order, report: ExecutionReport) -> None:
+        assert report.last_price is not None
+        position = self.portfolio.apply_fill(
+            order.account, order.instrument, order.side, report.last_qty, report.last_price, report.fee
+        )
+        self.filled_qty += report.last_qty
+        self.fills += 1
+        if self.bus.wants(PositionUpdate):
+            self.bus.publish(self._position_update(position, report.ts_ns), topic=order.account)
+        self._monitor(order.account)
+
+    def _position_update(self, position: Position, now: Nanos) -> PositionUpdate:
+        symbol = position.instrument.symbol
+        return PositionUpdate(
+            account=position.account,
+            instrument=symbol,
+            ts_ns=now,
+            quantity=position.quantity,
+            cost=position.cost,
+            realized=position.realized,
+            unrealized=position.unrealized(self.portfolio.mark(symbol)),
+            fees=position.fees,
+        )
+
+    # --- standing limits -------------------------------------------------------------------------------------
+
+    def _monitor_all(self) -> None:
+        for account in {position.account for position in self.portfolio.positions()}:
+            self._monitor(account)
+
+    def _monitor(self, account: str) -> None:
+        for check, breach in self.risk.monitor(account, self):
+            key = (account, check)
+            if key in self._breached:
+                continue
+            self._breached.add(key)
+            now = self.scheduler.now_ns()
+            self.bus.publish(
+                RiskEvent(ts_ns=now, kind=RiskEventKind.BREACH, check=check, reason=breach.reason, account=account)
+            )
+            if breach.flatten:
+                self.flatten(account, reason=f"{check}: {breach.reason}")
+
+    def flatten(self, account: str, *, reason: str) -> None:
+        """Cancel the account's working orders and close its positions with market orders.
+
+        The closing orders skip the configurable risk checks (they only reduce exposure) but not validation.
+        """
+        self.cancel_all(CancelAll(account=account))
+        now = self.scheduler.now_ns()
+        for position in list(self.portfolio.positions(account)):
+            if position.quantity == 0:
+                continue
+            request = SubmitOrder(
+                client_order_id=f"FLAT-{account}-{now}-{next(self._flatten_ids)}",
+                account=account,
+                instrument=position.instrument.symbol,
+                side=Side.SELL if position.quantity > 0 else Side.BUY,
+                quantity=abs(position.quantity),
+                order_type=OrderType.MARKET,
+                time_in_force=TimeInForce.IOC,
+                strategy_id="risk:flatten",
+                ts_ns=now,
+            )
+            order = self.orders.create(request, now)
+            problem = validate_request(request, self)
+            if problem is not None:
+                self._reject(order, problem, "validation", now)
+                continue
+            order.venue = self.router.route(request, self.venues)
+            self.venues[order.venue].submit(order)
+            if self.journal is not None:
+                self.journal.record_order(order)
+            log.warning("flattening %s %s: %s", account, position.instrument.symbol, reason)
+
+    # --- risk view -------------------------------------------------------------------------------------------
+
+    def now_ns(self) -> Nanos:
+        return self.scheduler.now_ns()
+
+    def instrument(self, symbol: str) -> Instrument | None:
+        return self.instruments.get(symbol)
+
+    def reference_price(self, symbol: str) -> Price | None:
+        book = self._last_book.get(symbol)
+        if book is not None and book.best_bid is not None and book.best_ask is not None:
+            return (book.best_bid + book.best_ask) // 2
+        return self._last_trade.get(symbol)
+
+    def last_book(self, symbol: str) -> BookUpdate | None:
+        """The latest book update of ``symbol``, or None before the first."""
+        return self._last_book.get(symbol)
+
+    def position(self, account: str, symbol: str) -> Position:
+        return self.portfolio.position(account, symbol)
+
+    def pnl(self, account: str) -> PnL:
+        return self.portfolio.pnl(account)
+
+    def gross_exposure(self, account: str) -> Money:
+        return self.portfolio.gross_exposure(account)
+
+    def working_orders(self, account: str) -> Iterable[Order]:
+        return self.orders.working(account=account)

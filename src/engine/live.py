@@ -1,0 +1,158 @@
+"""``workstation-engine sim``: the engine live on the simulated exchange, wall-clock paced, with a status view.
+
+State survives a crash: orders and executions are journaled before they are published, and a restart rebuilds
+the order manager and the positions from the journal. Orders that were working at a venue that has since
+restarted (the simulated exchange keeps no state across processes) are expired with a journaled report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+from collections import deque
+from typing import TextIO
+
+from core.enums import ExecType, OrdStatus
+from core.events import ExecutionReport, RiskEvent
+from core.params import parse_assignments
+from engine.assembly import build_engine
+from engine.clock import AsyncioScheduler
+from engine.config import EngineConfig
+from engine.engine import Engine
+from engine.metrics import money_text
+from engine.order_manager import OrderManager
+from engine.plugins import PluginRegistry
+from engine.status import render_status
+from engine.storage.db import open_database
+from engine.storage.journal import Journal, recover
+from engine.strategy_host import StrategyHost
+
+
+def run_live(args: argparse.Namespace, config: EngineConfig, registry: PluginRegistry) -> int:
+    """Run until Ctrl-C or ``--seconds``; returns the exit code."""
+    return asyncio.run(_run(args, config, registry))
+
+
+async def _run(args: argparse.Namespace, config: EngineConfig, registry: PluginRegistry) -> int:
+    spec = registry.strategies.get(args.strategy)
+    if spec is None:
+        raise LookupError(f"no strategy named {args.strategy!r}; available: {', '.join(registry.strategies)}")
+    symbols = args.instrument or [entry.instrument.symbol for entry in config.instruments]
+    if spec.max_instruments is not None:
+        symbols = symbols[: spec.max_instruments]
+    instruments = {entry.instrument.symbol: entry.instrument for entry in config.instruments}
+    journal = Journal(open_database(args.db or config.database_url))
+    recovered = recover(journal, instruments)
+    scheduler = AsyncioScheduler()
+    engine = build_engine(config, registry, scheduler, symbols=symbols, journal=journal, seed=args.seed)
+    orders = OrderManager()
+    for order in recovered.orders.values():
+        orders.adopt(order)
+    engine.orders = orders
+    engine.portfolio = recovered.portfolio
+    out = sys.stdout
+    print(
+        f"recovered {len(recovered.orders)} orders and {recovered.fills} fills from the journal",
+        file=out,
+        flush=True,
+    )
+    _expire_orphans(engine)
+    risk_log: deque[str] = deque(maxlen=5)
+    engine.bus.subscribe(RiskEvent, lambda event: risk_log.append(f"{event.kind.value} {event.check}: {event.reason}"))
+    if args.executions == "jsonl":
+        engine.bus.subscribe(ExecutionReport, lambda report: _print_execution(report, out))
+    host = StrategyHost(
+        engine,
+        spec,
+        strategy_id=args.strategy,
+        account=args.account,
+        instruments=tuple(symbols),
+        params=parse_assignments(args.param),
+        order_id_prefix=f"{args.strategy}-{scheduler.now_ns() // 1_000_000}",
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    engine.start()
+    host.start()
+    started = time.monotonic()
+    try:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=args.refresh)
+            except TimeoutError:
+                pass
+            if args.executions == "none":
+                _show(render_status(engine, host, list(risk_log)), out)
+            if args.seconds is not None and time.monotonic() - started >= args.seconds:
+                break
+    finally:
+        host.stop("stopped by the user")
+        engine.stop()
+    pnl = engine.portfolio.pnl(args.account)
+    print(
+        f"stopped: {len(engine.orders)} orders, {engine.fills} fills this session, "
+        f"P&L {money_text(pnl.net)} (fees {money_text(pnl.fees)})",
+        file=out,
+        flush=True,
+    )
+    return 0
+
+
+def _expire_orphans(engine: Engine) -> None:
+    """Expire recovered working orders: the simulated venue that held them no longer exists."""
+    now = engine.scheduler.now_ns()
+    for index, order in enumerate(list(engine.orders.working())):
+        engine.on_execution(
+            ExecutionReport(
+                exec_id=f"RECOVERY-{now}-{index}",
+                order_id=order.order_id,
+                client_order_id=order.client_order_id,
+                account=order.account,
+                instrument=order.instrument,
+                side=order.side,
+                order_type=order.order_type,
+                exec_type=ExecType.EXPIRED,
+                ord_status=OrdStatus.EXPIRED,
+                quantity=order.quantity,
+                price=order.price,
+                cum_qty=order.cum_qty,
+                leaves_qty=0,
+                ts_ns=now,
+                reason="venue session ended before the engine restarted",
+                venue=order.venue,
+                strategy_id=order.strategy_id,
+            )
+        )
+
+
+def _print_execution(report: ExecutionReport, out: TextIO) -> None:
+    record = {
+        "exec_id": report.exec_id,
+        "order_id": report.order_id,
+        "client_order_id": report.client_order_id,
+        "exec_type": report.exec_type.name,
+        "ord_status": report.ord_status.name,
+        "instrument": report.instrument,
+        "side": report.side.name,
+        "last_qty": report.last_qty,
+        "last_price": report.last_price,
+        "cum_qty": report.cum_qty,
+        "ts_ns": report.ts_ns,
+    }
+    print(json.dumps(record), file=out, flush=True)
+
+
+def _show(text: str, out: TextIO) -> None:
+    if out.isatty():
+        out.write("\x1b[H\x1b[2J" + text + "\n")
+    else:
+        out.write(text + "\n\n")
+    out.flush()
+
+

@@ -1,0 +1,471 @@
+"""The simulated exchange: a venue whose books are the matching kernel, populated by background traders.
+
+Engine orders arrive after the order-entry latency and trade against the background book (and each other) by
+price-time priority; fills pay maker or taker fees. Every publication interval each book's L2 changes are sent
+as one :class:`BookUpdate` after the market-data latency, with trades and (when someone listens) order-level
+actions. The background flow of each instrument is seeded from the run's seed and the symbol alone, so a run is
+reproducible and one instrument's market does not depend on which others are simulated.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from core.clock import Scheduler, TimerHandle
+from core.contracts import Venue, VenueListener, VenueSetup
+from core.enums import ExecType, Liquidity, OrderType, OrdStatus, Side, TimeInForce
+from core.events import (
+    BookUpdate,
+    CancelReject,
+    ExecutionReport,
+    OrderAction,
+    OrderBookAction,
+    TradeTick,
+)
+from core.instruments import Instrument
+from core.numbers import NANOS_PER_MICRO, NANOS_PER_MILLI, Money, Nanos, Price, Quantity, round_half_even_div
+from core.orders import Order
+from engine.sim import _layout as L
+from engine.sim.flow import BackgroundFlow, FlowParams
+from engine.sim.matching import MatchingBook
+
+STP_MODES = {"off": L.STP_NONE, "cancel-incoming": L.STP_CANCEL_INCOMING, "cancel-resting": L.STP_CANCEL_RESTING}
+CANCEL_REASONS = {
+    L.REASON_USER: "canceled on request",
+    L.REASON_IOC: "immediate-or-cancel remainder canceled",
+    L.REASON_FOK: "fill-or-kill could not fill completely",
+    L.REASON_STP: "self-trade prevention",
+    L.REASON_NO_LIQUIDITY: "market order found no more liquidity",
+    L.REASON_REPLACE_ZERO: "replaced to zero quantity",
+}
+_TIF = {TimeInForce.DAY: L.TIF_DAY, TimeInForce.GTC: L.TIF_DAY, TimeInForce.IOC: L.TIF_IOC, TimeInForce.FOK: L.TIF_FOK}
+_SIDE = {Side.BUY: L.BUY, Side.SELL: L.SELL}
+_SIDES = (Side.BUY, Side.SELL)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExchangeSettings:
+    """Latencies, fees and matching rules of the simulated exchange."""
+
+    order_latency_ns: Nanos = 50 * NANOS_PER_MICRO
+    market_data_latency_ns: Nanos = 20 * NANOS_PER_MICRO
+    publish_interval_ns: Nanos = 10 * NANOS_PER_MILLI
+    maker_fee_bps: Decimal = Decimal("-0.2")
+    taker_fee_bps: Decimal = Decimal("0.3")
+    stp_mode: str = "cancel-incoming"
+
+    @classmethod
+    def from_mapping(cls, settings: Mapping[str, Any]) -> ExchangeSettings:
+        """The settings found in ``settings`` (other keys are ignored), checked."""
+        known = {field.name for field in fields(cls)}
+        chosen = cls(**{key: value for key, value in settings.items() if key in known})
+        if chosen.stp_mode not in STP_MODES:
+            raise ValueError(f"simulator stp_mode {chosen.stp_mode!r} is not one of {', '.join(STP_MODES)}")
+        if min(chosen.order_latency_ns, chosen.market_data_latency_ns) < 0 or chosen.publish_interval_ns <= 0:
+            raise ValueError("simulator latencies must be >= 0 and the publish interval > 0")
+        return chosen
+
+
+@dataclass(slots=True)
+class _Own:
+    """What the exchange knows of one of the engine's orders."""
+
+    order: Order
+    oid: int
+    quantity: Quantity
+    price: Price | None
+    cum_qty: Quantity = 0
+
+
+class _Market:
+    """One instrument: its book, its background traders and its publication state."""
+
+    def __init__(self, instrument: Instrument, params: FlowParams, seed: int, stp_mode: int) -> None:
+        self.instrument = instrument
+        self.stp_mode = stp_mode
+        self.book = MatchingBook(instrument.tick_size, stp_mode=stp_mode)
+        self.params = params
+        self.seed = seed
+        self.flow: BackgroundFlow | None = None
+        self.sequence = 0
+        self.messages = 0
+        self.published_messages = 0
+
+
+def _fee_rate(bps: Decimal) -> tuple[int, int]:
+    numerator, denominator = bps.as_integer_ratio()
+    return numerator, denominator * 10_000
+
+
+def flow_params(instrument: Instrument, overrides: Mapping[str, Any]) -> FlowParams:
+    """Background-flow parameters of ``instrument`` from its configured start price and settings."""
+    given = dict(overrides)
+    known = {field.name for field in fields(FlowParams)}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise ValueError(
+            f"{instrument.symbol}: unknown simulator setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+    given.setdefault("tick", instrument.tick_size)
+    given.setdefault("lot", instrument.lot_size)
+    return FlowParams(**given)
+
+
+class SimulatedExchange(Venue):
+    """The market simulator's venue (see the module docstring)."""
+
+    name = "sim"
+
+    def __init__(self, setup: VenueSetup) -> None:
+        self.settings = ExchangeSettings.from_mapping(setup.settings)
+        per_instrument: Mapping[str, Mapping[str, Any]] = setup.settings.get("instruments", {})
+        stp = STP_MODES[self.settings.stp_mode]
+        self._markets: dict[str, _Market] = {}
+        for symbol, instrument in setup.instruments.items():
+            seed = (setup.seed * 0x9E3779B1 + zlib.crc32(symbol.encode())) & 0x7FFF_FFFF_FFFF_FFFF
+            params = flow_params(instrument, per_instrument.get(symbol, {}))
+            self._markets[symbol] = _Market(instrument, params, seed, stp)
+        self._maker_fee = _fee_rate(self.settings.maker_fee_bps)
+        self._taker_fee = _fee_rate(self.settings.taker_fee_bps)
+        self._own: dict[int, _Own] = {}
+        self._by_order_id: dict[str, _Own] = {}
+        self._owners: dict[str, int] = {}
+        self._next_oid = 1
+        self._exec_ids = 0
+        self._listener: VenueListener | None = None
+        self._scheduler: Scheduler | None = None
+        self._timer: TimerHandle | None = None
+        self._want_trades = False
+        self._want_actions = False
+        self.own_messages = 0
+
+    # --- Venue contract --------------------------------------------------------------------------------------
+
+    def instruments(self) -> Sequence[Instrument]:
+        return [market.instrument for market in self._markets.values()]
+
+    @property
+    def messages_processed(self) -> int:
+        """Exchange messages processed: background traders' and the engine's."""
+        return self.own_messages + sum(market.messages for market in self._markets.values())
+
+    def start(self, listener: VenueListener, scheduler: Scheduler) -> None:
+        self._listener = listener
+        self._scheduler = scheduler
+        now = scheduler.now_ns()
+        self._want_trades = listener.wants(TradeTick)
+        self._want_actions = listener.wants(OrderBookAction)
+        for market in self._markets.values():
+            if self._want_actions:
+                market.book = MatchingBook(market.instrument.tick_size, stp_mode=market.stp_mode, record_anonymous=True)
+            market.flow = BackgroundFlow(market.book, market.params, market.seed, now)
+            market.messages += market.flow.run_until(now + 1)
+            self._process(market)
+        self._publish_all()
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._listener = None
+
+    def submit(self, order: Order) -> None:
+        self._after_latency(lambda: self._arrive_new(order))
+
+    def cancel(self, order: Order) -> None:
+        self._after_latency(lambda: self._arrive_cancel(order))
+
+    def replace(self, order: Order, quantity: Quantity, price: Price | None) -> None:
+        self._after_latency(lambda: self._arrive_replace(order, quantity, price))
+
+    def book(self, symbol: str) -> MatchingBook:
+        """The live matching book of ``symbol`` (read it, do not trade through it)."""
+        return self._markets[symbol].book
+
+    # --- arrivals --------------------------------------------------------------------------------------------
+
+    def _after_latency(self, action: Any) -> None:
+        assert self._scheduler is not None, "the exchange is not started"
+        self._scheduler.call_later(self.settings.order_latency_ns, action)
+
+    def _catch_up(self, market: _Market) -> Nanos:
+        """Bring the background flow up to now, so the engine's message lands at its exact time."""
+        assert self._scheduler is not None and market.flow is not None
+        now = self._scheduler.now_ns()
+        market.messages += market.flow.run_until(now)
+        self._process(market)
+        return now
+
+    def _arrive_new(self, order: Order) -> None:
+        if self._listener is None:
+            return
+        market = self._markets.get(order.instrument)
+        if market is None:
+            self._report(order, ExecType.REJECTED, OrdStatus.REJECTED, 0, reason=f"{order.instrument} not traded here")
+            return
+        now = self._catch_up(market)
+        oid = self._next_oid
+        self._next_oid += 1
+        own = _Own(order, oid, order.quantity, order.price)
+        self._own[oid] = own
+        self._by_order_id[order.order_id] = own
+        self.own_messages += 1
+        self._report(order, ExecType.NEW, OrdStatus.NEW, 0, quantity=own.quantity, price=own.price)
+        owner = self._owner(order.account)
+        side = _SIDE[order.side]
+        if order.order_type is OrderType.MARKET:
+            market.book.market(now, oid, owner, side, order.quantity)
+        else:
+            assert order.price is not None
+            market.book.add(now, oid, owner, side, order.price, order.quantity, _TIF[order.time_in_force])
+        self._process(market)
+
+    def _arrive_cancel(self, order: Order) -> None:
+        own = self._by_order_id.get(order.order_id)
+        market = self._markets.get(order.instrument)
+        if own is None or market is None or self._listener is None:
+            self._refuse(order, "unknown order", is_replace=False)
+            return
+        now = self._catch_up(market)
+        self.own_messages += 1
+        if market.book.cancel(now, own.oid) == 0:
+            self._refuse(order, "too late to cancel: the order is no longer working", is_replace=False)
+            return
+        self._process(market)
+
+    def _arrive_replace(self, order: Order, quantity: Quantity, price: Price | None) -> None:
+        own = self._by_order_id.get(order.order_id)
+        market = self._markets.get(order.instrument)
+        if own is None or market is None or self._listener is None:
+            self._refuse(order, "unknown order", is_replace=True)
+            return
+        now = self._catch_up(market)
+        self.own_messages += 1
+        leaves = quantity - own.cum_qty
+        if leaves <= 0 or price is None or market.book.order(own.oid) is None:
+            reason = "too late to replace: the order is no longer working" if leaves > 0 else "quantity not above filled"
+            self._refuse(order, reason, is_replace=True)
+            return
+        own.quantity, own.price = quantity, price
+        market.book.replace(now, own.oid, price, leaves)
+        self._process(market)
+
+    def _owner(self, account: str) -> int:
+        owner = self._owners.get(account)
+        if owner is None:
+            owner = self._owners[account] = len(self._owners) + 1
+        return owner
+
+    # --- kernel events -> reports and market data ------------------------------------------------------------
+
+    def _process(self, market: _Market) -> None:
+        rows = market.book.event_rows
+        if len(rows) == 0:
+            return
+        if self._want_actions:
+            self._publish_actions(market, rows)
+        if self._want_trades:
+            self._publish_trades(market, rows[rows[:, L.E_KIND] == L.EV_FILL])
+        own_rows = rows[(rows[:, L.E_OWNER] > 0) | (rows[:, L.E_OWNER2] > 0)]
+        market.book.clear_events()
+        for row in own_rows.tolist():
+            self._own_event(row)
+
+    def _own_event(self, row: list[int]) -> None:
+        kind = row[L.E_KIND]
+        if kind == L.EV_FILL:
+            price, qty = row[L.E_PRICE], row[L.E_QTY]
+            maker = self._own.get(row[L.E_OID]) if row[L.E_OWNER] > 0 else None
+            taker = self._own.get(row[L.E_OID2]) if row[L.E_OWNER2] > 0 else None
+            if maker is not None:
+                self._fill(maker, price, qty, Liquidity.MAKER, row[L.E_TS])
+            if taker is not None:
+                self._fill(taker, price, qty, Liquidity.TAKER, row[L.E_TS])
+        elif kind == L.EV_CANCEL:
+            own = self._own.pop(row[L.E_OID], None)
+            if own is not None:
+                self._by_order_id.pop(own.order.order_id, None)
+                status = OrdStatus.CANCELED
+                self._report(
+                    own.order, ExecType.CANCELED, status, own.cum_qty, quantity=own.quantity, price=own.price,
+                    reason=CANCEL_REASONS.get(row[L.E_AUX], "canceled"),
+                )
+        elif kind == L.EV_REPLACE:
+            own = self._own.get(row[L.E_OID])
+            if own is not None:
+                status = OrdStatus.REPLACED
+                self._report(
+                    own.order, ExecType.REPLACED, status, own.cum_qty, quantity=own.quantity, price=own.price
+                )
+
+    def _fill(self, own: _Own, price: Price, qty: Quantity, liquidity: Liquidity, ts: Nanos) -> None:
+        own.cum_qty += qty
+        instrument = self._markets[own.order.instrument].instrument
+        numerator, denominator = self._maker_fee if liquidity is Liquidity.MAKER else self._taker_fee
+        fee: Money = round_half_even_div(instrument.notional(price, qty) * numerator, denominator)
+        done = own.cum_qty >= own.quantity
+        if done:
+            self._own.pop(own.oid, None)
+            self._by_order_id.pop(own.order.order_id, None)
+        self._report(
+            own.order,
+            ExecType.TRADE,
+            OrdStatus.FILLED if done else OrdStatus.PARTIALLY_FILLED,
+            own.cum_qty,
+            quantity=own.quantity,
+            price=own.price,
+            last_qty=qty,
+            last_price=price,
+            fee=fee,
+            liquidity=liquidity,
+        )
+
+    def _report(
+        self,
+        order: Order,
+        exec_type: ExecType,
+        status: OrdStatus,
+        cum_qty: Quantity,
+        *,
+        quantity: Quantity | None = None,
+        price: Price | None = None,
+        last_qty: Quantity = 0,
+        last_price: Price | None = None,
+        fee: Money = 0,
+        liquidity: Liquidity = Liquidity.NONE,
+        reason: str = "",
+    ) -> None:
+        assert self._listener is not None and self._scheduler is not None
+        self._exec_ids += 1
+        total = order.quantity if quantity is None else quantity
+        terminal = status in (OrdStatus.FILLED, OrdStatus.CANCELED, OrdStatus.REJECTED)
+        self._listener.on_execution(
+            ExecutionReport(
+                exec_id=f"SIM-{self._exec_ids}",
+                order_id=order.order_id,
+                client_order_id=order.client_order_id,
+                account=order.account,
+                instrument=order.instrument,
+                side=order.side,
+                order_type=order.order_type,
+                exec_type=exec_type,
+                ord_status=status,
+                quantity=total,
+                price=price if quantity is not None else order.price,
+                cum_qty=cum_qty,
+                leaves_qty=0 if terminal else total - cum_qty,
+                ts_ns=self._scheduler.now_ns(),
+                last_qty=last_qty,
+                last_price=last_price,
+                fee=fee,
+                liquidity=liquidity,
+                reason=reason,
+                venue=self.name,
+                strategy_id=order.strategy_id,
+            )
+        )
+
+    def _refuse(self, order: Order, reason: str, *, is_replace: bool) -> None:
+        if self._listener is None or self._scheduler is None:
+            return
+        self._listener.on_cancel_reject(
+            CancelReject(
+                client_order_id=order.client_order_id,
+                order_id=order.order_id,
+                account=order.account,
+                ts_ns=self._scheduler.now_ns(),
+                reason=reason,
+                is_replace=is_replace,
+            )
+        )
+
+    def _publish_trades(self, market: _Market, fills: np.ndarray) -> None:
+        assert self._listener is not None
+        symbol = market.instrument.symbol
+        for row in fills.tolist():
+            self._listener.on_market_data(
+                TradeTick(
+                    instrument=symbol,
+                    ts_ns=row[L.E_TS],
+                    price=row[L.E_PRICE],
+                    quantity=row[L.E_QTY],
+                    aggressor=_SIDES[row[L.E_SIDE]],
+                    match_id=row[L.E_AUX],
+                )
+            )
+
+    def _publish_actions(self, market: _Market, rows: np.ndarray) -> None:
+        assert self._listener is not None
+        symbol = market.instrument.symbol
+        for row in rows.tolist():
+            kind = row[L.E_KIND]
+            if kind == L.EV_ADD:
+                action, quantity = OrderAction.ADD, row[L.E_QTY]
+            elif kind == L.EV_FILL:
+                action, quantity = OrderAction.EXECUTE, row[L.E_QTY]
+            elif kind == L.EV_CANCEL:
+                action = OrderAction.DELETE if row[L.E_LEAVES] == 0 else OrderAction.CANCEL
+                quantity = row[L.E_QTY]
+            else:
+                action, quantity = OrderAction.REPLACE, row[L.E_QTY]
+            side = _SIDES[row[L.E_SIDE]] if kind != L.EV_FILL else _SIDES[1 - row[L.E_SIDE]]
+            self._listener.on_market_data(
+                OrderBookAction(
+                    instrument=symbol,
+                    ts_ns=row[L.E_TS],
+                    action=action,
+                    order_ref=row[L.E_OID],
+                    side=side,
+                    price=row[L.E_PRICE],
+                    quantity=quantity,
+                )
+            )
+
+    # --- publication -----------------------------------------------------------------------------------------
+
+    def _publish_all(self) -> None:
+        scheduler = self._scheduler
+        if scheduler is None or self._listener is None:
+            return
+        now = scheduler.now_ns()
+        for market in self._markets.values():
+            assert market.flow is not None
+            market.messages += market.flow.run_until(now)
+            self._process(market)
+            self._publish_book(market, now)
+        self._timer = scheduler.call_at(now + self.settings.publish_interval_ns, self._publish_all)
+
+    def _publish_book(self, market: _Market, now: Nanos) -> None:
+        assert self._scheduler is not None
+        deltas = market.book.drain_deltas()
+        if len(deltas) == 0 and market.sequence > 0:
+            return
+        deltas.flags.writeable = False
+        bid, bid_qty, ask, ask_qty = market.book.top()
+        market.sequence += 1
+        update = BookUpdate(
+            instrument=market.instrument.symbol,
+            ts_ns=now,
+            sequence=market.sequence,
+            deltas=deltas,
+            best_bid=bid,
+            best_bid_qty=bid_qty,
+            best_ask=ask,
+            best_ask_qty=ask_qty,
+            message_count=market.messages - market.published_messages,
+        )
+        market.published_messages = market.messages
+        listener = self._listener
+        if listener is None:
+            return
+        latency = self.settings.market_data_latency_ns
+        if latency:
+            self._scheduler.call_at(now + latency, lambda: listener.on_market_data(update))
+        else:
+            listener.on_market_data(update)

@@ -1,0 +1,50 @@
+"""The compact live status of a running engine, as text for a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from core.numbers import nanos_to_datetime
+from engine.engine import Engine
+from engine.metrics import money_text
+from engine.strategy_host import StrategyHost
+
+
+def render_status(engine: Engine, host: StrategyHost | None, risk_events: Sequence[str]) -> str:
+    """Best bid/ask per instrument, working orders, positions, P&L and the latest risk events."""
+    now = engine.scheduler.now_ns()
+    lines = [f"workstation engine  {nanos_to_datetime(now):%Y-%m-%d %H:%M:%S} UTC  state {engine.state.value}"]
+    if host is not None:
+        state = "running" if host.running else f"stopped ({host.error or 'by request'})"
+        lines.append(f"strategy {host.strategy_id} on account {host.account}: {state}")
+    lines.append("")
+    lines.append(f"{'instrument':<10} {'bid qty':>9} {'bid':>10} {'ask':>10} {'ask qty':>9} {'working':>8} "
+                 f"{'position':>9} {'realized':>12} {'unrealized':>12}")
+    for symbol, instrument in engine.instruments.items():
+        book = engine.last_book(symbol)
+        bid = ask = "-"
+        bid_qty = ask_qty = 0
+        if book is not None:
+            bid = str(instrument.to_decimal(book.best_bid)) if book.best_bid is not None else "-"
+            ask = str(instrument.to_decimal(book.best_ask)) if book.best_ask is not None else "-"
+            bid_qty, ask_qty = book.best_bid_qty, book.best_ask_qty
+        working = sum(1 for _ in engine.orders.working(instrument=symbol))
+        quantity = realized = unrealized = 0
+        for position in engine.portfolio.positions():
+            if position.instrument.symbol == symbol:
+                quantity += position.quantity
+                realized += position.realized
+                unrealized += position.unrealized(engine.portfolio.mark(symbol))
+        lines.append(
+            f"{symbol:<10} {bid_qty:>9} {bid:>10} {ask:>10} {ask_qty:>9} {working:>8} {quantity:>9} "
+            f"{money_text(realized):>12} {money_text(unrealized):>12}"
+        )
+    pnl = engine.portfolio.pnl()
+    lines.append("")
+    lines.append(
+        f"P&L {money_text(pnl.net)}  realized {money_text(pnl.realized)}  unrealized {money_text(pnl.unrealized)}"
+        f"  fees {money_text(pnl.fees)}  orders {len(engine.orders)}  fills {engine.fills}"
+    )
+    lines.append("risk events: " + ("none" if not risk_events else ""))
+    lines.extend(f"  {event}" for event in risk_events)
+    return "\n".join(lines)

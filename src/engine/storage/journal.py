@@ -1,0 +1,489 @@
+"""The execution journal: every accepted order and every execution report, in order, before anyone sees it.
+
+A durable :class:`Journal` commits each call before returning, so the engine publishes a report only once it
+is on disk; a killed process loses nothing it has published. A backtest opens it with ``durable=False`` to
+write in batches. :func:`recover` rebuilds the orders and the portfolio from what was journaled.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from enum import Enum
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, Table, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from core.enums import ExecType, Liquidity, OrderType, OrdStatus, Side, TimeInForce
+from core.events import ExecutionReport
+from core.instruments import Instrument
+from core.numbers import Nanos
+from core.orders import IllegalTransition, Order
+from core.portfolio import Portfolio, Position
+from engine.storage.db import StorageError
+from engine.storage.models import JOURNAL_EXEC, JOURNAL_ORDER, JournalEntry, OrderRow, PositionRow, table_of
+
+JOURNAL: Table = table_of(JournalEntry)
+ORDERS: Table = table_of(OrderRow)
+POSITIONS: Table = table_of(PositionRow)
+
+_RESTING = frozenset({OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED, OrdStatus.REPLACED})
+_TERMINAL_CODES = frozenset(
+    s.value for s in (OrdStatus.FILLED, OrdStatus.CANCELED, OrdStatus.REJECTED, OrdStatus.EXPIRED)
+)
+_REPLAY_PAGE = 2_000
+_ORDER_COLUMN_NAMES = tuple(c.name for c in ORDERS.columns)
+"""Columns of the orders table, each named as the Order attribute it stores (``status`` included)."""
+_ORDER_COLUMNS = tuple(name for name in _ORDER_COLUMN_NAMES if name != "order_id")
+
+
+class DuplicateOrder(ValueError):
+    """An order with the same order id or client order id is already journaled; nothing was written."""
+
+
+class Journal:
+    """The append-only execution journal and the latest state of orders and positions, over an Engine.
+
+    Durable (the default): each ``record_*`` call is one committed transaction when it returns.
+    ``durable=False``: calls are buffered and written ``batch_size`` journal entries at a time, on
+    :meth:`flush` and on :meth:`close`; duplicate detection then relies on the ids this journal has seen
+    (loaded at construction), so a batch journal must be the database's only writer.
+    Not thread-safe: use one journal from one thread.
+    """
+
+    def __init__(self, engine: Engine, *, durable: bool = True, batch_size: int = 1_000) -> None:
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self._durable = durable
+        self._batch_size = batch_size
+        self._conn: Connection | None = engine.connect()
+        self._entries: list[dict[str, Any]] = []
+        self._rows: dict[str, dict[str, Any]] = {}
+        """Full orders rows this batch journal wrote or will write, until they are terminal and flushed."""
+        self._unflushed: set[str] = set()
+        self._dirty: set[str] = set()
+        self._other_updates: list[tuple[str, dict[str, Any], int]] = []
+        self._positions: dict[tuple[str, str], dict[str, Any]] = {}
+        self._exec_ids: set[str] = set()
+        self._order_ids: set[str] = set()
+        self._client_order_ids: set[str] = set()
+        if not durable:
+            self._load_seen_ids()
+
+    @property
+    def durable(self) -> bool:
+        """True when every call is committed before it returns."""
+        return self._durable
+
+    @property
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            raise StorageError("the journal is closed")
+        return self._conn
+
+    # --- writing ---------------------------------------------------------------------------------------------
+
+    def record_order(self, order: Order) -> None:
+        """Journal an accepted order (still PendingNew, before it goes to the venue) and insert its orders row.
+
+        Raises :class:`DuplicateOrder` when its order id or client order id is already recorded.
+        """
+        if order.status is not OrdStatus.PENDING_NEW or order.cum_qty or order.fills:
+            raise ValueError(f"order {order.order_id} must be recorded as created (PendingNew, unfilled)")
+        entry = _order_entry(order)
+        row = _order_row(order)
+        if self._durable:
+            try:
+                with self._connection.begin():
+                    self._connection.execute(insert(JOURNAL), entry)
+                    self._connection.execute(insert(ORDERS), row)
+            except IntegrityError:
+                if self._order_known(order):
+                    raise _duplicate(order) from None
+                raise
+            return
+        if order.order_id in self._order_ids or order.client_order_id in self._client_order_ids:
+            raise _duplicate(order)
+        self._order_ids.add(order.order_id)
+        self._client_order_ids.add(order.client_order_id)
+        self._entries.append(entry)
+        self._rows[order.order_id] = row
+        self._unflushed.add(order.order_id)
+        self._maybe_flush()
+
+    def record_execution(self, report: ExecutionReport) -> bool:
+        """Journal an execution report and update its order's row; False (nothing written) for a known exec_id.
+
+        A durable journal has committed the report when this returns: publish it only then.
+        """
+        if not report.exec_id:
+            raise ValueError(f"execution report for order {report.order_id} has no exec_id")
+        entry = _report_entry(report)
+        changes = _order_changes(report)
+        filled = _fill_cost(report)
+        if self._durable:
+            try:
+                with self._connection.begin():
+                    self._connection.execute(insert(JOURNAL), entry)
+                    self._connection.execute(_order_update(report.order_id, changes, filled))
+            except IntegrityError:
+                if self._exec_id_known(report.exec_id):
+                    return False
+                raise
+            return True
+        if report.exec_id in self._exec_ids:
+            return False
+        self._exec_ids.add(report.exec_id)
+        self._entries.append(entry)
+        row = self._rows.get(report.order_id)
+        if row is None:
+            self._other_updates.append((report.order_id, changes, filled))
+        else:
+            row.update(changes)
+            row["filled_cost"] += filled
+            if report.order_id not in self._unflushed:
+                self._dirty.add(report.order_id)
+        self._maybe_flush()
+        return True
+
+    def record_positions(self, positions: Iterable[Position], ts_ns: Nanos) -> None:
+        """Store the latest snapshot of each position (one row per account and instrument)."""
+        rows = [_position_row(position, ts_ns) for position in positions]
+        if self._durable:
+            with self._connection.begin():
+                _upsert(self._connection, POSITIONS, rows, ("account", "instrument"))
+            return
+        for row in rows:
+            self._positions[(row["account"], row["instrument"])] = row
+
+    def flush(self) -> None:
+        """Write everything buffered by a batch journal in one transaction (nothing to do when durable)."""
+        if self._durable or not (self._entries or self._dirty or self._unflushed or self._positions):
+            return
+        conn = self._connection
+        with conn.begin():
+            if self._entries:
+                conn.execute(insert(JOURNAL), self._entries)
+            new_rows = [self._rows[order_id] for order_id in self._unflushed]
+            if new_rows:
+                conn.execute(insert(ORDERS), new_rows)
+            changed = [_bound_row(self._rows[order_id]) for order_id in self._dirty - self._unflushed]
+            if changed:
+                conn.execute(_full_row_update(), changed)
+            for order_id, changes, filled in self._other_updates:
+                conn.execute(_order_update(order_id, changes, filled))
+            _upsert(conn, POSITIONS, list(self._positions.values()), ("account", "instrument"))
+        self._entries.clear()
+        self._unflushed.clear()
+        self._dirty.clear()
+        self._other_updates.clear()
+        self._positions.clear()
+        for order_id in [k for k, row in self._rows.items() if row["status"] in _TERMINAL_CODES]:
+            del self._rows[order_id]
+
+    def close(self) -> None:
+        """Flush what is buffered and release the connection; the journal cannot be used afterwards."""
+        if self._conn is None:
+            return
+        try:
+            self.flush()
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- reading ---------------------------------------------------------------------------------------------
+
+    def replay(self) -> Iterator[Order | ExecutionReport]:
+        """Every journaled order (as created, PendingNew) and execution report, in journal order.
+
+        Reads page by page, so the journal may be written to while a replay is in progress.
+        """
+        self.flush()
+        last = 0
+        while True:
+            with self._connection.begin():
+                query = select(JOURNAL).where(JOURNAL.c.seq > last).order_by(JOURNAL.c.seq).limit(_REPLAY_PAGE)
+                rows = self._connection.execute(query).all()
+            for row in rows:
+                yield _decode(row)
+            if len(rows) < _REPLAY_PAGE:
+                return
+            last = rows[-1].seq
+
+    # --- internals -------------------------------------------------------------------------------------------
+
+    def _maybe_flush(self) -> None:
+        if len(self._entries) >= self._batch_size:
+            self.flush()
+
+    def _load_seen_ids(self) -> None:
+        with self._connection.begin():
+            found = self._connection.execute(select(JOURNAL.c.exec_id).where(JOURNAL.c.exec_id.is_not(None)))
+            self._exec_ids.update(found.scalars())
+            for order_id, client_order_id in self._connection.execute(
+                select(ORDERS.c.order_id, ORDERS.c.client_order_id)
+            ):
+                self._order_ids.add(order_id)
+                self._client_order_ids.add(client_order_id)
+
+    def _exec_id_known(self, exec_id: str) -> bool:
+        with self._connection.begin():
+            query = select(JOURNAL.c.seq).where(JOURNAL.c.exec_id == exec_id)
+            return self._connection.execute(query).first() is not None
+
+    def _order_known(self, order: Order) -> bool:
+        with self._connection.begin():
+            query = select(ORDERS.c.order_id).where(
+                (ORDERS.c.order_id == order.order_id) | (ORDERS.c.client_order_id == order.client_order_id)
+            )
+            return self._connection.execute(query).first() is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecoveredState:
+    """Orders and portfolio rebuilt from the journal, and the highest id numbers in use.
+
+    ``max_order_seq``, ``max_exec_seq`` and ``max_client_order_seq`` are the largest trailing integers of any
+    order id, exec id and client order id seen (0 when none): new ids numbered above them cannot collide.
+    ``problems`` lists reports that could not be applied to their order (unknown order, illegal transition);
+    their fills are booked in the portfolio all the same, since the venue executed them.
+    """
+
+    orders: dict[str, Order]
+    portfolio: Portfolio
+    max_order_seq: int
+    max_exec_seq: int
+    max_client_order_seq: int
+    reports: int
+    problems: tuple[str, ...]
+
+    @property
+    def open_orders(self) -> list[Order]:
+        """Orders not yet terminal (working or still PendingNew): to be reconciled with their venue."""
+        return [order for order in self.orders.values() if not order.is_terminal]
+
+
+class RecoveryError(ValueError):
+    """The journal cannot be recovered against the given instruments (e.g. fills in an unknown instrument)."""
+
+
+def recover(journal: Journal, instruments: Mapping[str, Instrument]) -> RecoveredState:
+    """Rebuild every order (created as journaled, then each report applied with ``Order.apply``) and the
+    portfolio (from the TRADE reports) by replaying ``journal``.
+
+    ``instruments`` maps symbols to instruments; a fill in a symbol missing from it raises
+    :class:`RecoveryError`, because starting without that position would be wrong.
+    """
+    orders: dict[str, Order] = {}
+    portfolio = Portfolio(instruments)
+    applied: set[str] = set()
+    problems: list[str] = []
+    max_order = max_exec = max_client = 0
+    for item in journal.replay():
+        max_order = max(max_order, trailing_number(item.order_id))
+        max_client = max(max_client, trailing_number(item.client_order_id))
+        if isinstance(item, Order):
+            if item.order_id in orders:
+                problems.append(f"order {item.order_id} journaled twice; the first one is kept")
+            else:
+                orders[item.order_id] = item
+            continue
+        if item.exec_id in applied:
+            problems.append(f"exec {item.exec_id} journaled twice; applied once")
+            continue
+        applied.add(item.exec_id)
+        max_exec = max(max_exec, trailing_number(item.exec_id))
+        _apply_report(orders, item, problems)
+        if item.exec_type is ExecType.TRADE and item.last_price is not None and item.last_qty > 0:
+            if item.instrument not in instruments:
+                raise RecoveryError(
+                    f"the journal has fills in {item.instrument!r} (exec {item.exec_id}), which is not among "
+                    f"the configured instruments: {', '.join(sorted(instruments)) or 'none'}"
+                )
+            portfolio.apply_fill(item.account, item.instrument, item.side, item.last_qty, item.last_price, item.fee)
+    return RecoveredState(
+        orders=orders,
+        portfolio=portfolio,
+        max_order_seq=max_order,
+        max_exec_seq=max_exec,
+        max_client_order_seq=max_client,
+        reports=len(applied),
+        problems=tuple(problems),
+    )
+
+
+def trailing_number(identifier: str) -> int:
+    """The integer an id ends with (``"O-000042"`` -> 42), or 0 when it ends with no digit."""
+    match = re.search(r"(\d+)$", identifier)
+    return int(match.group(1)) if match else 0
+
+
+def _apply_report(orders: dict[str, Order], report: ExecutionReport, problems: list[str]) -> None:
+    order = orders.get(report.order_id)
+    if order is None:
+        problems.append(f"exec {report.exec_id} is for order {report.order_id}, which was never journaled")
+        return
+    try:
+        order.apply(report)
+    except IllegalTransition as exc:
+        problems.append(f"exec {report.exec_id} on order {report.order_id}: {exc}")
+
+
+def _fill_cost(report: ExecutionReport) -> int:
+    """Price x quantity of a fill (0 for any other report), added to the order's ``filled_cost``."""
+    if report.exec_type is ExecType.TRADE and report.last_price is not None:
+        return report.last_qty * report.last_price
+    return 0
+
+
+def _duplicate(order: Order) -> DuplicateOrder:
+    return DuplicateOrder(f"order {order.order_id} (client order id {order.client_order_id}) is already journaled")
+
+
+# --- rows ------------------------------------------------------------------------------------------------------
+
+
+_REPORT_FIELDS = tuple(f.name for f in fields(ExecutionReport))
+_ENUMS: dict[str, type[Enum]] = {
+    "side": Side,
+    "order_type": OrderType,
+    "time_in_force": TimeInForce,
+    "exec_type": ExecType,
+    "ord_status": OrdStatus,
+    "liquidity": Liquidity,
+}
+"""Columns holding an enum's value, and the enum to read them back as."""
+_ORDER_ENTRY_FIELDS = (
+    "order_id",
+    "client_order_id",
+    "account",
+    "instrument",
+    "side",
+    "order_type",
+    "time_in_force",
+    "quantity",
+    "price",
+    "strategy_id",
+    "created_ns",
+    "venue",
+    "reason",
+)
+"""Fields of a new Order stored under their own name in its journal entry."""
+
+
+def _stored(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _order_entry(order: Order) -> dict[str, Any]:
+    entry = {name: _stored(getattr(order, name)) for name in _ORDER_ENTRY_FIELDS}
+    entry.update(kind=JOURNAL_ORDER, ts_ns=order.updated_ns, ord_status=order.status.value)
+    entry.update(exec_id=None, exec_type=None, liquidity=None, last_price=None)
+    entry.update(cum_qty=0, leaves_qty=order.leaves_qty, last_qty=0, fee=0)
+    return entry
+
+
+def _report_entry(report: ExecutionReport) -> dict[str, Any]:
+    entry = {name: _stored(getattr(report, name)) for name in _REPORT_FIELDS}
+    entry.update(kind=JOURNAL_EXEC, time_in_force=None, created_ns=None)
+    return entry
+
+
+def _decode(row: Row[Any]) -> Order | ExecutionReport:
+    values = row._mapping
+    if row.kind == JOURNAL_ORDER:
+        order = {name: _read(name, values[name]) for name in _ORDER_ENTRY_FIELDS}
+        return Order(**order, status=OrdStatus(row.ord_status), updated_ns=row.ts_ns)
+    if row.kind == JOURNAL_EXEC:
+        return ExecutionReport(**{name: _read(name, values[name]) for name in _REPORT_FIELDS})
+    raise StorageError(f"journal entry {row.seq} has an unknown kind {row.kind!r}")
+
+
+def _read(name: str, value: Any) -> Any:
+    enum = _ENUMS.get(name)
+    return value if enum is None else enum(value)
+
+
+def _order_row(order: Order) -> dict[str, Any]:
+    return {name: _stored(getattr(order, name)) for name in _ORDER_COLUMN_NAMES}
+
+
+def _order_changes(report: ExecutionReport) -> dict[str, Any]:
+    """Columns of the orders row a report changes, as ``Order.apply`` would change the order."""
+    changes: dict[str, Any] = {
+        "status": report.ord_status.value,
+        "cum_qty": report.cum_qty,
+        "leaves_qty": report.leaves_qty,
+        "updated_ns": report.ts_ns,
+    }
+    if report.exec_type is ExecType.REPLACED or report.ord_status in _RESTING:
+        changes["quantity"] = report.quantity
+        changes["price"] = report.price
+    if report.venue:
+        changes["venue"] = report.venue
+    if report.reason:
+        changes["reason"] = report.reason
+    return changes
+
+
+def _order_update(order_id: str, changes: dict[str, Any], filled: int) -> Any:
+    return (
+        update(ORDERS).where(ORDERS.c.order_id == order_id).values(**changes, filled_cost=ORDERS.c.filled_cost + filled)
+    )
+
+
+def _full_row_update() -> Any:
+    # Bound names must differ from column names in an UPDATE's SET clause, hence the prefix.
+    return (
+        update(ORDERS)
+        .where(ORDERS.c.order_id == bindparam("b_order_id"))
+        .values({name: bindparam(f"b_{name}") for name in _ORDER_COLUMNS})
+    )
+
+
+def _bound_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {f"b_{name}": value for name, value in row.items()}
+
+
+def _position_row(position: Position, ts_ns: Nanos) -> dict[str, Any]:
+    return {
+        "account": position.account,
+        "instrument": position.instrument.symbol,
+        "quantity": position.quantity,
+        "cost": position.cost,
+        "realized": position.realized,
+        "fees": position.fees,
+        "traded_qty": position.traded_qty,
+        "updated_ns": ts_ns,
+    }
+
+
+def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
+    """Insert ``rows``, replacing the rows with the same ``keys``; native upsert on SQLite and PostgreSQL."""
+    if not rows:
+        return
+    others = [c.name for c in table.columns if c.name not in keys]
+    name = conn.dialect.name
+    if name == "sqlite":
+        lite = sqlite.insert(table)
+        conn.execute(lite.on_conflict_do_update(index_elements=keys, set_={c: lite.excluded[c] for c in others}), rows)
+    elif name == "postgresql":
+        pg = postgresql.insert(table)
+        conn.execute(pg.on_conflict_do_update(index_elements=keys, set_={c: pg.excluded[c] for c in others}), rows)
+    else:
+        for row in rows:
+            match = update(table).where(*(table.c[k] == row[k] for k in keys)).values({c: row[c] for c in others})
+            if conn.execute(match).rowcount == 0:
+                conn.execute(insert(table), row)

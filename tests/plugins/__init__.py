@@ -1,0 +1,1 @@
+"""Tests of the plugin manager and the example third-party plugin."""
