@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from engine.sim._jit import jit
-from engine.sim._kernel import book_add, book_cancel, book_market
+from engine.sim._jit import jit, jit_alloc
+from engine.sim._kernel import op_add, op_cancel, op_market
 from engine.sim._layout import OK, TIF_DAY
 from engine.sim.matching import MatchingBook
 
@@ -46,7 +46,7 @@ PEER_PREFIX = 200_000
 # --- stream generation -------------------------------------------------------------------------------------------
 
 
-@jit
+@jit_alloc
 def _build_stream(
     u_kind: npt.NDArray[np.float64],
     u_pick: npt.NDArray[np.float64],
@@ -169,13 +169,13 @@ def _replay(
     for i in range(start, typ.shape[0]):
         kind = typ[i]
         if kind == 0:
-            status = book_add(
+            status = op_add(
                 st, orders, levels, bitmap, touched, idmap, events, i, oid[i], 0, side[i], price[i], qty[i], TIF_DAY
             )
         elif kind == 1:
-            status = book_cancel(st, orders, levels, bitmap, touched, idmap, events, i, oid[i])
+            status = op_cancel(st, orders, levels, bitmap, touched, idmap, events, i, oid[i])
         else:
-            status = book_market(st, orders, levels, bitmap, touched, idmap, events, i, oid[i], 0, side[i], qty[i])
+            status = op_market(st, orders, levels, bitmap, touched, idmap, events, i, oid[i], 0, side[i], qty[i])
         if status < OK and status > -10:  # a NEED_* status: grow and resume here; ERR_*: the message is skipped
             return status, i
     return OK, typ.shape[0]
@@ -183,7 +183,7 @@ def _replay(
 
 def replay_kernel(stream: Stream, tick: int = 1) -> tuple[float, MatchingBook]:
     """Replay ``stream`` into a fresh book (events off); returns the seconds taken and the book."""
-    book = MatchingBook(tick, record_events=False, initial_orders=1 << 17)
+    book = MatchingBook(tick, record_events=False, initial_orders=1 << 12)
     typ, oid, side, price, qty = (stream[name] for name in STREAM_FIELDS)
     start = 0
     began = time.perf_counter()

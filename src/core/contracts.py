@@ -72,7 +72,10 @@ class StrategyContext(Protocol):
         order_type: OrderType = OrderType.LIMIT,
         time_in_force: TimeInForce = TimeInForce.DAY,
     ) -> str:
-        """Send an order; returns its client order id. A reject comes back through ``on_execution``."""
+        """Send an order; returns its client order id. A reject comes back through ``on_execution``.
+
+        Reports about the order may be delivered before this call returns (an engine reject is immediate).
+        """
         ...
 
     def cancel(self, client_order_id: str) -> None:
@@ -96,11 +99,15 @@ class StrategyContext(Protocol):
         ...
 
     def open_orders(self, instrument: str | None = None) -> list[Order]:
-        """The strategy's orders that are still working."""
+        """The strategy's orders that are not finished, including those not yet acknowledged (PendingNew)."""
         ...
 
     def set_timer(self, interval_ns: Nanos) -> None:
         """Call ``on_timer`` every ``interval_ns`` from now on (replaces any previous timer)."""
+        ...
+
+    def cancel_timer(self) -> None:
+        """Stop calling ``on_timer``."""
         ...
 
     def log(self, message: str) -> None:
@@ -132,6 +139,9 @@ class Strategy(ABC):  # noqa: B024 - every callback is optional; the ABC marks t
 
     def on_execution(self, report: ExecutionReport) -> None:  # noqa: B027
         """Called with each execution report of the strategy's own orders (acks, fills, cancels, rejects)."""
+
+    def on_cancel_reject(self, reject: CancelReject) -> None:  # noqa: B027
+        """Called when a cancel or replace of one of the strategy's orders was refused, with the reason."""
 
     def on_timer(self, ts_ns: Nanos) -> None:  # noqa: B027
         """Called on the strategy's timer (see :meth:`StrategyContext.set_timer`)."""

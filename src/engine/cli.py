@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from core.numbers import NANOS_PER_SECOND
 from core.params import ParamError, parse_assignments
 from engine.assembly import AssemblyError
-from engine.backtest import BacktestRequest, BacktestResult, run_backtest
+from engine.backtest import SESSION_START_NS, BacktestRequest, BacktestResult, run_backtest
 from engine.config import ConfigError, EngineConfig, load_config
 from engine.metrics import money_text
 from engine.plugins import PluginRegistry, format_plugins, load_plugins, plugins_as_json
+from engine.storage.db import open_database
+from engine.storage.runs import BacktestRunRecord, RunStore
 
 EXIT_USAGE = 2
 
@@ -88,9 +90,6 @@ def _plugins(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace, config: EngineConfig, registry: PluginRegistry) -> int:
-    from engine.storage.db import open_database
-    from engine.storage.runs import RunStore
-
     if args.duration <= 0:
         raise ParamError("--duration must be positive")
     request = BacktestRequest(
@@ -144,13 +143,24 @@ def format_backtest(result: BacktestResult, summary: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
-def backtest_record(result: BacktestResult) -> object:
-    """The database record of a finished run."""
-    from engine.storage.runs import BacktestRunRecord
-
+def backtest_record(result: BacktestResult) -> BacktestRunRecord:
+    """The database record of a finished run (its id is given when it is saved)."""
     summary = backtest_summary(result, "")
-    summary.pop("run_id")
-    return BacktestRunRecord.from_result(result, {key: value for key, value in summary.items()})
+    del summary["run_id"]
+    interval = int(result.equity_interval_s * NANOS_PER_SECOND)
+    request = result.request
+    return BacktestRunRecord(
+        strategy=request.strategy,
+        instruments=result.instruments,
+        params={key: value if isinstance(value, int | float | str | bool) else str(value)
+                for key, value in result.params.items()},
+        seed=request.seed,
+        duration_ns=request.duration_ns,
+        settings={"account": request.account, "completed": result.completed},
+        metrics={key: value if isinstance(value, str | int) else str(value) for key, value in summary.items()},
+        events=result.events,
+        equity=tuple((SESSION_START_NS + (index + 1) * interval, value) for index, value in enumerate(result.equity)),
+    )
 
 
 if __name__ == "__main__":

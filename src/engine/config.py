@@ -50,7 +50,7 @@ def default_risk_limits() -> dict[str, dict[str, RiskParam]]:
     return {
         "max_order_quantity": {"limit": 10_000},
         "max_order_notional": {"limit": "1000000"},
-        "price_band": {"percent": 5},
+        "price_band": {"max_percent": 5},
         "max_position": {"limit": 50_000},
         "max_gross_exposure": {"limit": "10000000"},
         "daily_loss": {"limit": "50000", "flatten": False},
@@ -123,10 +123,19 @@ class EngineConfig:
     ``database_url`` None means the default SQLite file."""
 
     instruments: tuple[InstrumentConfig, ...] = field(default_factory=_default_instruments)
-    accounts: tuple[AccountConfig, ...] = (AccountConfig(name="main"),)
+    accounts: tuple[AccountConfig, ...] = field(default_factory=lambda: (AccountConfig(name="main"),))
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     database_url: str | None = None
     source: str = DEFAULTS_SOURCE
+
+    def __post_init__(self) -> None:
+        for what, names in (
+            ("instrument", [config.instrument.symbol for config in self.instruments]),
+            ("account", [account.name for account in self.accounts]),
+        ):
+            repeated = sorted({name for name in names if names.count(name) > 1})
+            if repeated:
+                raise ValueError(f"duplicate {what} {', '.join(repeated)}")
 
     def instrument_map(self) -> dict[str, Instrument]:
         """Symbol -> instrument, in configuration order (as ``Portfolio`` and ``recover`` take them)."""
@@ -227,7 +236,7 @@ class _Reader:
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
             self.fail(key, f"an array of tables ([[{key}]])", value)
         if not value:
-            self.fail(key, f"at least one entry ([[{key}]])", "an empty array")
+            raise ConfigError(self.source, key, f"expected at least one entry ([[{key}]]), found an empty array")
         return value
 
     def required(self, table: dict[str, Any], key: str, name: str, what: str) -> Any:
@@ -329,7 +338,7 @@ class _Reader:
         written = self.required(table, key, "start_price", "a price")
         start = self.scaled(written, price_key, scale, "a price")
         if start <= 0 or not instrument.is_on_tick(start):
-            grid = _plain(instrument.to_decimal(tick_size))
+            grid = format(instrument.to_decimal(tick_size).normalize(), "f")
             self.fail(price_key, f"a positive price on the tick grid of {grid}", written)
         sim_key = f"{key}.sim"
         sim_table = self.table(table.get("sim", {}), sim_key)
@@ -462,7 +471,7 @@ _INSTRUMENT_NOTES = {
 _RISK_NOTES = {
     ("max_order_quantity", "limit"): "largest quantity of one order",
     ("max_order_notional", "limit"): "largest price x quantity of one order",
-    ("price_band", "percent"): "farthest a limit price may be from the reference (or: ticks)",
+    ("price_band", "max_percent"): "farthest a limit price may be from the reference, in percent (or: max_ticks)",
     ("max_position", "limit"): "largest absolute position in one instrument",
     ("max_gross_exposure", "limit"): "largest sum of absolute position values",
     ("daily_loss", "limit"): "largest loss of the day, fees included",
@@ -529,4 +538,4 @@ def _toml_key(name: str) -> str:
 
 def _line(key: str, value: object, comment: str) -> str:
     text = f"{_toml_key(key)} = {_toml(value)}"
-    return f"{text:<32}# {comment}" if comment else text
+    return f"{text:<31} # {comment}" if comment else text

@@ -136,12 +136,7 @@ class Engine:
         except DuplicateOrderId as error:
             self._reject_unknown(request, str(error), now)
             return None
-        self.submitted_qty += request.quantity
-        reason = validate_request(request, self)
-        if reason is not None:
-            self._reject(order, reason, "validation", now)
-            return order
-        decision = self.risk.check_order(request, self)
+        decision = self.risk.check_order(request, self)  # validates the request first
         if not decision.approved:
             self._reject(order, "; ".join(decision.reasons), "risk", now)
             return order
@@ -153,6 +148,7 @@ class Engine:
             return order
         self.risk.on_accepted(request, self)
         order.venue = venue_name
+        self.submitted_qty += request.quantity
         venue.submit(order)
         if self.journal is not None:
             self.journal.record_order(order)
@@ -162,7 +158,7 @@ class Engine:
         """Cancel a working order; an unknown or finished one gets a cancel reject with the reason."""
         order = self.orders.by_client_id(request.client_order_id)
         now = self.scheduler.now_ns()
-        problem = self._check_changeable(order, request.client_order_id, request.account)
+        problem = self._check_changeable(order, request.client_order_id, request.account, in_flight_ok=True)
         if problem is not None or order is None:
             self._cancel_reject(request.client_order_id, order, request.account, problem or "unknown order", now)
             return
@@ -193,7 +189,7 @@ class Engine:
             account=request.account, instrument=request.instrument, strategy_id=request.strategy_id
         )
         for order in selected:
-            if order.status in (OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_NEW) or not order.venue:
+            if order.status is OrdStatus.PENDING_CANCEL or not order.venue:
                 continue
             self.cancel(CancelOrder(client_order_id=order.client_order_id, account=order.account))
             count += 1
@@ -213,14 +209,18 @@ class Engine:
             RiskEvent(ts_ns=now, kind=kind, check="kill_switch", reason=request.reason, account=request.account)
         )
 
-    def _check_changeable(self, order: Order | None, client_order_id: str, account: str) -> str | None:
+    def _check_changeable(
+        self, order: Order | None, client_order_id: str, account: str, *, in_flight_ok: bool = False
+    ) -> str | None:
+        """Why ``order`` cannot be cancelled or replaced now, or None. An order not yet acknowledged can be
+        cancelled (the venue sees the cancel after the order) but not replaced."""
         if order is None:
             return f"unknown order {client_order_id}"
         if order.account != account:
             return f"order {client_order_id} belongs to another account"
         if order.is_terminal:
             return f"order {client_order_id} is {order.status.name.lower()}"
-        if order.status is OrdStatus.PENDING_NEW or not order.venue:
+        if not order.venue or (order.status is OrdStatus.PENDING_NEW and not in_flight_ok):
             return f"order {client_order_id} is not acknowledged yet"
         return None
 

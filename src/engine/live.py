@@ -55,11 +55,10 @@ async def _run(args: argparse.Namespace, config: EngineConfig, registry: PluginR
     engine.orders = orders
     engine.portfolio = recovered.portfolio
     out = sys.stdout
-    print(
-        f"recovered {len(recovered.orders)} orders and {recovered.fills} fills from the journal",
-        file=out,
-        flush=True,
-    )
+    fills = sum(len(order.fills) for order in recovered.orders.values())
+    print(f"recovered {len(recovered.orders)} orders and {fills} fills from the journal", file=out, flush=True)
+    for problem in recovered.problems:
+        print(f"recovery problem: {problem}", file=sys.stderr)
     _expire_orphans(engine)
     risk_log: deque[str] = deque(maxlen=5)
     engine.bus.subscribe(RiskEvent, lambda event: risk_log.append(f"{event.kind.value} {event.check}: {event.reason}"))

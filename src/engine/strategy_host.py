@@ -15,7 +15,7 @@ from core.clock import TimerHandle
 from core.commands import CancelAll, CancelOrder, ReplaceOrder, SubmitOrder
 from core.contracts import Strategy, StrategySpec, TopOfBook
 from core.enums import OrderType, Side, TimeInForce
-from core.events import BookUpdate, EngineStatus, ExecutionReport, RiskEvent, RiskEventKind, TradeTick
+from core.events import BookUpdate, CancelReject, EngineStatus, ExecutionReport, RiskEvent, RiskEventKind, TradeTick
 from core.instruments import Instrument
 from core.numbers import Nanos, Price, Quantity
 from core.orders import Order
@@ -82,6 +82,10 @@ class StrategyHost:
             self._unsubscribe.append(
                 bus.subscribe(ExecutionReport, self._guard(strategy.on_execution), topic=self._strategy_id)
             )
+        if _overrides(strategy, "on_cancel_reject"):
+            self._unsubscribe.append(
+                bus.subscribe(CancelReject, self._guard(strategy.on_cancel_reject), topic=self._strategy_id)
+            )
         self.running = True
         self._guard(lambda _: strategy.on_start())(None)
 
@@ -97,9 +101,7 @@ class StrategyHost:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self.cancel_timer()
         self.cancel_all()
         self._engine.bus.publish(
             EngineStatus(
@@ -222,6 +224,11 @@ class StrategyHost:
             on_timer(scheduler.now_ns())
 
         self._timer = scheduler.call_later(interval_ns, fire)
+
+    def cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def log(self, message: str) -> None:
         log.info("[%s] %s", self._strategy_id, message)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from core.commands import SubmitOrder
 from core.enums import ExecType, Liquidity, OrderType, OrdStatus, Side
 from core.events import ExecutionReport
@@ -35,7 +33,7 @@ def new_order(
     return Order.from_request(request, order_id=order_id, ts_ns=ts_ns)
 
 
-class Venue:
+class VenueReports:
     """Writes the execution reports a venue would send for one order, keeping cum/leaves consistent."""
 
     def __init__(self, order: Order, prefix: str = "X") -> None:
@@ -102,8 +100,3 @@ class Venue:
     def cancel(self) -> list[ExecutionReport]:
         pending = self.report(ExecType.PENDING_CANCEL, OrdStatus.PENDING_CANCEL)
         return [pending, self.report(ExecType.CANCELED, OrdStatus.CANCELED, reason="canceled by user")]
-
-
-def renamed(report: ExecutionReport, exec_id: str) -> ExecutionReport:
-    """The same report under another exec id."""
-    return replace(report, exec_id=exec_id)

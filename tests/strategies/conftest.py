@@ -272,10 +272,7 @@ class RecordingContext:
             return
         quantity = order.quantity if request.quantity is None else request.quantity
         price = order.price if request.price is None else request.price
-        if quantity <= order.cum_qty:
-            status = OrdStatus.FILLED
-        else:
-            status = OrdStatus.PARTIALLY_FILLED if order.cum_qty else OrdStatus.NEW
+        status = OrdStatus.PARTIALLY_FILLED if order.cum_qty else OrdStatus.NEW
         self._emit(order, ExecType.REPLACED, status, quantity=quantity, price=price)
 
     def refuse_replace(self, client_order_id: str, reason: str = "refused", *, tell: bool = True) -> None:

@@ -364,12 +364,13 @@ def test_params_are_checked() -> None:
         min_size=1,
         max_size=40,
     ),
+    acks=st.sampled_from(["deferred", "inline"]),
 )
 def test_quotes_never_cross_and_inventory_stays_within_bounds(
-    params: Mapping[str, ParamValue], steps: list[tuple[int, int, str]]
+    params: Mapping[str, ParamValue], steps: list[tuple[int, int, str]], acks: AckMode
 ) -> None:
     instrument = Instrument(symbol="AAA", tick_size=100, lot_size=10)
-    ctx, maker = start((instrument,), **params)
+    ctx, maker = start((instrument,), acks=acks, **params)
     limit = int(params["max_inventory"])
     bid = BID
     for move, width, fill in steps:

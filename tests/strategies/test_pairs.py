@@ -221,6 +221,17 @@ def test_least_squares_hedge_ratio_sizes_the_legs(pair: tuple[Instrument, Instru
     ]
 
 
+def test_least_squares_gives_no_signal_when_the_second_leg_does_not_move(
+    pair: tuple[Instrument, Instrument],
+) -> None:
+    ctx, pairs = start(pair, hedge="ols")
+    warm_up(ctx)
+    sample(ctx, A0 + 6 * TICK)
+
+    assert pairs.z is None
+    assert ctx.submits == []
+
+
 def test_trades_exactly_two_instruments(aaa: Instrument) -> None:
     with pytest.raises(ValueError, match="exactly two"):
         PairsTrader(RecordingContext((aaa,)), {})

@@ -79,9 +79,7 @@ class PriceBand(RiskCheck):
     __slots__ = ("_max_ticks", "_percent", "_percent_den", "_percent_num", "_require")
 
     def __init__(self, params: Mapping[str, ParamValue]) -> None:
-        max_ticks, percent = params["max_ticks"], params["max_percent"]
-        assert isinstance(max_ticks, int)
-        assert isinstance(percent, Decimal)
+        max_ticks, percent = int(params["max_ticks"]), Decimal(str(params["max_percent"]))
         if not max_ticks and not percent:
             raise ParamError("price_band: set max_ticks and/or max_percent (both are 0)")
         self._max_ticks = max_ticks

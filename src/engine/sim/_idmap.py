@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from engine.sim._jit import jit_inline
+from engine.sim._jit import jit
 from engine.sim._layout import M_KEY, M_SLOT, S_MAP_COUNT
 
 I64Array = npt.NDArray[np.int64]
@@ -17,7 +17,7 @@ I64Array = npt.NDArray[np.int64]
 MASK32 = 0xFFFFFFFF
 
 
-@jit_inline
+@jit
 def bucket(key: int, mask: int) -> int:
     """Home bucket of ``key`` in a table of ``mask + 1`` buckets."""
     lo = key & MASK32
@@ -28,7 +28,7 @@ def bucket(key: int, mask: int) -> int:
     return (h ^ (h >> 16)) & mask
 
 
-@jit_inline
+@jit
 def map_find(idmap: I64Array, key: int) -> int:
     """Slot of ``key``, or -1."""
     mask = idmap.shape[0] - 1
@@ -42,13 +42,13 @@ def map_find(idmap: I64Array, key: int) -> int:
         i = (i + 1) & mask
 
 
-@jit_inline
+@jit
 def map_has_room(idmap: I64Array, st: I64Array) -> bool:
     """True while one more key keeps the load factor at or under one half."""
     return bool((st[S_MAP_COUNT] + 1) * 2 <= idmap.shape[0])
 
 
-@jit_inline
+@jit
 def map_insert(idmap: I64Array, st: I64Array, key: int, slot: int) -> None:
     """Insert ``key -> slot``; the key must be absent and the table must have room."""
     mask = idmap.shape[0] - 1
@@ -60,7 +60,7 @@ def map_insert(idmap: I64Array, st: I64Array, key: int, slot: int) -> None:
     st[S_MAP_COUNT] += 1
 
 
-@jit_inline
+@jit
 def map_remove(idmap: I64Array, st: I64Array, key: int) -> None:
     """Remove ``key`` (which must be present), shifting back the entries probed past it."""
     mask = idmap.shape[0] - 1
@@ -83,7 +83,7 @@ def map_remove(idmap: I64Array, st: I64Array, key: int) -> None:
     st[S_MAP_COUNT] -= 1
 
 
-@jit_inline
+@jit
 def map_rehash(old: I64Array, new: I64Array) -> None:
     """Copy every entry of ``old`` into the empty table ``new`` (a power-of-two size)."""
     mask = new.shape[0] - 1

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.sim._idmap import map_find, map_has_room, map_insert, map_remove
-from engine.sim._jit import jit_inline
+from engine.sim._jit import jit
 from engine.sim._ladder import alloc_slot, free_slot, mark, next_above, next_below, push_back, unlink
 from engine.sim._layout import (
     ASK_NONE,
@@ -86,14 +86,14 @@ from engine.sim._layout import (
 I64Array = npt.NDArray[np.int64]
 
 
-@jit_inline
+@jit
 def records(st: I64Array, owner: int) -> bool:
     """True when ADD/CANCEL/REPLACE events of an order of ``owner`` are recorded."""
     rec = st[S_REC]
     return bool(rec == REC_ALL or (rec == REC_OWNED and owner > 0))
 
 
-@jit_inline
+@jit
 def emit(
     st: I64Array,
     events: I64Array,
@@ -127,7 +127,7 @@ def emit(
     st[S_NEV] = n + 1
 
 
-@jit_inline
+@jit
 def event_room(st: I64Array, events: I64Array, owner: int, qty: int) -> int:
     """OK, or NEED_EVENTS when the worst case of one operation might not fit in the event buffer."""
     if st[S_REC] == REC_NONE:
@@ -143,7 +143,7 @@ def event_room(st: I64Array, events: I64Array, owner: int, qty: int) -> int:
     return OK
 
 
-@jit_inline
+@jit
 def cancel_slot(
     st: I64Array,
     orders: I64Array,
@@ -170,7 +170,7 @@ def cancel_slot(
     return int(qty)
 
 
-@jit_inline
+@jit
 def match(
     st: I64Array,
     orders: I64Array,
@@ -238,7 +238,7 @@ def match(
     return qty, False
 
 
-@jit_inline
+@jit
 def available(
     st: I64Array, orders: I64Array, levels: I64Array, bitmap: I64Array, owner: int, side: int, limit_li: int,
     need: int,
@@ -267,7 +267,7 @@ def available(
     return total
 
 
-@jit_inline
+@jit
 def rest(
     st: I64Array,
     orders: I64Array,
@@ -299,8 +299,8 @@ def rest(
         emit(st, events, EV_ADD, ts, oid, owner, side, price, qty, qty, 0, 0, 0, 0)
 
 
-@jit_inline
-def book_add(
+@jit
+def op_add(
     st: I64Array,
     orders: I64Array,
     levels: I64Array,
@@ -354,8 +354,8 @@ def book_add(
     return OK
 
 
-@jit_inline
-def book_market(
+@jit
+def op_market(
     st: I64Array,
     orders: I64Array,
     levels: I64Array,
@@ -385,8 +385,8 @@ def book_market(
     return OK
 
 
-@jit_inline
-def book_cancel(
+@jit
+def op_cancel(
     st: I64Array,
     orders: I64Array,
     levels: I64Array,
@@ -408,8 +408,8 @@ def book_cancel(
     return cancel_slot(st, orders, levels, bitmap, touched, idmap, events, ts, slot, REASON_USER)
 
 
-@jit_inline
-def book_replace(
+@jit
+def op_replace(
     st: I64Array,
     orders: I64Array,
     levels: I64Array,

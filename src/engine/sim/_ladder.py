@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from engine.sim._jit import jit_inline
+from engine.sim._jit import jit
 from engine.sim._layout import (
     ASK_NONE,
     BUY,
@@ -37,7 +37,7 @@ BIT = np.array([1 << b for b in range(64)], dtype=np.uint64).view(np.int64)
 BELOW = np.array([(1 << b) - 1 for b in range(65)], dtype=np.uint64).view(np.int64)
 
 
-@jit_inline
+@jit
 def high_bit(word: int) -> int:
     """Index of the highest set bit of a non-zero 64-bit word."""
     if word < 0:
@@ -63,7 +63,7 @@ def high_bit(word: int) -> int:
     return n
 
 
-@jit_inline
+@jit
 def low_bit(word: int) -> int:
     """Index of the lowest set bit of a non-zero 64-bit word."""
     n = 0
@@ -87,7 +87,7 @@ def low_bit(word: int) -> int:
     return n
 
 
-@jit_inline
+@jit
 def next_below(bitmap: I64Array, li: int) -> int:
     """Highest occupied level strictly below ``li``, or -1."""
     if li <= 0:
@@ -103,7 +103,7 @@ def next_below(bitmap: I64Array, li: int) -> int:
     return (w << 6) + high_bit(word)
 
 
-@jit_inline
+@jit
 def next_above(bitmap: I64Array, li: int, nlev: int) -> int:
     """Lowest occupied level strictly above ``li`` (which may be -1), or -1."""
     p = li + 1
@@ -120,7 +120,7 @@ def next_above(bitmap: I64Array, li: int, nlev: int) -> int:
     return (w << 6) + low_bit(word)
 
 
-@jit_inline
+@jit
 def mark(st: I64Array, levels: I64Array, touched: I64Array, li: int, side: int) -> None:
     """Note that the L2 quantity of ``side`` at level ``li`` changed (listed once until the next drain)."""
     flags = levels[li, L_MARK]
@@ -130,7 +130,7 @@ def mark(st: I64Array, levels: I64Array, touched: I64Array, li: int, side: int) 
     levels[li, L_MARK] = flags | (side + 1)
 
 
-@jit_inline
+@jit
 def push_back(
     st: I64Array, orders: I64Array, levels: I64Array, bitmap: I64Array, touched: I64Array, li: int, slot: int
 ) -> None:
@@ -154,7 +154,7 @@ def push_back(
     mark(st, levels, touched, li, side)
 
 
-@jit_inline
+@jit
 def unlink(
     st: I64Array, orders: I64Array, levels: I64Array, bitmap: I64Array, touched: I64Array, li: int, slot: int
 ) -> None:
@@ -182,7 +182,7 @@ def unlink(
             st[S_BEST_ASK] = above if above >= 0 else ASK_NONE
 
 
-@jit_inline
+@jit
 def alloc_slot(st: I64Array, orders: I64Array) -> int:
     """Take a slot from the free list (the caller made sure one exists)."""
     slot = st[S_FREE]
@@ -190,14 +190,14 @@ def alloc_slot(st: I64Array, orders: I64Array) -> int:
     return int(slot)
 
 
-@jit_inline
+@jit
 def free_slot(st: I64Array, orders: I64Array, slot: int) -> None:
     """Return ``slot`` to the free list."""
     orders[slot, O_NEXT] = st[S_FREE]
     st[S_FREE] = slot
 
 
-@jit_inline
+@jit
 def rebuild_bitmap(levels: I64Array, bitmap: I64Array) -> None:
     """Recompute the occupancy bitmap from the level heads (after the ladder was moved or grown)."""
     bitmap[:] = 0

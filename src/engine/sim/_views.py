@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from engine.sim._jit import jit
+from engine.sim._jit import jit_alloc
 from engine.sim._ladder import next_above, next_below
 from engine.sim._layout import (
     ASK_NONE,
@@ -24,7 +24,7 @@ from engine.sim._layout import (
 I64Array = npt.NDArray[np.int64]
 
 
-@jit
+@jit_alloc
 def depth(st: I64Array, levels: I64Array, bitmap: I64Array, n: int) -> tuple[I64Array, I64Array]:
     """Up to ``n`` levels per side as ``(k, 2)`` arrays of ``[price, qty]``, best first."""
     tick = st[S_TICK]
@@ -50,7 +50,7 @@ def depth(st: I64Array, levels: I64Array, bitmap: I64Array, n: int) -> tuple[I64
     return bids[:nb], asks[:na]
 
 
-@jit
+@jit_alloc
 def drain_marks(st: I64Array, orders: I64Array, levels: I64Array, touched: I64Array) -> I64Array:
     """``(n, 3)`` rows ``[side, price, qty]`` for every (side, level) changed since the last drain; clears marks.
 

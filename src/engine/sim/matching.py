@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.sim._idmap import map_find, map_rehash, new_map
-from engine.sim._kernel import book_add, book_cancel, book_market, book_replace
+from engine.sim._kernel import op_add, op_cancel, op_market, op_replace
 from engine.sim._ladder import next_above, next_below, rebuild_bitmap
 from engine.sim._layout import (
     ASK_NONE,
@@ -221,7 +221,7 @@ class MatchingBook:
         or trades in full or not at all (``TIF_FOK``). Raises ``ValueError`` on an invalid order (off-tick price,
         quantity <= 0, a resting order's id that is already resting)."""
         while True:
-            status = book_add(
+            status = op_add(
                 self._st, self._orders, self._levels, self._bitmap, self._touched, self._idmap, self._events,
                 ts, oid, owner, side, price, qty, tif,
             )  # fmt: skip
@@ -232,7 +232,7 @@ class MatchingBook:
     def market(self, ts: int, oid: int, owner: int, side: int, qty: int) -> None:
         """Enter a market order: it trades at any price what the other side offers; the rest is cancelled."""
         while True:
-            status = book_market(
+            status = op_market(
                 self._st, self._orders, self._levels, self._bitmap, self._touched, self._idmap, self._events,
                 ts, oid, owner, side, qty,
             )  # fmt: skip
@@ -243,7 +243,7 @@ class MatchingBook:
     def cancel(self, ts: int, oid: int) -> int:
         """Cancel a resting order; returns the quantity removed, 0 when the id is unknown or finished."""
         while True:
-            status = book_cancel(
+            status = op_cancel(
                 self._st, self._orders, self._levels, self._bitmap, self._touched, self._idmap, self._events,
                 ts, oid,
             )  # fmt: skip
@@ -259,7 +259,7 @@ class MatchingBook:
         Returns False when the id is unknown or finished.
         """
         while True:
-            status = book_replace(
+            status = op_replace(
                 self._st, self._orders, self._levels, self._bitmap, self._touched, self._idmap, self._events,
                 ts, oid, new_price, new_qty,
             )  # fmt: skip

@@ -67,6 +67,8 @@ def _parse(text: str) -> URL:
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ImportError):
+        return f"its database driver is not installed ({exc})"
     # A DBAPI error's own text carries SQL and parameters; the driver's message is what a user needs.
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         return str(exc.orig)

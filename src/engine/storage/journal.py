@@ -14,7 +14,7 @@ from enum import Enum
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, Table, bindparam, insert, select, update
+from sqlalchemy import BigInteger, Connection, Engine, Row, Table, Update, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -99,8 +99,8 @@ class Journal:
         if self._durable:
             try:
                 with self._connection.begin():
-                    self._connection.execute(insert(JOURNAL), entry)
-                    self._connection.execute(insert(ORDERS), row)
+                    self._connection.execute(_INSERT_JOURNAL, entry)
+                    self._connection.execute(_INSERT_ORDER, row)
             except IntegrityError:
                 if self._order_known(order):
                     raise _duplicate(order) from None
@@ -128,8 +128,8 @@ class Journal:
         if self._durable:
             try:
                 with self._connection.begin():
-                    self._connection.execute(insert(JOURNAL), entry)
-                    self._connection.execute(_order_update(report.order_id, changes, filled))
+                    self._connection.execute(_INSERT_JOURNAL, entry)
+                    _execute_changes(self._connection, report.order_id, changes, filled)
             except IntegrityError:
                 if self._exec_id_known(report.exec_id):
                     return False
@@ -167,15 +167,15 @@ class Journal:
         conn = self._connection
         with conn.begin():
             if self._entries:
-                conn.execute(insert(JOURNAL), self._entries)
+                conn.execute(_INSERT_JOURNAL, self._entries)
             new_rows = [self._rows[order_id] for order_id in self._unflushed]
             if new_rows:
-                conn.execute(insert(ORDERS), new_rows)
+                conn.execute(_INSERT_ORDER, new_rows)
             changed = [_bound_row(self._rows[order_id]) for order_id in self._dirty - self._unflushed]
             if changed:
-                conn.execute(_full_row_update(), changed)
+                conn.execute(_UPDATE_ORDER, changed)
             for order_id, changes, filled in self._other_updates:
-                conn.execute(_order_update(order_id, changes, filled))
+                _execute_changes(conn, order_id, changes, filled)
             _upsert(conn, POSITIONS, list(self._positions.values()), ("account", "instrument"))
         self._entries.clear()
         self._unflushed.clear()
@@ -438,19 +438,30 @@ def _order_changes(report: ExecutionReport) -> dict[str, Any]:
     return changes
 
 
-def _order_update(order_id: str, changes: dict[str, Any], filled: int) -> Any:
-    return (
-        update(ORDERS).where(ORDERS.c.order_id == order_id).values(**changes, filled_cost=ORDERS.c.filled_cost + filled)
-    )
+# Statements are built once and bound per call: building one per report costs more than executing it.
+# Bound names must differ from column names in an UPDATE's SET clause, hence the "b_" prefix.
+_INSERT_JOURNAL = insert(JOURNAL)
+_INSERT_ORDER = insert(ORDERS)
+_UPDATE_ORDER = (
+    update(ORDERS)
+    .where(ORDERS.c.order_id == bindparam("b_order_id"))
+    .values({name: bindparam(f"b_{name}") for name in _ORDER_COLUMNS})
+)
+_order_updates: dict[tuple[str, ...], Update] = {}
 
 
-def _full_row_update() -> Any:
-    # Bound names must differ from column names in an UPDATE's SET clause, hence the prefix.
-    return (
-        update(ORDERS)
-        .where(ORDERS.c.order_id == bindparam("b_order_id"))
-        .values({name: bindparam(f"b_{name}") for name in _ORDER_COLUMNS})
-    )
+def _execute_changes(conn: Connection, order_id: str, changes: dict[str, Any], filled: int) -> None:
+    """Apply a report's ``changes`` (and its fill cost) to an orders row."""
+    names = tuple(changes)
+    statement = _order_updates.get(names)
+    if statement is None:
+        statement = _order_updates[names] = (
+            update(ORDERS)
+            .where(ORDERS.c.order_id == bindparam("b_order_id"))
+            .values({name: bindparam(f"b_{name}") for name in names})
+            .values(filled_cost=ORDERS.c.filled_cost + bindparam("b_filled", type_=BigInteger()))
+        )
+    conn.execute(statement, {**_bound_row(changes), "b_order_id": order_id, "b_filled": filled})
 
 
 def _bound_row(row: dict[str, Any]) -> dict[str, Any]:

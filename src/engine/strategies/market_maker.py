@@ -203,6 +203,8 @@ class MarketMaker(Strategy):
         """Take the positions held at start as the zero of each inventory."""
         for market in self._markets.values():
             market.base_position = self.ctx.position(market.symbol).quantity
+            if self._quote_size < market.lot:
+                self.ctx.log(f"{market.symbol}: quote_size {self._quote_size} is less than a lot; not quoting")
 
     def on_book(self, update: BookUpdate) -> None:
         """Work out the desired quotes of the updated instrument and move the working ones if needed."""
@@ -229,9 +231,29 @@ class MarketMaker(Strategy):
         market.last_position = position
         market.settled = True
         self._quote(market, best_bid, best_ask, update, position)
-        # A report during _quote (an inline ack or reject) cleared settled: look again at the next update.
+        # Look again at the next update if a report came in meanwhile (an inline ack or reject: it cleared
+        # settled) or while a request awaits its answer (to notice when it is overdue).
         if market.bid.changing_since is not None or market.ask.changing_since is not None:
             market.settled = False
+
+    def on_execution(self, report: ExecutionReport) -> None:
+        """Follow the state of the quotes (acks, fills, replaces, cancels, rejects)."""
+        quote = self._by_order.get(report.client_order_id)
+        if quote is None:
+            if self._submitting:
+                # Reported before submit() returned the id (an inline reject or ack): applied right after.
+                self._early.append(report)
+            return
+        self._apply(quote, report)
+
+    def on_cancel_reject(self, reject: CancelReject) -> None:
+        """A cancel or replace of a quote was refused: the quote rests as last confirmed."""
+        quote = self._by_order.get(reject.client_order_id)
+        if quote is not None:
+            quote.refused()
+            quote.market.settled = False
+
+    # --- internals -----------------------------------------------------------------------------------------------
 
     def _quote(self, market: _Market, best_bid: Price, best_ask: Price, update: BookUpdate, position: Quantity) -> None:
         """Work out the desired quotes and move the working ones where needed."""
@@ -268,25 +290,6 @@ class MarketMaker(Strategy):
         else:
             self._work_bid(market, bid + shift, bid_size, best_ask, now)
             self._work_ask(market, ask + shift, ask_size, best_bid, now)
-
-    def on_execution(self, report: ExecutionReport) -> None:
-        """Follow the state of the quotes (acks, fills, replaces, cancels, rejects)."""
-        quote = self._by_order.get(report.client_order_id)
-        if quote is None:
-            if self._submitting:
-                # Reported before submit() returned the id (an inline reject or ack): applied right after.
-                self._early.append(report)
-            return
-        self._apply(quote, report)
-
-    def on_cancel_reject(self, reject: CancelReject) -> None:
-        """A cancel or replace of a quote was refused: the quote rests as last confirmed."""
-        quote = self._by_order.get(reject.client_order_id)
-        if quote is not None:
-            quote.refused()
-            quote.market.settled = False
-
-    # --- internals -----------------------------------------------------------------------------------------------
 
     def _skew_ticks(self, position: Quantity) -> int:
         """Whole ticks to move both quotes: down when long, up when short, ``skew_ticks`` at full inventory."""

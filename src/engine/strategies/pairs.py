@@ -217,7 +217,7 @@ class PairsTrader(Strategy):
         if beta is None:
             centred_b = log_b - log_b.mean()
             variance = float(centred_b @ centred_b)
-            if variance <= 0.0:
+            if variance < _MIN_STD * _MIN_STD * self._window:  # B did not move: no hedge ratio to estimate
                 self.z = None
                 return
             beta = float(centred_b @ (log_a - log_a.mean())) / variance
