@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from engine.sim._jit import jit, jit_alloc
+from engine.sim._jit import ensure_fresh_cache, jit, jit_alloc
 from engine.sim._kernel import op_add, op_cancel, op_market
 from engine.sim._layout import OK, TIF_DAY
 from engine.sim.matching import MatchingBook
@@ -42,6 +43,8 @@ DEFAULT_MESSAGES = 1_000_000
 DEFAULT_SEED = 20_240_601
 PYTHON_PREFIX = 100_000
 PEER_PREFIX = 200_000
+
+ensure_fresh_cache(__file__)
 
 # --- stream generation -------------------------------------------------------------------------------------------
 
@@ -141,6 +144,11 @@ def load_stream(path: Path) -> Stream:
     return stream
 
 
+def save_stream(path: Path, stream: Stream) -> None:
+    """Write a stream file (``.npz``)."""
+    np.savez(path, typ=stream["typ"], oid=stream["oid"], side=stream["side"], price=stream["price"], qty=stream["qty"])
+
+
 def prefix(stream: Stream, n: int) -> Stream:
     """The first ``n`` messages of a stream."""
     return {name: array[:n] for name, array in stream.items()}
@@ -209,21 +217,19 @@ def summary(book: MatchingBook) -> dict[str, int]:
 
 
 def _replay_lightmatchingengine(stream: Stream) -> float:
-    from lightmatchingengine.lightmatchingengine import LightMatchingEngine  # noqa: PLC0415
-
-    engine = LightMatchingEngine()
-    ids: dict[int, int] = {}
+    engine = importlib.import_module("lightmatchingengine.lightmatchingengine").LightMatchingEngine()
+    orders: dict[int, Any] = {}
     rows = zip(*(stream[name].tolist() for name in STREAM_FIELDS), strict=True)
     began = time.perf_counter()
     for kind, oid, side, price, qty in rows:
         if kind == 0:
             order, _ = engine.add_order("X", price, qty, 1 + side)
             if order.leaves_qty:
-                ids[oid] = order.order_id
+                orders[oid] = order
         elif kind == 1:
-            own = ids.pop(oid, None)
-            if own is not None:
-                engine.cancel_order(own, "X")
+            order = orders.pop(oid, None)
+            if order is not None and order.leaves_qty:  # it keeps filled orders in its id map
+                engine.cancel_order(order.order_id, "X")
         else:
             order, _ = engine.add_order("X", 0, qty, 1 + side)
             if order.leaves_qty:  # a market order never rests
@@ -232,10 +238,7 @@ def _replay_lightmatchingengine(stream: Stream) -> float:
 
 
 def _replay_pyorderbook(stream: Stream) -> float:
-    import logging  # noqa: PLC0415
-
-    import pyorderbook  # noqa: PLC0415
-
+    pyorderbook = importlib.import_module("pyorderbook")
     logging.getLogger("pyorderbook").setLevel(logging.WARNING)
     book = pyorderbook.Book()
     orders: dict[int, Any] = {}
@@ -261,9 +264,9 @@ def _replay_pyorderbook(stream: Stream) -> float:
 
 
 def _replay_cython_orderbook(stream: Stream) -> float:
-    from cython_orderbook import Order, OrderBook, OrderSide  # noqa: PLC0415
-
-    book = OrderBook()
+    peer = importlib.import_module("cython_orderbook")
+    Order, OrderSide = peer.Order, peer.OrderSide
+    book = peer.OrderBook()
     ids: dict[int, str] = {}
     rows = zip(*(stream[name].tolist() for name in STREAM_FIELDS), strict=True)
     began = time.perf_counter()
@@ -344,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit("--runs must be at least 1")
     stream = load_stream(args.stream) if args.stream else generate_stream()
     if args.save_stream:
-        np.savez(args.save_stream, **stream)
+        save_stream(args.save_stream, stream)
     messages = len(stream["typ"])
     replay_kernel(prefix(stream, 10_000))  # compile (or load the cache) outside the timed runs
     replay_kernel(stream)
@@ -370,7 +373,7 @@ def _python_figure(stream: Stream, path: Path | None) -> float:
     if path is not None:
         return run_python(path)
     scratch = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-matching-{os.getpid()}.npz"
-    np.savez(scratch, **prefix(stream, PYTHON_PREFIX))
+    save_stream(scratch, prefix(stream, PYTHON_PREFIX))
     try:
         return run_python(scratch)
     finally:

@@ -88,12 +88,29 @@ class PnL:
         return self.realized + self.unrealized - self.fees
 
 
+@dataclass(slots=True)
+class _Totals:
+    """Running sums over one account's positions, kept in step with every fill and mark."""
+
+    realized: Money = 0
+    fees: Money = 0
+    unrealized: Money = 0
+    exposure: Money = 0
+
+
 class Portfolio:
-    """Every position of every account, with the latest marks. Pure bookkeeping: no I/O, no clock."""
+    """Every position of every account, with the latest marks. Pure bookkeeping: no I/O, no clock.
+
+    Per-account totals are maintained incrementally, so :meth:`pnl` and :meth:`gross_exposure` of an account
+    cost the same with one position or a thousand (risk checks read them on every order). Book fills through
+    :meth:`apply_fill`, never on a position object directly.
+    """
 
     def __init__(self, instruments: Mapping[str, Instrument]) -> None:
         self._instruments = dict(instruments)
         self._positions: dict[tuple[str, str], Position] = {}
+        self._by_symbol: dict[str, list[Position]] = {}
+        self._totals: dict[str, _Totals] = {}
         self._marks: dict[str, Price] = {}
 
     def position(self, account: str, symbol: str) -> Position:
@@ -102,6 +119,8 @@ class Portfolio:
         found = self._positions.get(key)
         if found is None:
             found = self._positions[key] = Position(account, self._instruments[symbol])
+            self._by_symbol.setdefault(symbol, []).append(found)
+            self._totals.setdefault(account, _Totals())
         return found
 
     def apply_fill(
@@ -109,12 +128,28 @@ class Portfolio:
     ) -> Position:
         """Book a fill and return the updated position."""
         position = self.position(account, symbol)
-        position.apply_fill(side, quantity, price, fee)
+        totals = self._totals[account]
+        mark = self._marks.get(symbol)
+        totals.unrealized -= position.unrealized(mark)
+        totals.exposure -= position.exposure(mark)
+        realized = position.apply_fill(side, quantity, price, fee)
+        totals.realized += realized
+        totals.fees += fee
+        totals.unrealized += position.unrealized(mark)
+        totals.exposure += position.exposure(mark)
         return position
 
     def set_mark(self, symbol: str, price: Price) -> None:
         """Record the latest mark price of an instrument (usually the mid or the last trade)."""
+        old = self._marks.get(symbol)
+        if old == price:
+            return
         self._marks[symbol] = price
+        for position in self._by_symbol.get(symbol, ()):
+            if position.quantity:
+                totals = self._totals[position.account]
+                totals.unrealized += position.unrealized(price) - position.unrealized(old)
+                totals.exposure += position.exposure(price) - position.exposure(old)
 
     def mark(self, symbol: str) -> Price | None:
         return self._marks.get(symbol)
@@ -127,15 +162,24 @@ class Portfolio:
 
     def pnl(self, account: str | None = None, symbol: str | None = None) -> PnL:
         """P&L totals over the positions selected by account and/or instrument."""
+        if symbol is None:
+            selected = [self._totals[account]] if account in self._totals else []
+            if account is None:
+                selected = list(self._totals.values())
+            return PnL(
+                sum(t.realized for t in selected), sum(t.unrealized for t in selected), sum(t.fees for t in selected)
+            )
         realized = unrealized = fees = 0
-        for position in self.positions(account):
-            if symbol is not None and position.instrument.symbol != symbol:
-                continue
-            realized += position.realized
-            unrealized += position.unrealized(self._marks.get(position.instrument.symbol))
-            fees += position.fees
+        for position in self._by_symbol.get(symbol, ()):
+            if account is None or position.account == account:
+                realized += position.realized
+                unrealized += position.unrealized(self._marks.get(symbol))
+                fees += position.fees
         return PnL(realized, unrealized, fees)
 
     def gross_exposure(self, account: str | None = None) -> Money:
-        """Sum of absolute position values at their marks."""
-        return sum(p.exposure(self._marks.get(p.instrument.symbol)) for p in self.positions(account))
+        """Sum of absolute position values at their marks (at cost where there is no mark yet)."""
+        if account is not None:
+            totals = self._totals.get(account)
+            return totals.exposure if totals is not None else 0
+        return sum(t.exposure for t in self._totals.values())

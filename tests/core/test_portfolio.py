@@ -178,3 +178,37 @@ def test_pnl_is_cash_flow_plus_marked_position(fills: list[Fill], scale: int, ma
     assert (pos.quantity, pos.cost) == (0, 0)
     assert pos.realized == cash * factor
     assert pos.fees == len(fills) + (1 if held else 0)
+
+
+_FILL_OR_MARK = st.one_of(
+    st.tuples(
+        st.just("fill"),
+        st.sampled_from(["a", "b"]),
+        st.sampled_from(["X", "Y"]),
+        st.sampled_from([Side.BUY, Side.SELL]),
+        st.integers(1, 500),
+        st.integers(1, 5_000),
+        st.integers(-50, 50),
+    ),
+    st.tuples(st.just("mark"), st.sampled_from(["X", "Y"]), st.integers(1, 5_000)),
+)
+
+
+@given(st.lists(_FILL_OR_MARK, max_size=60))
+def test_running_account_totals_equal_a_recomputation(steps: list[tuple[object, ...]]) -> None:
+    instruments = {"X": Instrument(symbol="X", tick_size=1, price_scale=2), "Y": Instrument(symbol="Y", tick_size=1)}
+    portfolio = Portfolio(instruments)
+    for step in steps:
+        if step[0] == "fill":
+            _, account, symbol, side, qty, price, fee = step
+            portfolio.apply_fill(account, symbol, side, qty, price, fee)  # type: ignore[arg-type]
+        else:
+            portfolio.set_mark(step[1], step[2])  # type: ignore[arg-type]
+    for account in ("a", "b", None):
+        chosen = list(portfolio.positions(account))
+        expected_unrealized = sum(p.unrealized(portfolio.mark(p.instrument.symbol)) for p in chosen)
+        pnl = portfolio.pnl(account)
+        assert pnl.realized == sum(p.realized for p in chosen)
+        assert pnl.fees == sum(p.fees for p in chosen)
+        assert pnl.unrealized == expected_unrealized
+        assert portfolio.gross_exposure(account) == sum(p.exposure(portfolio.mark(p.instrument.symbol)) for p in chosen)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from engine.sim._jit import jit
+from engine.sim._jit import ensure_fresh_cache, jit
 from engine.sim._layout import M_KEY, M_SLOT, S_MAP_COUNT
 
 I64Array = npt.NDArray[np.int64]
+
+ensure_fresh_cache(__file__)
 
 MASK32 = 0xFFFFFFFF
 

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.sim._idmap import map_find, map_has_room, map_insert, map_remove
-from engine.sim._jit import jit
+from engine.sim._jit import ensure_fresh_cache, jit, jit_inline
 from engine.sim._ladder import alloc_slot, free_slot, mark, next_above, next_below, push_back, unlink
 from engine.sim._layout import (
     ASK_NONE,
@@ -85,6 +85,8 @@ from engine.sim._layout import (
 
 I64Array = npt.NDArray[np.int64]
 
+ensure_fresh_cache(__file__)
+
 
 @jit
 def records(st: I64Array, owner: int) -> bool:
@@ -143,7 +145,7 @@ def event_room(st: I64Array, events: I64Array, owner: int, qty: int) -> int:
     return OK
 
 
-@jit
+@jit_inline
 def cancel_slot(
     st: I64Array,
     orders: I64Array,
@@ -170,7 +172,7 @@ def cancel_slot(
     return int(qty)
 
 
-@jit
+@jit_inline
 def match(
     st: I64Array,
     orders: I64Array,
@@ -267,7 +269,7 @@ def available(
     return total
 
 
-@jit
+@jit_inline
 def rest(
     st: I64Array,
     orders: I64Array,
@@ -299,7 +301,33 @@ def rest(
         emit(st, events, EV_ADD, ts, oid, owner, side, price, qty, qty, 0, 0, 0, 0)
 
 
-@jit
+@jit_inline
+def add_checks(st: I64Array, idmap: I64Array, oid: int, side: int, price: int, qty: int, tif: int) -> int:
+    """OK if a limit order is valid and the book has room to rest it, else the ERR_*/NEED_* status."""
+    if side != BUY and side != SELL:
+        return ERR_SIDE
+    if qty <= 0:
+        return ERR_QTY
+    tick = st[S_TICK]
+    if price % tick != 0:
+        return ERR_OFF_TICK
+    if tif == TIF_DAY:
+        if map_find(idmap, oid) >= 0:
+            return ERR_DUPLICATE
+        li = price // tick - st[S_BASE]
+        if li < 0 or li >= st[S_NLEV]:
+            st[S_NEED] = price
+            return NEED_LADDER
+        if st[S_FREE] < 0:
+            return NEED_SLOTS
+        if not map_has_room(idmap, st):
+            return NEED_MAP
+    elif tif != TIF_IOC and tif != TIF_FOK:
+        return ERR_TIF
+    return OK
+
+
+@jit_inline
 def op_add(
     st: I64Array,
     orders: I64Array,
@@ -317,26 +345,10 @@ def op_add(
     tif: int,
 ) -> int:
     """A limit order: match what crosses, then rest (TIF_DAY), cancel the rest (TIF_IOC) or all-or-none (FOK)."""
-    if side != BUY and side != SELL:
-        return ERR_SIDE
-    if qty <= 0:
-        return ERR_QTY
-    tick = st[S_TICK]
-    if price % tick != 0:
-        return ERR_OFF_TICK
-    li = price // tick - st[S_BASE]
-    if tif == TIF_DAY:
-        if map_find(idmap, oid) >= 0:
-            return ERR_DUPLICATE
-        if li < 0 or li >= st[S_NLEV]:
-            st[S_NEED] = price
-            return NEED_LADDER
-        if st[S_FREE] < 0:
-            return NEED_SLOTS
-        if not map_has_room(idmap, st):
-            return NEED_MAP
-    elif tif != TIF_IOC and tif != TIF_FOK:
-        return ERR_TIF
+    status = add_checks(st, idmap, oid, side, price, qty, tif)
+    if status != OK:
+        return status
+    li = price // st[S_TICK] - st[S_BASE]
     status = event_room(st, events, owner, qty)
     if status != OK:
         return status
@@ -354,7 +366,7 @@ def op_add(
     return OK
 
 
-@jit
+@jit_inline
 def op_market(
     st: I64Array,
     orders: I64Array,
@@ -385,7 +397,7 @@ def op_market(
     return OK
 
 
-@jit
+@jit_inline
 def op_cancel(
     st: I64Array,
     orders: I64Array,
@@ -408,7 +420,7 @@ def op_cancel(
     return cancel_slot(st, orders, levels, bitmap, touched, idmap, events, ts, slot, REASON_USER)
 
 
-@jit
+@jit_inline
 def op_replace(
     st: I64Array,
     orders: I64Array,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from engine.sim._jit import jit
+from engine.sim._jit import ensure_fresh_cache, jit
 from engine.sim._layout import (
     ASK_NONE,
     BUY,
@@ -30,6 +30,8 @@ from engine.sim._layout import (
 )
 
 I64Array = npt.NDArray[np.int64]
+
+ensure_fresh_cache(__file__)
 
 # BIT[b] is the word with only bit b set; BELOW[b] has bits 0..b-1 set (b = 0..64). Both as two's-complement
 # int64 so that the same code runs compiled and as plain Python.

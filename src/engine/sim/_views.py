@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from engine.sim._jit import jit_alloc
+from engine.sim._jit import ensure_fresh_cache, jit_alloc
 from engine.sim._ladder import next_above, next_below
 from engine.sim._layout import (
     ASK_NONE,
@@ -22,6 +22,8 @@ from engine.sim._layout import (
 )
 
 I64Array = npt.NDArray[np.int64]
+
+ensure_fresh_cache(__file__)
 
 
 @jit_alloc

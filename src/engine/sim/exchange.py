@@ -113,8 +113,10 @@ def flow_params(instrument: Instrument, overrides: Mapping[str, Any]) -> FlowPar
             f"{instrument.symbol}: unknown simulator setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
         )
     given.setdefault("tick", instrument.tick_size)
-    given.setdefault("lot", instrument.lot_size)
-    return FlowParams(**given)
+    params = FlowParams(**given)
+    if params.tick % instrument.tick_size or params.lot % instrument.lot_size:
+        raise ValueError(f"{instrument.symbol}: simulator tick and lot must be multiples of the instrument's")
+    return params
 
 
 class SimulatedExchange(Venue):

@@ -39,7 +39,19 @@ from engine.sim._ladder import next_above, next_below, rebuild_bitmap
 from engine.sim._layout import (
     ASK_NONE,
     BUY,
+    E_AUX,
     E_COLS,
+    E_KIND,
+    E_LEAVES,
+    E_LEAVES2,
+    E_OID,
+    E_OID2,
+    E_OWNER,
+    E_OWNER2,
+    E_PRICE,
+    E_QTY,
+    E_SIDE,
+    E_TS,
     ERR_DUPLICATE,
     ERR_OFF_TICK,
     ERR_QTY,
@@ -106,6 +118,18 @@ __all__ = [
     "EV_CANCEL",
     "EV_FILL",
     "EV_REPLACE",
+    "E_AUX",
+    "E_KIND",
+    "E_LEAVES",
+    "E_LEAVES2",
+    "E_OID",
+    "E_OID2",
+    "E_OWNER",
+    "E_OWNER2",
+    "E_PRICE",
+    "E_QTY",
+    "E_SIDE",
+    "E_TS",
     "MAX_LEVELS",
     "REASON_FOK",
     "REASON_IOC",
@@ -331,7 +355,8 @@ class MatchingBook:
 
     @property
     def event_rows(self) -> I64Array:
-        """The same events as a plain ``(n, 12)`` int64 view, columns in ``EVENT_DTYPE`` order."""
+        """The same events as a plain ``(n, 12)`` int64 view; columns ``E_KIND``, ``E_TS``, ``E_OID`` ...
+        ``E_AUX`` in ``EVENT_DTYPE`` order."""
         return self._events[: int(self._st[S_NEV])]
 
     def clear_events(self) -> None:

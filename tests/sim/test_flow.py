@@ -1,0 +1,151 @@
+"""The background flow: reproducible, a live two-sided market at the documented rate, trading with the engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.sim.flow import BACKGROUND_ID_BASE, BackgroundFlow, FlowParams
+from engine.sim.matching import BUY, EV_FILL, SELL, MatchingBook
+from engine.sim.rng import derive_seed
+
+SECOND = 1_000_000_000
+TICK = 100
+
+
+def run(seed: int, until_ns: int, steps: list[int] | None = None) -> tuple[MatchingBook, BackgroundFlow]:
+    book = MatchingBook(TICK)
+    flow = BackgroundFlow(book, FlowParams(), seed=seed, start_ns=0)
+    for t in [*(steps or []), until_ns]:
+        flow.run_until(t)
+    return book, flow
+
+
+def snapshot(book: MatchingBook, flow: BackgroundFlow) -> tuple[object, ...]:
+    bids, asks = book.depth(100)
+    return (
+        bids.tolist(),
+        asks.tolist(),
+        book.event_rows.tolist(),
+        book.counters(),
+        book.resting_orders,
+        flow.fundamental,
+        flow.messages,
+        flow.next_event_ns,
+        sorted(book.drain_deltas().tolist()),
+    )
+
+
+def test_a_seed_gives_the_same_market_every_time() -> None:
+    first = snapshot(*run(11, 2 * SECOND))
+    assert snapshot(*run(11, 2 * SECOND)) == first
+    assert snapshot(*run(12, 2 * SECOND)) != first
+
+
+def test_splitting_time_into_steps_changes_nothing() -> None:
+    whole = snapshot(*run(5, 3 * SECOND))
+    rng = np.random.default_rng(0)
+    cuts = sorted(rng.integers(0, 3 * SECOND, size=40).tolist())
+    assert snapshot(*run(5, 3 * SECOND, steps=cuts)) == whole
+
+
+def test_instruments_do_not_disturb_each_other() -> None:
+    alone = snapshot(*run(derive_seed(1, "AAA"), SECOND))
+    book_a, book_b = MatchingBook(TICK), MatchingBook(TICK)
+    flow_a = BackgroundFlow(book_a, FlowParams(), seed=derive_seed(1, "AAA"), start_ns=0)
+    flow_b = BackgroundFlow(book_b, FlowParams(), seed=derive_seed(1, "BBB"), start_ns=0)
+    for k in range(1, 11):
+        flow_b.run_until(k * SECOND // 10)
+        flow_a.run_until(k * SECOND // 10)
+    assert snapshot(book_a, flow_a) == alone
+    assert flow_b.fundamental != 0
+
+
+def test_a_simulated_minute_is_two_sided_with_a_tight_spread_at_the_documented_rate() -> None:
+    book = MatchingBook(TICK)
+    flow = BackgroundFlow(book, FlowParams(), seed=2, start_ns=0)
+    messages = flow.run_until(SECOND // 10)
+    spreads, sizes = [], []
+    for k in range(2, 601):
+        messages += flow.run_until(k * SECOND // 10)
+        bid, bid_qty, ask, ask_qty = book.top()
+        assert bid is not None, "the bid side emptied"
+        assert ask is not None, "the ask side emptied"
+        assert 0 < bid < ask
+        spreads.append((ask - bid) // TICK)
+        sizes += [bid_qty, ask_qty]
+    assert 5_000 <= messages / 60 <= 20_000
+    assert np.mean(np.array(spreads) <= 3) >= 0.95
+    assert 100 <= np.median(sizes) <= 10_000
+    bids, asks = book.depth(5)
+    assert len(bids) == len(asks) == 5
+    assert abs((bids[0, 0] + asks[0, 0]) // 2 - flow.fundamental) <= 3 * TICK
+    fills = book.events[book.events["kind"] == EV_FILL]
+    assert len(fills) > 60 * 50, "the crowd trades"
+    assert fills["maker_oid"].min() >= BACKGROUND_ID_BASE
+
+
+def test_background_takers_fill_engine_orders() -> None:
+    book = MatchingBook(TICK)
+    flow = BackgroundFlow(book, FlowParams(), seed=4, start_ns=0)
+    flow.run_until(SECOND)
+    bid, _, ask, _ = book.top()
+    assert bid is not None
+    assert ask is not None
+    book.add(SECOND, 1, 7, BUY, bid, 300)
+    book.add(SECOND, 2, 7, SELL, ask, 300)
+    book.clear_events()
+    flow.run_until(31 * SECOND)
+    fills = book.events[book.events["kind"] == EV_FILL]
+    ours = fills[fills["maker_owner"] == 7]
+    assert set(ours["maker_oid"].tolist()) == {1, 2}
+    assert set(ours[ours["maker_oid"] == 1]["price"].tolist()) == {bid}
+    assert (ours["taker_owner"] == 0).all()
+
+
+def test_an_engine_order_walks_the_background_book() -> None:
+    book = MatchingBook(TICK)
+    flow = BackgroundFlow(book, FlowParams(), seed=8, start_ns=0)
+    flow.run_until(SECOND)
+    _, asks = book.depth(10)
+    wanted = int(asks[:3, 1].sum()) + 1
+    book.clear_events()
+    book.market(SECOND, 99, 7, BUY, wanted)
+    fills = book.events[book.events["kind"] == EV_FILL]
+    assert fills["price"].tolist() == sorted(fills["price"].tolist())
+    assert len(set(fills["price"].tolist())) >= 4
+    assert int(fills["qty"].sum()) == wanted
+    best_ask = book.top()[2]
+    assert best_ask is not None
+    assert best_ask > asks[2, 0]
+
+
+def test_prices_stay_positive_near_zero() -> None:
+    params = FlowParams(start_price=300, tick=100, daily_volatility=5.0)
+    book = MatchingBook(100)
+    flow = BackgroundFlow(book, params, seed=1, start_ns=0)
+    flow.run_until(5 * SECOND)
+    bids, asks = book.depth(100)
+    assert bids[:, 0].min() > 0
+    assert asks[:, 0].min() > 0
+    assert flow.fundamental > 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"start_price": 150, "tick": 100}, "multiple of tick"),
+        ({"zi_rate": -1.0}, "must not be negative"),
+        ({"mm_offsets": ()}, "market maker"),
+        ({"zi_cross_prob": 2.0}, "zi_cross_prob"),
+        ({"lot": 0}, "lot"),
+    ],
+)
+def test_invalid_parameters_are_refused(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        FlowParams(**changes)  # type: ignore[arg-type]
+
+
+def test_flow_tick_must_sit_on_the_book_grid() -> None:
+    with pytest.raises(ValueError, match="tick"):
+        BackgroundFlow(MatchingBook(3), FlowParams(), seed=1, start_ns=0)
