@@ -21,6 +21,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,7 +30,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from engine.sim._jit import ensure_fresh_cache, jit, jit_alloc
+from engine.sim._idmap import map_find
+from engine.sim._jit import ensure_fresh_cache, jit
 from engine.sim._kernel import op_add, op_cancel, op_market
 from engine.sim._layout import OK, TIF_DAY
 from engine.sim.matching import MatchingBook
@@ -49,80 +51,99 @@ ensure_fresh_cache(__file__)
 # --- stream generation -------------------------------------------------------------------------------------------
 
 
-@jit_alloc
+@jit
 def _build_stream(
-    u_kind: npt.NDArray[np.float64],
-    u_pick: npt.NDArray[np.float64],
+    st: I64Array,
+    orders: I64Array,
+    levels: I64Array,
+    bitmap: I64Array,
+    touched: I64Array,
+    idmap: I64Array,
+    events: I64Array,
+    draws: npt.NDArray[np.float64],
     sides: I8Array,
     dist: I64Array,
     lots: I64Array,
-    steps: I64Array,
+    mids: I64Array,
     typ: I8Array,
     oid: I64Array,
     side: I8Array,
     price: I64Array,
     qty: I64Array,
-) -> None:
-    n = typ.shape[0]
-    pool = np.empty(n, dtype=np.int64)  # ids added and not yet cancelled by the stream (some get filled)
-    size = 0
-    next_id = 1
-    mid = 100_000
-    for i in range(n):
-        mid += steps[i]
-        u = u_kind[i]
+    pool: I64Array,
+    gen: I64Array,
+    start: int,
+) -> tuple[int, int]:
+    """Write messages from ``start`` on while playing them into a scratch book, so that cancels can pick live
+    orders; stops early with ``(status, index)`` when the scratch book must grow."""
+    for i in range(start, typ.shape[0]):
+        u, pick = draws[i, 0], draws[i, 1]
         s = sides[i]
-        side[i] = s
+        size, next_id = gen[0], gen[1]
         if u < 0.48 or (u < 0.90 and size == 0):
-            typ[i] = 0
-            oid[i] = next_id
-            pool[size] = next_id
-            size += 1
-            next_id += 1
             # Mostly passive around the mid; about 3% of adds are marketable limits that cross by a tick.
             d = dist[i]
+            mid = mids[i]
             if d < 0:
-                price[i] = mid + 1 if s == 0 else mid - 1
-            elif s == 0:
-                price[i] = mid - 1 - d
-            else:
-                price[i] = mid + 1 + d
-            qty[i] = lots[i] * 100
+                d = -2  # the price crosses the mid by one tick
+            p = mid - 1 - d if s == 0 else mid + 1 + d
+            status = op_add(st, orders, levels, bitmap, touched, idmap, events, i, next_id, 0, s, p, lots[i] * 100, 0)
+            if status < OK:
+                return status, i
+            typ[i], oid[i], side[i], price[i], qty[i] = 0, next_id, s, p, lots[i] * 100
+            if map_find(idmap, next_id) >= 0:
+                pool[size] = next_id
+                gen[0] = size + 1
+            gen[1] = next_id + 1
         elif u < 0.90:
-            typ[i] = 1
-            k = int(u_pick[i] * size)
-            oid[i] = pool[k]
-            size -= 1
-            pool[k] = pool[size]
-            price[i] = 0
-            qty[i] = 0
+            target = -next_id  # about 5% of cancels name an id that is not resting
+            if pick >= 0.05:
+                for attempt in range(1, 9):
+                    if size == 0:
+                        break
+                    k = int((pick * 1_000_003.0 * attempt) % 1.0 * size)
+                    candidate = pool[k]
+                    size -= 1
+                    pool[k] = pool[size]
+                    if map_find(idmap, candidate) >= 0:
+                        target = candidate
+                        break
+            gen[0] = size
+            op_cancel(st, orders, levels, bitmap, touched, idmap, events, i, target)
+            typ[i], oid[i], side[i], price[i], qty[i] = 1, target, s, 0, 0
         else:
-            typ[i] = 2
-            oid[i] = next_id
-            next_id += 1
-            price[i] = 0
-            qty[i] = lots[i] * 100
+            q = (1 + lots[i] % 3) * 100  # takers are smaller than the resting orders
+            op_market(st, orders, levels, bitmap, touched, idmap, events, i, next_id, 0, s, q)
+            typ[i], oid[i], side[i], price[i], qty[i] = 2, next_id, s, 0, q
+            gen[1] = next_id + 1
+    return OK, typ.shape[0]
 
 
 def generate_stream(n: int = DEFAULT_MESSAGES, seed: int = DEFAULT_SEED) -> Stream:
-    """A synthetic stream of ``n`` messages: about 48% adds, 42% cancels of ids the stream added (most still
-    live), 10% market orders, prices a few ticks around a slowly drifting mid (a two-sided book with trades)."""
+    """A synthetic stream of ``n`` messages: about 48% adds, 42% cancels (about 95% of them of resting orders),
+    10% market orders, prices a few ticks around a slowly drifting mid (a two-sided book with trades)."""
     rng = np.random.default_rng(seed)
+    draws = rng.random((n, 2))
+    sides = rng.integers(0, 2, n).astype(np.int8)
     dist = rng.geometric(0.3, n).astype(np.int64) - 1
     dist[rng.random(n) < 0.03] = -1
-    steps = np.where(rng.random(n) < 0.002, rng.choice(np.array([-1, 1], dtype=np.int64), n), 0).astype(np.int64)
+    lots = rng.integers(1, 11, n).astype(np.int64)
+    steps = np.where(rng.random(n) < 0.002, rng.choice(np.array([-1, 1], dtype=np.int64), n), 0)
+    mids = (100_000 + np.cumsum(steps)).astype(np.int64)
     stream: Stream = {
-        "typ": np.empty(n, dtype=np.int8),
-        "oid": np.empty(n, dtype=np.int64),
-        "side": np.empty(n, dtype=np.int8),
-        "price": np.empty(n, dtype=np.int64),
-        "qty": np.empty(n, dtype=np.int64),
+        name: np.empty(n, dtype=np.int8 if name in ("typ", "side") else np.int64) for name in STREAM_FIELDS
     }
-    _build_stream(
-        rng.random(n), rng.random(n), rng.integers(0, 2, n).astype(np.int8), dist,
-        rng.integers(1, 11, n).astype(np.int64), steps,
-        stream["typ"], stream["oid"], stream["side"], stream["price"], stream["qty"],
-    )  # fmt: skip
+    scratch = MatchingBook(1, record_events=False, initial_orders=1 << 12)
+    pool = np.empty(n, dtype=np.int64)
+    gen = np.array([0, 1], dtype=np.int64)  # ids in the pool, next id
+    start = 0
+    while start < n:
+        status, start = _build_stream(
+            *scratch.arrays, draws, sides, dist, lots, mids,
+            stream["typ"], stream["oid"], stream["side"], stream["price"], stream["qty"], pool, gen, start,
+        )  # fmt: skip
+        if status != OK:
+            scratch.resolve(status)
     return stream
 
 
@@ -363,6 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     peers = {} if args.no_peers else run_peers(stream)
     if peers:
         result["peers"] = peers
+        result["peer_messages"] = min(messages, PEER_PREFIX)
     if args.with_python:
         result["pure_python_msgs_per_s"] = _python_figure(stream, args.stream)
     _report(result, as_json=args.json)
@@ -372,12 +394,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _python_figure(stream: Stream, path: Path | None) -> float:
     if path is not None:
         return run_python(path)
-    scratch = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-matching-{os.getpid()}.npz"
-    save_stream(scratch, prefix(stream, PYTHON_PREFIX))
-    try:
-        return run_python(scratch)
-    finally:
-        scratch.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        part = Path(scratch) / "stream.npz"
+        save_stream(part, prefix(stream, PYTHON_PREFIX))
+        return run_python(part)
 
 
 def _report(result: dict[str, Any], *, as_json: bool) -> None:
@@ -391,10 +411,16 @@ def _report(result: dict[str, Any], *, as_json: bool) -> None:
         f"resting {result['resting']:,})"
     )
     for name, peer_rate in result.get("peers", {}).items():
-        print(f"  {name}: {peer_rate / 1e3:,.0f}k msgs/s (ours {rate / peer_rate:,.0f}x)")
+        print(
+            f"  {name}: {peer_rate / 1e3:,.0f}k msgs/s on the first {result['peer_messages']:,} msgs "
+            f"(ours {rate / peer_rate:,.0f}x)"
+        )
     if "pure_python_msgs_per_s" in result:
         python_rate = result["pure_python_msgs_per_s"]
-        print(f"  same kernel, JIT off: {python_rate / 1e3:,.1f}k msgs/s (JIT {rate / python_rate:,.0f}x)")
+        print(
+            f"  same kernel, JIT off: {python_rate / 1e3:,.1f}k msgs/s on the first {PYTHON_PREFIX:,} msgs "
+            f"(JIT {rate / python_rate:,.0f}x)"
+        )
 
 
 if __name__ == "__main__":

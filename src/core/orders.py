@@ -27,8 +27,9 @@ _ENDINGS = {S.FILLED, S.CANCELED, S.EXPIRED}
 
 TRANSITIONS: dict[OrdStatus, frozenset[OrdStatus]] = {
     S.PENDING_NEW: frozenset({S.NEW, S.REJECTED, S.PARTIALLY_FILLED, S.PENDING_CANCEL} | _ENDINGS),
-    S.NEW: frozenset({S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.PENDING_REPLACE} | _ENDINGS),
-    S.REPLACED: frozenset({S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.PENDING_REPLACE} | _ENDINGS),
+    # A venue may report Replaced (or Canceled) without a Pending status first.
+    S.NEW: frozenset({S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.PENDING_REPLACE, S.REPLACED} | _ENDINGS),
+    S.REPLACED: frozenset({S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.PENDING_REPLACE, S.REPLACED} | _ENDINGS),
     S.PARTIALLY_FILLED: frozenset({S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.PENDING_REPLACE} | _ENDINGS),
     # A cancel or replace request may be refused (back to where it was) or overtaken by fills.
     S.PENDING_CANCEL: frozenset({S.PENDING_CANCEL, S.PENDING_NEW} | _RESTING | _ENDINGS),

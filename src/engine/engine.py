@@ -82,6 +82,7 @@ class Engine:
         self._last_book: dict[str, BookUpdate] = {}
         self._last_trade: dict[str, Price] = {}
         self._exec_ids = itertools.count(1)
+        self._session = format(scheduler.now_ns(), "x")
         self._breached: set[tuple[str, str]] = set()
         self._last_monitor: dict[str, Nanos] = {}
         self._flatten_ids = itertools.count(1)
@@ -257,7 +258,7 @@ class Engine:
 
     def _reject_unknown(self, request: SubmitOrder, reason: str, now: Nanos) -> None:
         report = ExecutionReport(
-            exec_id=f"ENG-{next(self._exec_ids)}",
+            exec_id=f"ENG-{self._session}-{next(self._exec_ids)}",
             order_id="",
             client_order_id=request.client_order_id,
             account=request.account,
@@ -291,7 +292,7 @@ class Engine:
         self, order: Order, exec_type: ExecType, status: OrdStatus, reason: str, now: Nanos
     ) -> ExecutionReport:
         return ExecutionReport(
-            exec_id=f"ENG-{next(self._exec_ids)}",
+            exec_id=f"ENG-{self._session}-{next(self._exec_ids)}",
             order_id=order.order_id,
             client_order_id=order.client_order_id,
             account=order.account,
@@ -327,15 +328,21 @@ class Engine:
     # --- venue listener --------------------------------------------------------------------------------------
 
     def on_execution(self, report: ExecutionReport) -> None:
-        """Apply a report (state machine), journal it, book fills, then publish. Illegal reports are refused."""
+        """Journal a venue's report, apply it (state machine), book fills, then publish.
+
+        A report whose exec id is already journaled is a duplicate and is dropped. A report the state machine
+        refuses is kept in the journal (it is what the venue said; recovery refuses it the same way) but changes
+        nothing and is not published.
+        """
+        if self.journal is not None and not self.journal.record_execution(report):
+            log.warning("duplicate execution report %s dropped", report.exec_id)
+            return
         try:
             order = self.orders.apply(report)
         except (KeyError, ValueError) as error:
             log.error("refused execution report %s: %s", report.exec_id, error)
             self._status(self.state, f"refused execution report {report.exec_id}: {error}")
             return
-        if self.journal is not None:
-            self.journal.record_execution(report)
         if report.exec_type is ExecType.TRADE:
             self._book_fill(order, report)
         self.bus.publish(report, topic=report.strategy_id)

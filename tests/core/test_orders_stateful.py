@@ -169,10 +169,13 @@ class OrderLifecycle(RuleBasedStateMachine):
 
     @rule()
     def request_refused(self) -> None:
-        """A cancel or replace reject: back to the status held before the request."""
+        """A cancel or replace reject: back to the status held before the request (PartiallyFilled when
+        fills arrived in the meantime)."""
         self.clock += 1
         ts = self.clock
         saved = self.saved
+        if saved in (S.NEW, S.REPLACED) and self.order.cum_qty > 0:
+            saved = S.PARTIALLY_FILLED
         legal = saved is not None and saved in TRANSITIONS[self.status]
         if self._attempt(lambda: self.order.restore_after_reject(ts, "refused"), legal):
             assert saved is not None

@@ -40,8 +40,8 @@ def fills(book: MatchingBook) -> list[tuple[int, int, int, int]]:
     """(maker oid, taker oid, price, qty) of every fill since the last clear."""
     ev = book.events
     rows = ev[ev["kind"] == EV_FILL]
-    return list(zip(rows["maker_oid"].tolist(), rows["taker_oid"].tolist(), rows["price"].tolist(),
-                    rows["qty"].tolist(), strict=True))  # fmt: skip
+    columns = (rows[name].tolist() for name in ("maker_oid", "taker_oid", "price", "qty"))
+    return list(zip(*columns, strict=True))
 
 
 def cancels(book: MatchingBook) -> list[tuple[int, int, int]]:
@@ -311,9 +311,8 @@ def test_ladder_moves_and_grows_for_far_prices() -> None:
     bids, asks = levels(book)
     assert bids == [[1_000_000, 5], [100, 3], [-5_000, 1]]
     assert asks == [[1_000_100, 5], [1_000_200, 7], [90_000_000, 2]]
-    assert sorted(book.drain_deltas().tolist()) == [
-        [0, -5_000, 1], [0, 100, 3], [1, 1_000_200, 7], [1, 90_000_000, 2]
-    ]  # fmt: skip
+    expected = [[0, -5_000, 1], [0, 100, 3], [1, 1_000_200, 7], [1, 90_000_000, 2]]
+    assert sorted(book.drain_deltas().tolist()) == expected
     book.market(7, 7, 0, SELL, 9)
     assert fills(book)[-1] == (6, 7, -5_000, 1)
     book.market(8, 8, 0, BUY, 14)

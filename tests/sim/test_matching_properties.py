@@ -92,8 +92,10 @@ class ReferenceBook:
             qty -= fill
             maker.qty -= fill
             self.match_id += 1
-            self.events.append((EV_FILL, ts, maker.oid, maker.owner, side, maker.price, fill, maker.qty, oid, owner,
-                                qty, self.match_id))  # fmt: skip
+            m = maker
+            self.events.append(
+                (EV_FILL, ts, m.oid, m.owner, side, m.price, fill, m.qty, oid, owner, qty, self.match_id)
+            )
             if maker.qty == 0:
                 del self.orders[maker.oid]
         return qty, False
@@ -124,8 +126,8 @@ class ReferenceBook:
         order = self.orders.pop(oid, None)
         if order is None:
             return 0
-        self.events.append((EV_CANCEL, ts, oid, order.owner, order.side, order.price, order.qty, 0, 0, 0, 0,
-                            REASON_USER))  # fmt: skip
+        o = order
+        self.events.append((EV_CANCEL, ts, oid, o.owner, o.side, o.price, o.qty, 0, 0, 0, 0, REASON_USER))
         return order.qty
 
     def replace(self, ts: int, oid: int, price: int, qty: int) -> bool:

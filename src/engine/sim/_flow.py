@@ -161,9 +161,7 @@ def _taker_size(rng: U64Array, ipar: I64Array) -> int:
 
 
 @jit
-def _momentum(
-    st: I64Array, levels: I64Array, fst: I64Array, ipar: I64Array, rng: U64Array
-) -> None:  # fmt: skip
+def _momentum(st: I64Array, fst: I64Array, ipar: I64Array, rng: U64Array) -> None:
     """A momentum taker compares the mid with its memory of it and buys a rise or sells a fall."""
     bid = st[S_BEST_BID]
     ask = st[S_BEST_ASK]
@@ -223,7 +221,6 @@ def _fundamental_step(fst: I64Array, ipar: I64Array, rng: U64Array, n_quotes: in
 @jit
 def _next_event(
     st: I64Array,
-    levels: I64Array,
     idmap: I64Array,
     fst: I64Array,
     ipar: I64Array,
@@ -261,7 +258,7 @@ def _next_event(
         return
     pick -= fpar[R_MOMENTUM]
     if pick < 0.0:
-        _momentum(st, levels, fst, ipar, rng)
+        _momentum(st, fst, ipar, rng)
         return
     _pend(fst, P_MARKET, _new_oid(fst), below(rng, 2), 0, _taker_size(rng, ipar), 0)
 
@@ -301,6 +298,6 @@ def flow_run(
             fst[F_CURSOR] = q + 1
             _requote(orders, idmap, fst, ipar, mm_offsets, quotes, q)
         elif fst[F_NEXT] < t_end:
-            _next_event(st, levels, idmap, fst, ipar, fpar, rng, pool, n_quotes)
+            _next_event(st, idmap, fst, ipar, fpar, rng, pool, n_quotes)
         else:
             return OK

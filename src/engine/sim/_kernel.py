@@ -242,9 +242,15 @@ def match(
 
 @jit
 def available(
-    st: I64Array, orders: I64Array, levels: I64Array, bitmap: I64Array, owner: int, side: int, limit_li: int,
+    st: I64Array,
+    orders: I64Array,
+    levels: I64Array,
+    bitmap: I64Array,
+    owner: int,
+    side: int,
+    limit_li: int,
     need: int,
-) -> int:  # fmt: skip
+) -> int:
     """Quantity an incoming order could trade right now up to ``limit_li`` (counted until ``need`` is reached)."""
     stp = st[S_STP] if owner > 0 else 0
     total = 0

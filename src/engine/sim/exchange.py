@@ -31,7 +31,7 @@ from core.events import (
 from core.instruments import Instrument
 from core.numbers import NANOS_PER_MICRO, NANOS_PER_MILLI, Money, Nanos, Price, Quantity, round_half_even_div
 from core.orders import Order
-from engine.sim import _layout as L
+from engine.sim import matching as L
 from engine.sim.flow import BackgroundFlow, FlowParams
 from engine.sim.matching import MatchingBook
 
@@ -140,6 +140,7 @@ class SimulatedExchange(Venue):
         self._owners: dict[str, int] = {}
         self._next_oid = 1
         self._exec_ids = 0
+        self._session = ""
         self._listener: VenueListener | None = None
         self._scheduler: Scheduler | None = None
         self._timer: TimerHandle | None = None
@@ -161,6 +162,7 @@ class SimulatedExchange(Venue):
         self._listener = listener
         self._scheduler = scheduler
         now = scheduler.now_ns()
+        self._session = format(now, "x")
         self._want_trades = listener.wants(TradeTick)
         self._want_actions = listener.wants(OrderBookAction)
         for market in self._markets.values():
@@ -301,7 +303,7 @@ class SimulatedExchange(Venue):
         elif kind == L.EV_REPLACE:
             own = self._own.get(row[L.E_OID])
             if own is not None:
-                status = OrdStatus.REPLACED
+                status = OrdStatus.PARTIALLY_FILLED if own.cum_qty else OrdStatus.REPLACED
                 self._report(
                     own.order, ExecType.REPLACED, status, own.cum_qty, quantity=own.quantity, price=own.price
                 )
@@ -349,7 +351,7 @@ class SimulatedExchange(Venue):
         terminal = status in (OrdStatus.FILLED, OrdStatus.CANCELED, OrdStatus.REJECTED)
         self._listener.on_execution(
             ExecutionReport(
-                exec_id=f"SIM-{self._exec_ids}",
+                exec_id=f"SIM-{self._session}-{self._exec_ids}",
                 order_id=order.order_id,
                 client_order_id=order.client_order_id,
                 account=order.account,

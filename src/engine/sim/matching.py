@@ -349,7 +349,8 @@ class MatchingBook:
     def events(self) -> npt.NDArray[np.void]:
         """Events since the last :meth:`clear_events`, as a structured array (``EVENT_DTYPE``).
 
-        It is a view of the book's buffer: valid until the next operation or clear; copy it to keep it.
+        It is a view of the book's buffer: valid until the next operation or clear; copy it to keep it. The role
+        names are aliases, so ``.tolist()`` repeats those columns; :attr:`event_rows` is the plain form.
         """
         return self._events[: int(self._st[S_NEV])].view(EVENT_DTYPE)[:, 0]
 
