@@ -130,6 +130,8 @@ def measure(events: int) -> dict[str, float]:
         for index in range(events)
     ]
     starts: list[int] = []
+    globals()["STARTS"] = starts
+    globals()["VENUE"] = venue
     now = scheduler.now_ns()
     for update in updates:
         now += 50 * NANOS_PER_MILLI

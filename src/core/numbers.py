@@ -30,11 +30,15 @@ EXACT = Context(prec=80)
 """Decimal context wide enough that scaling any int64 amount is exact (the default 28 digits is not)."""
 
 
+MONEY_PER_PRICE_UNIT: tuple[int, ...] = tuple(10 ** (MONEY_DECIMALS - scale) for scale in range(MONEY_DECIMALS + 1))
+"""Money units in one price unit, indexed by price scale (0 to ``MONEY_DECIMALS``)."""
+
+
 def notional(price: Price, quantity: Quantity, price_scale: int) -> Money:
     """Money value of ``quantity`` at ``price`` (both integers) for an instrument with ``price_scale`` decimals."""
-    if price_scale > MONEY_DECIMALS:
-        raise ValueError(f"price scale {price_scale} is finer than the money scale {MONEY_DECIMALS}")
-    return price * quantity * int(10 ** (MONEY_DECIMALS - price_scale))
+    if not 0 <= price_scale <= MONEY_DECIMALS:
+        raise ValueError(f"price scale {price_scale} is negative or finer than the money scale {MONEY_DECIMALS}")
+    return price * quantity * MONEY_PER_PRICE_UNIT[price_scale]
 
 
 def money_to_decimal(amount: Money) -> Decimal:

@@ -156,7 +156,9 @@ class Order:
             )
         # A complete fill must say Filled; a partial one must not (pending statuses may persist through fills).
         if (cum == report.quantity) != (report.ord_status is S.FILLED):
-            raise IllegalTransition(f"a fill to {cum} of {report.quantity} cannot leave the order {report.ord_status.name}")
+            raise IllegalTransition(
+                f"a fill to {cum} of {report.quantity} cannot leave the order {report.ord_status.name}"
+            )
 
     def restore_after_reject(self, ts_ns: Nanos, reason: str) -> None:
         """A cancel or replace was refused: return to the status held before the request."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from core.enums import Side
 from core.instruments import Instrument
-from core.numbers import MONEY_DECIMALS, Money, Price, Quantity
+from core.numbers import MONEY_PER_PRICE_UNIT, Money, Price, Quantity
 
 
 @dataclass(slots=True)
@@ -29,7 +30,7 @@ class Position:
 
     @property
     def _money_factor(self) -> int:
-        return int(10 ** (MONEY_DECIMALS - self.instrument.price_scale))
+        return MONEY_PER_PRICE_UNIT[self.instrument.price_scale]
 
     def apply_fill(self, side: Side, quantity: Quantity, price: Price, fee: Money) -> Money:
         """Book a fill; returns the P&L it realized (before fees)."""
@@ -75,9 +76,9 @@ class Position:
         return (self.cost, self.quantity) if self.quantity > 0 else (-self.cost, -self.quantity)
 
 
-@dataclass(frozen=True, slots=True)
-class PnL:
-    """P&L totals in money units. ``net`` is realized plus unrealized minus fees."""
+class PnL(NamedTuple):
+    """P&L totals in money units. ``net`` is realized plus unrealized minus fees. (A named tuple: risk checks
+    build one per order, and it is three times cheaper than a frozen dataclass.)"""
 
     realized: Money
     unrealized: Money
@@ -163,12 +164,11 @@ class Portfolio:
     def pnl(self, account: str | None = None, symbol: str | None = None) -> PnL:
         """P&L totals over the positions selected by account and/or instrument."""
         if symbol is None:
-            selected = [self._totals[account]] if account in self._totals else []
-            if account is None:
-                selected = list(self._totals.values())
-            return PnL(
-                sum(t.realized for t in selected), sum(t.unrealized for t in selected), sum(t.fees for t in selected)
-            )
+            if account is not None:
+                totals = self._totals.get(account)
+                return PnL(0, 0, 0) if totals is None else PnL(totals.realized, totals.unrealized, totals.fees)
+            every = self._totals.values()
+            return PnL(sum(t.realized for t in every), sum(t.unrealized for t in every), sum(t.fees for t in every))
         realized = unrealized = fees = 0
         for position in self._by_symbol.get(symbol, ()):
             if account is None or position.account == account:

@@ -32,7 +32,9 @@ class MessageBus:
         self._on_error = on_error
         self.published = 0
 
-    def subscribe(self, event_type: type[E], handler: Callable[[E], None], *, topic: str | None = None) -> Callable[[], None]:
+    def subscribe(
+        self, event_type: type[E], handler: Callable[[E], None], *, topic: str | None = None
+    ) -> Callable[[], None]:
         """Call ``handler`` with every ``event_type`` event (of ``topic`` only, when given).
 
         Returns a function that removes this subscription.

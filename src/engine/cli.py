@@ -152,8 +152,10 @@ def backtest_record(result: BacktestResult) -> BacktestRunRecord:
     return BacktestRunRecord(
         strategy=request.strategy,
         instruments=result.instruments,
-        params={key: value if isinstance(value, int | float | str | bool) else str(value)
-                for key, value in result.params.items()},
+        params={
+            key: value if isinstance(value, int | float | str | bool) else str(value)
+            for key, value in result.params.items()
+        },
         seed=request.seed,
         duration_ns=request.duration_ns,
         settings={"account": request.account, "completed": result.completed},

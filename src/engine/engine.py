@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from core.clock import Scheduler
+from core.clock import Scheduler, TimerHandle
 from core.commands import CancelAll, CancelOrder, Command, KillSwitch, ReplaceOrder, SubmitOrder
 from core.contracts import Router, Venue
 from core.enums import ExecType, OrderType, OrdStatus, Side, TimeInForce
@@ -80,11 +80,11 @@ class Engine:
         self.portfolio = portfolio or Portfolio(self.instruments)
         self.orders = orders or OrderManager()
         self._last_book: dict[str, BookUpdate] = {}
-        self._last_trade: dict[str, Price] = {}
+        self._reference: dict[str, Price] = {}
+        self._monitor_timer: TimerHandle | None = None
         self._exec_ids = itertools.count(1)
         self._session = format(scheduler.now_ns(), "x")
         self._breached: set[tuple[str, str]] = set()
-        self._last_monitor: dict[str, Nanos] = {}
         self._flatten_ids = itertools.count(1)
         self.state = EngineState.STOPPED
         self.submitted_qty = 0
@@ -98,11 +98,15 @@ class Engine:
         self._status(EngineState.STARTING, "starting")
         for venue in self.venues.values():
             venue.start(self, self.scheduler)
+        self._monitor_timer = self.scheduler.call_later(MONITOR_INTERVAL_NS, self._monitor_tick)
         self._status(EngineState.RUNNING, f"running with venues {', '.join(self.venues)}")
 
     def stop(self) -> None:
         """Stop every venue. Working orders stay as the venues last reported them."""
         self._status(EngineState.STOPPING, "stopping")
+        if self._monitor_timer is not None:
+            self._monitor_timer.cancel()
+            self._monitor_timer = None
         for venue in self.venues.values():
             venue.stop()
         self._status(EngineState.STOPPED, "stopped")
@@ -355,18 +359,18 @@ class Engine:
         self.bus.publish(reject, topic=order.strategy_id if order is not None else None)
 
     def on_market_data(self, event: BookUpdate | TradeTick | OrderBookAction) -> None:
-        """Record the latest book and marks, then publish to the instrument's subscribers."""
+        """Record the latest book, reference price and mark, then publish to the instrument's subscribers."""
+        symbol = event.instrument
         if type(event) is BookUpdate:
-            symbol = event.instrument
             self._last_book[symbol] = event
-            if event.best_bid is not None and event.best_ask is not None:
-                self.portfolio.set_mark(symbol, (event.best_bid + event.best_ask) // 2)
-                if self._breached or self.scheduler.now_ns() - self._last_monitor.get(symbol, 0) >= MONITOR_INTERVAL_NS:
-                    self._last_monitor[symbol] = self.scheduler.now_ns()
-                    self._monitor_all()
-        elif type(event) is TradeTick:
-            self._last_trade[event.instrument] = event.price
-        self.bus.publish(event, topic=event.instrument)
+            bid, ask = event.best_bid, event.best_ask
+            if bid is not None and ask is not None:
+                mid = (bid + ask) // 2
+                self._reference[symbol] = mid
+                self.portfolio.set_mark(symbol, mid)
+        elif type(event) is TradeTick and self._last_book.get(symbol) is None:
+            self._reference[symbol] = event.price
+        self.bus.publish(event, topic=symbol)
 
     def wants(self, event_type: type) -> bool:
         return self.bus.wants(event_type)
@@ -397,7 +401,9 @@ class Engine:
 
     # --- standing limits -------------------------------------------------------------------------------------
 
-    def _monitor_all(self) -> None:
+    def _monitor_tick(self) -> None:
+        """Re-evaluate standing limits (the daily loss) against the latest marks, every monitor interval."""
+        self._monitor_timer = self.scheduler.call_later(MONITOR_INTERVAL_NS, self._monitor_tick)
         for account in {position.account for position in self.portfolio.positions()}:
             self._monitor(account)
 
@@ -455,10 +461,7 @@ class Engine:
         return self.instruments.get(symbol)
 
     def reference_price(self, symbol: str) -> Price | None:
-        book = self._last_book.get(symbol)
-        if book is not None and book.best_bid is not None and book.best_ask is not None:
-            return (book.best_bid + book.best_ask) // 2
-        return self._last_trade.get(symbol)
+        return self._reference.get(symbol)
 
     def last_book(self, symbol: str) -> BookUpdate | None:
         """The latest book update of ``symbol``, or None before the first."""
@@ -474,4 +477,4 @@ class Engine:
         return self.portfolio.gross_exposure(account)
 
     def working_orders(self, account: str) -> Iterable[Order]:
-        return self.orders.working(account=account)
+        return self.orders.working_of_account(account)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -82,10 +83,8 @@ async def _run(args: argparse.Namespace, config: EngineConfig, registry: PluginR
     started = time.monotonic()
     try:
         while not stop.is_set():
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=args.refresh)
-            except TimeoutError:
-                pass
             if args.executions == "none":
                 _show(render_status(engine, host, list(risk_log)), out)
             if args.seconds is not None and time.monotonic() - started >= args.seconds:
@@ -153,5 +152,3 @@ def _show(text: str, out: TextIO) -> None:
     else:
         out.write(text + "\n\n")
     out.flush()
-
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ def sharpe_ratio(equity: Sequence[Money], sample_interval_s: float) -> float:
     """
     if len(equity) < 3:
         return 0.0
-    changes = [float(b - a) for a, b in zip(equity, equity[1:], strict=False)]
+    changes = [float(b - a) for a, b in itertools.pairwise(equity)]
     mean = math.fsum(changes) / len(changes)
     variance = math.fsum((change - mean) ** 2 for change in changes) / (len(changes) - 1)
     if variance <= 0.0:

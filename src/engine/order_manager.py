@@ -26,6 +26,7 @@ class OrderManager:
         self._by_id: dict[str, Order] = {}
         self._by_client_id: dict[str, Order] = {}
         self._working: dict[str, Order] = {}
+        self._working_by_account: dict[str, dict[str, Order]] = {}
         self._next_id = 1
 
     def create(self, request: SubmitOrder, ts_ns: Nanos) -> Order:
@@ -35,7 +36,8 @@ class OrderManager:
         order_id = f"O{self._next_id:09d}"
         self._next_id += 1
         order = Order.from_request(request, order_id=order_id, ts_ns=ts_ns)
-        self.adopt(order)
+        self._by_id[order_id] = self._by_client_id[request.client_order_id] = self._working[order_id] = order
+        self._account_orders(request.account)[order_id] = order
         return order
 
     def adopt(self, order: Order) -> None:
@@ -44,8 +46,9 @@ class OrderManager:
         self._by_client_id[order.client_order_id] = order
         if not order.is_terminal:
             self._working[order.order_id] = order
+            self._account_orders(order.account)[order.order_id] = order
         else:
-            self._working.pop(order.order_id, None)
+            self._forget_working(order)
         if order.order_id.startswith("O") and order.order_id[1:].isdigit():
             self._next_id = max(self._next_id, int(order.order_id[1:]) + 1)
 
@@ -56,8 +59,22 @@ class OrderManager:
             raise UnknownOrder(f"execution report for unknown order {report.order_id}")
         order.apply(report)
         if order.is_terminal:
-            self._working.pop(order.order_id, None)
+            self._forget_working(order)
         return order
+
+    def _account_orders(self, account: str) -> dict[str, Order]:
+        found = self._working_by_account.get(account)
+        if found is None:
+            found = self._working_by_account[account] = {}
+        return found
+
+    def _forget_working(self, order: Order) -> None:
+        self._working.pop(order.order_id, None)
+        self._working_by_account.get(order.account, {}).pop(order.order_id, None)
+
+    def working_of_account(self, account: str) -> Iterable[Order]:
+        """The account's unfinished orders, as a live view: do not change orders while iterating it."""
+        return self._working_by_account.get(account, {}).values()
 
     def get(self, order_id: str) -> Order | None:
         return self._by_id.get(order_id)

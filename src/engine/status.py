@@ -18,8 +18,10 @@ def render_status(engine: Engine, host: StrategyHost | None, risk_events: Sequen
         state = "running" if host.running else f"stopped ({host.error or 'by request'})"
         lines.append(f"strategy {host.strategy_id} on account {host.account}: {state}")
     lines.append("")
-    lines.append(f"{'instrument':<10} {'bid qty':>9} {'bid':>10} {'ask':>10} {'ask qty':>9} {'working':>8} "
-                 f"{'position':>9} {'realized':>12} {'unrealized':>12}")
+    lines.append(
+        f"{'instrument':<10} {'bid qty':>9} {'bid':>10} {'ask':>10} {'ask qty':>9} {'working':>8} "
+        f"{'position':>9} {'realized':>12} {'unrealized':>12}"
+    )
     for symbol, instrument in engine.instruments.items():
         book = engine.last_book(symbol)
         bid = ask = "-"

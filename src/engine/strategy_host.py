@@ -47,9 +47,7 @@ class StrategyHost:
         count = len(instruments)
         if count < spec.min_instruments or (spec.max_instruments is not None and count > spec.max_instruments):
             most = spec.max_instruments if spec.max_instruments is not None else "any number of"
-            raise ValueError(
-                f"strategy {spec.name} trades {spec.min_instruments} to {most} instruments, got {count}"
-            )
+            raise ValueError(f"strategy {spec.name} trades {spec.min_instruments} to {most} instruments, got {count}")
         unknown = [symbol for symbol in instruments if symbol not in engine.instruments]
         if unknown:
             raise ValueError(f"strategy {spec.name}: unknown instrument(s) {', '.join(unknown)}")
@@ -75,9 +73,13 @@ class StrategyHost:
         strategy = self.strategy
         for instrument in self._instruments:
             if _overrides(strategy, "on_book"):
-                self._unsubscribe.append(bus.subscribe(BookUpdate, self._guard(strategy.on_book), topic=instrument.symbol))
+                self._unsubscribe.append(
+                    bus.subscribe(BookUpdate, self._guard(strategy.on_book), topic=instrument.symbol)
+                )
             if _overrides(strategy, "on_trade"):
-                self._unsubscribe.append(bus.subscribe(TradeTick, self._guard(strategy.on_trade), topic=instrument.symbol))
+                self._unsubscribe.append(
+                    bus.subscribe(TradeTick, self._guard(strategy.on_trade), topic=instrument.symbol)
+                )
         if _overrides(strategy, "on_execution"):
             self._unsubscribe.append(
                 bus.subscribe(ExecutionReport, self._guard(strategy.on_execution), topic=self._strategy_id)

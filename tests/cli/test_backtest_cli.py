@@ -22,13 +22,16 @@ def test_json_summary_is_reproducible_and_stored(db_url: str) -> None:
     assert first.returncode == 0, first.stderr
     one, two = json.loads(first.stdout), json.loads(second.stdout)
     assert set(one) == KEYS
-    assert one["trades"] > 0 and one["events"] > 100_000
+    assert one["trades"] > 0
+    assert one["events"] > 100_000
     assert one["run_id"] != two["run_id"]
     for volatile in ("events_per_s", "run_id"):
         one.pop(volatile), two.pop(volatile)
     assert one == two, "the same seed must give the same run"
     stored = RunStore(create_engine(db_url)).get(json.loads(first.stdout)["run_id"])
-    assert stored is not None and stored.strategy == "market-maker" and stored.seed == 7
+    assert stored is not None
+    assert stored.strategy == "market-maker"
+    assert stored.seed == 7
     assert stored.metrics["pnl"] == one["pnl"]
 
 
@@ -47,15 +50,42 @@ def test_human_summary_and_parameters(db_url: str) -> None:
     assert result.returncode == 0, result.stderr
     for label in ("P&L", "Sharpe", "max drawdown", "trades", "fill ratio", "events/s", "run id"):
         assert label in result.stdout
-    assert "MSFT" in result.stdout and "quote_size=200" in result.stdout
+    assert "MSFT" in result.stdout
+    assert "quote_size=200" in result.stdout
 
 
 def test_pairs_and_twap_run(db_url: str) -> None:
-    pairs = run_engine("--db", db_url, "backtest", "--strategy", "pairs", "--instrument", "SPY",
-                       "--instrument", "QQQ", "--duration", "120", "--param", "window=20", "--json")
+    pairs = run_engine(
+        "--db",
+        db_url,
+        "backtest",
+        "--strategy",
+        "pairs",
+        "--instrument",
+        "SPY",
+        "--instrument",
+        "QQQ",
+        "--duration",
+        "120",
+        "--param",
+        "window=20",
+        "--json",
+    )
     assert pairs.returncode == 0, pairs.stderr
-    twap = run_engine("--db", db_url, "backtest", "--strategy", "twap", "--duration", "90",
-                      "--param", "quantity=2000", "--param", "duration_s=60", "--json")
+    twap = run_engine(
+        "--db",
+        db_url,
+        "backtest",
+        "--strategy",
+        "twap",
+        "--duration",
+        "90",
+        "--param",
+        "quantity=2000",
+        "--param",
+        "duration_s=60",
+        "--json",
+    )
     assert twap.returncode == 0, twap.stderr
     assert json.loads(twap.stdout)["trades"] > 0
 

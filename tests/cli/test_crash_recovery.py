@@ -67,7 +67,8 @@ def test_sigkill_mid_trading_then_restart_finds_every_acknowledged_order_and_fil
     first = restarted.stdout.splitlines()[0]
     match = re.match(r"recovered (\d+) orders and (\d+) fills from the journal", first)
     assert match is not None, first
-    assert int(match.group(1)) == len(state.orders) and int(match.group(2)) == recovered_fills
+    assert int(match.group(1)) == len(state.orders)
+    assert int(match.group(2)) == recovered_fills
     expired = [json.loads(line) for line in restarted.stdout.splitlines() if line.startswith("{")]
     assert all(r["exec_type"] != ExecType.TRADE.name or r["order_id"] not in state.orders for r in expired)
 

@@ -15,8 +15,20 @@ pytestmark = pytest.mark.slow
 def test_plugins_lists_the_built_ins_and_what_they_register() -> None:
     result = run_engine("plugins")
     assert result.returncode == 0, result.stderr
-    for expected in ("strategies", "risk", "simulator", "routing", "market-maker", "pairs", "twap",
-                     "daily_loss", "kill_switch", "sim", "direct", "loaded"):
+    for expected in (
+        "strategies",
+        "risk",
+        "simulator",
+        "routing",
+        "market-maker",
+        "pairs",
+        "twap",
+        "daily_loss",
+        "kill_switch",
+        "sim",
+        "direct",
+        "loaded",
+    ):
         assert expected in result.stdout
     listed = json.loads(run_engine("plugins", "--json").stdout)
     assert {entry["name"] for entry in listed} >= {"strategies", "risk", "simulator", "routing"}
@@ -29,7 +41,9 @@ def test_sim_shows_live_status_and_stops_by_itself(db_url: str) -> None:
     out = result.stdout
     for symbol in ("AAPL", "MSFT", "SPY", "QQQ"):
         assert symbol in out
-    assert "P&L" in out and "risk events" in out and "strategy market-maker" in out
+    assert "P&L" in out
+    assert "risk events" in out
+    assert "strategy market-maker" in out
     assert "stopped:" in out
 
 
@@ -38,7 +52,8 @@ def test_bad_config_names_the_file_and_the_key(tmp_path: Path, db_url: str) -> N
     bad.write_text('[[instruments]]\nsymbol = "ABC"\ntick_size = "0.01"\nstart_price = 12.5\n')
     result = run_engine("--config", str(bad), "--db", db_url, "backtest", "--strategy", "market-maker")
     assert result.returncode == 2
-    assert str(bad) in result.stderr and "start_price" in result.stderr
+    assert str(bad) in result.stderr
+    assert "start_price" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -46,4 +61,5 @@ def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
     result = run_engine("--config", str(tmp_path / "nope.toml"), "plugins")
     assert result.returncode in (0, 2)
     result = run_engine("--config", str(tmp_path / "nope.toml"), "backtest", "--strategy", "market-maker")
-    assert result.returncode == 2 and "nope.toml" in result.stderr
+    assert result.returncode == 2
+    assert "nope.toml" in result.stderr

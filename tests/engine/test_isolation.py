@@ -71,7 +71,8 @@ def test_a_raising_router_rejects_the_order(make_engine: Make) -> None:
     bid, _ = touch(engine)
     engine.submit(order("r1", Side.BUY, 100, bid))
     [report] = seen.for_order("r1")
-    assert report.ord_status is OrdStatus.REJECTED and "router broken failed" in report.reason
+    assert report.ord_status is OrdStatus.REJECTED
+    assert "router broken failed" in report.reason
 
 
 def test_kill_switch_cancels_everything_blocks_new_orders_then_releases(make_engine: Make) -> None:
@@ -86,7 +87,8 @@ def test_kill_switch_cancels_everything_blocks_new_orders_then_releases(make_eng
     assert any(event.kind is RiskEventKind.KILL_SWITCH for event in seen.risk)
     engine.submit(order("after", Side.BUY, 100, bid - 10 * 100))
     [rejected] = seen.for_order("after")
-    assert rejected.ord_status is OrdStatus.REJECTED and "kill switch engaged: desk limit" in rejected.reason
+    assert rejected.ord_status is OrdStatus.REJECTED
+    assert "kill switch engaged: desk limit" in rejected.reason
     engine.kill_switch(KillSwitch(engaged=False, reason="cleared"))
     engine.submit(order("again", Side.BUY, 100, bid - 10 * 100))
     advance(engine, NANOS_PER_MILLI)
@@ -114,7 +116,8 @@ def test_a_raising_strategy_is_stopped_and_its_orders_cancelled(make_engine: Mak
     host = StrategyHost(engine, spec, strategy_id="crashes", account="main", instruments=("AAPL",), params={})
     host.start()
     advance(engine, NANOS_PER_SECOND)
-    assert not host.running and host.error == "ZeroDivisionError: bad signal"
+    assert not host.running
+    assert host.error == "ZeroDivisionError: bad signal"
     ours = [r for r in seen.reports if r.strategy_id == "crashes"]
     assert ours[-1].exec_type is ExecType.CANCELED
     assert any("strategy raised ZeroDivisionError" in event.reason for event in seen.risk)
@@ -135,7 +138,8 @@ def test_a_raising_subscriber_does_not_stop_the_others() -> None:
     bus.subscribe(ExecutionReport, received.append)
     event = object.__new__(ExecutionReport)
     bus.publish(event)
-    assert received == [event] and errors == ["ValueError('panel bug')"]
+    assert received == [event]
+    assert errors == ["ValueError('panel bug')"]
 
 
 def test_the_same_seed_gives_the_same_market(registry: PluginRegistry, config: EngineConfig) -> None:
@@ -143,8 +147,9 @@ def test_the_same_seed_gives_the_same_market(registry: PluginRegistry, config: E
         scheduler = SimulatedScheduler(SESSION_START_NS)
         engine = build_engine(config, registry, scheduler, symbols=["AAPL", "MSFT"], seed=seed)
         seen: list[tuple[object, ...]] = []
-        engine.bus.subscribe(BookUpdate, lambda u: seen.append((u.instrument, u.ts_ns, u.best_bid, u.best_ask,
-                                                                 u.deltas.tobytes())))
+        engine.bus.subscribe(
+            BookUpdate, lambda u: seen.append((u.instrument, u.ts_ns, u.best_bid, u.best_ask, u.deltas.tobytes()))
+        )
         engine.start()
         scheduler.run_until(SESSION_START_NS + 5 * NANOS_PER_SECOND)
         return seen

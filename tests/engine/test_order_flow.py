@@ -11,7 +11,6 @@ from core.enums import ExecType, Liquidity, OrderType, OrdStatus, Side, TimeInFo
 from core.numbers import NANOS_PER_MILLI, NANOS_PER_SECOND
 from engine.clock import SimulatedScheduler
 from engine.engine import Engine
-
 from tests.conftest import Recorder
 
 Make = Callable[..., tuple[Engine, Recorder]]
@@ -25,7 +24,12 @@ def advance(engine: Engine, nanos: int) -> None:
 
 def order(client_id: str, side: Side, quantity: int, price: int | None, **extra: object) -> SubmitOrder:
     return SubmitOrder(
-        client_order_id=client_id, account="main", instrument="AAPL", side=side, quantity=quantity, price=price,
+        client_order_id=client_id,
+        account="main",
+        instrument="AAPL",
+        side=side,
+        quantity=quantity,
+        price=price,
         **extra,  # type: ignore[arg-type]
     )
 
@@ -33,7 +37,9 @@ def order(client_id: str, side: Side, quantity: int, price: int | None, **extra:
 def touch(engine: Engine) -> tuple[int, int]:
     advance(engine, 50 * NANOS_PER_MILLI)
     book = engine.last_book("AAPL")
-    assert book is not None and book.best_bid is not None and book.best_ask is not None
+    assert book is not None
+    assert book.best_bid is not None
+    assert book.best_ask is not None
     return book.best_bid, book.best_ask
 
 
@@ -47,7 +53,8 @@ def test_passive_order_is_acknowledged_then_cancelled(make_engine: Make) -> None
     assert engine.orders.by_client_id("c1").status is OrdStatus.PENDING_CANCEL  # type: ignore[union-attr]
     advance(engine, NANOS_PER_MILLI)
     final = seen.for_order("c1")[-1]
-    assert final.exec_type is ExecType.CANCELED and final.leaves_qty == 0
+    assert final.exec_type is ExecType.CANCELED
+    assert final.leaves_qty == 0
     assert engine.orders.by_client_id("c1").status is OrdStatus.CANCELED  # type: ignore[union-attr]
 
 
@@ -101,7 +108,9 @@ def test_replace_moves_a_working_order(make_engine: Make) -> None:
     assert replaced.exec_type is ExecType.REPLACED
     assert (replaced.quantity, replaced.price) == (300, bid - 30 * 100)
     working = engine.orders.by_client_id("r1")
-    assert working is not None and working.status is OrdStatus.REPLACED and working.leaves_qty == 300
+    assert working is not None
+    assert working.status is OrdStatus.REPLACED
+    assert working.leaves_qty == 300
 
 
 @pytest.mark.parametrize(
@@ -110,8 +119,10 @@ def test_replace_moves_a_working_order(make_engine: Make) -> None:
         (order("b1", Side.BUY, 100, 1_000_050), "tick"),
         (order("b2", Side.BUY, 0, 1_000_000), "quantity"),
         (order("b3", Side.BUY, -5, 1_000_000), "quantity"),
-        (SubmitOrder(client_order_id="b4", account="main", instrument="NOPE", side=Side.BUY, quantity=1, price=100),
-         "NOPE"),
+        (
+            SubmitOrder(client_order_id="b4", account="main", instrument="NOPE", side=Side.BUY, quantity=1, price=100),
+            "NOPE",
+        ),
         (order("b5", Side.BUY, 100, None), "price"),
     ],
 )
@@ -121,7 +132,8 @@ def test_bad_orders_are_rejected_with_a_reason(make_engine: Make, request_: Subm
     reports = seen.for_order(request_.client_order_id)
     assert [r.ord_status for r in reports] == [OrdStatus.REJECTED]
     assert reason.lower() in reports[0].reason.lower()
-    assert seen.risk and seen.risk[-1].client_order_id == request_.client_order_id
+    assert seen.risk
+    assert seen.risk[-1].client_order_id == request_.client_order_id
     bid, _ = touch(engine)
     engine.submit(order("good", Side.BUY, 100, bid - 10 * 100))
     advance(engine, NANOS_PER_MILLI)
@@ -137,13 +149,16 @@ def test_duplicate_client_order_id_is_rejected(make_engine: Make) -> None:
     reports = seen.for_order("d1")
     assert any(r.ord_status is OrdStatus.REJECTED and "duplicate" in r.reason for r in reports)
     original = engine.orders.by_client_id("d1")
-    assert original is not None and original.side is Side.BUY and original.status is OrdStatus.NEW
+    assert original is not None
+    assert original.side is Side.BUY
+    assert original.status is OrdStatus.NEW
 
 
 def test_cancel_of_unknown_or_finished_order_gets_a_cancel_reject(make_engine: Make) -> None:
     engine, seen = make_engine()
     engine.cancel(CancelOrder(client_order_id="ghost", account="main"))
-    assert seen.rejects and "unknown order ghost" in seen.rejects[-1].reason
+    assert seen.rejects
+    assert "unknown order ghost" in seen.rejects[-1].reason
     _, ask = touch(engine)
     engine.submit(order("f1", Side.BUY, 1, ask, time_in_force=TimeInForce.IOC))
     advance(engine, NANOS_PER_MILLI)

@@ -109,9 +109,8 @@ def flow_params(instrument: Instrument, overrides: Mapping[str, Any]) -> FlowPar
     known = {field.name for field in fields(FlowParams)}
     unknown = sorted(set(given) - known)
     if unknown:
-        raise ValueError(
-            f"{instrument.symbol}: unknown simulator setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
-        )
+        listed = ", ".join(sorted(known))
+        raise ValueError(f"{instrument.symbol}: unknown simulator setting(s) {', '.join(unknown)} (known: {listed})")
     given.setdefault("tick", instrument.tick_size)
     params = FlowParams(**given)
     if params.tick % instrument.tick_size or params.lot % instrument.lot_size:
@@ -200,7 +199,8 @@ class SimulatedExchange(Venue):
 
     def _catch_up(self, market: _Market) -> Nanos:
         """Bring the background flow up to now, so the engine's message lands at its exact time."""
-        assert self._scheduler is not None and market.flow is not None
+        assert self._scheduler is not None
+        assert market.flow is not None
         now = self._scheduler.now_ns()
         market.messages += market.flow.run_until(now)
         self._process(market)
@@ -253,7 +253,9 @@ class SimulatedExchange(Venue):
         self.own_messages += 1
         leaves = quantity - own.cum_qty
         if leaves <= 0 or price is None or market.book.order(own.oid) is None:
-            reason = "too late to replace: the order is no longer working" if leaves > 0 else "quantity not above filled"
+            reason = (
+                "too late to replace: the order is no longer working" if leaves > 0 else "quantity not above filled"
+            )
             self._refuse(order, reason, is_replace=True)
             return
         own.quantity, own.price = quantity, price
@@ -297,16 +299,19 @@ class SimulatedExchange(Venue):
                 self._by_order_id.pop(own.order.order_id, None)
                 status = OrdStatus.CANCELED
                 self._report(
-                    own.order, ExecType.CANCELED, status, own.cum_qty, quantity=own.quantity, price=own.price,
+                    own.order,
+                    ExecType.CANCELED,
+                    status,
+                    own.cum_qty,
+                    quantity=own.quantity,
+                    price=own.price,
                     reason=CANCEL_REASONS.get(row[L.E_AUX], "canceled"),
                 )
         elif kind == L.EV_REPLACE:
             own = self._own.get(row[L.E_OID])
             if own is not None:
                 status = OrdStatus.PARTIALLY_FILLED if own.cum_qty else OrdStatus.REPLACED
-                self._report(
-                    own.order, ExecType.REPLACED, status, own.cum_qty, quantity=own.quantity, price=own.price
-                )
+                self._report(own.order, ExecType.REPLACED, status, own.cum_qty, quantity=own.quantity, price=own.price)
 
     def _fill(self, own: _Own, price: Price, qty: Quantity, liquidity: Liquidity, ts: Nanos) -> None:
         own.cum_qty += qty
@@ -345,7 +350,8 @@ class SimulatedExchange(Venue):
         liquidity: Liquidity = Liquidity.NONE,
         reason: str = "",
     ) -> None:
-        assert self._listener is not None and self._scheduler is not None
+        assert self._listener is not None
+        assert self._scheduler is not None
         self._exec_ids += 1
         total = order.quantity if quantity is None else quantity
         terminal = status in (OrdStatus.FILLED, OrdStatus.CANCELED, OrdStatus.REJECTED)

@@ -1,21 +1,48 @@
 """Background traders: a live-looking market for one instrument, generated in compiled code into a book.
 
-The crowd (all owner 0) consists of
+The model
+---------
+The crowd (all owner 0) trades around a latent **fundamental** value that nobody sees in the book:
 
-* a latent **fundamental** price doing a random walk in half-tick steps (``daily_volatility``);
-* **zero-intelligence** traders: Poisson limit orders a geometric number of ticks behind the inside anchors
-  around the fundamental (a few percent cross the spread), each resting order cancelled at a constant hazard;
-* **market makers** quoting ``mm_levels`` levels a side around the fundamental, requoting (replace, or a new
-  order when filled) whenever the fundamental moves and on random refreshes;
-* **momentum takers** sending market orders in the direction of the recent move of the mid, and **noise
-  takers** sending market orders of random side.
+* The fundamental sits mid-way between two ticks and moves one tick up or down as a Poisson process whose rate
+  gives the configured ``daily_volatility`` (a 2 % daily volatility of a 190.00 stock with one-cent ticks is
+  2.5 ticks per square-root second, about six one-tick moves a second).
+* **Market makers** (one per ``mm_offsets`` entry) quote ``mm_levels`` levels a side, one tick wide around the
+  fundamental, never crossing the book. When the fundamental moves, every maker's quotes are stale until it
+  reacts (each after an exponential delay of mean ``1 / mm_reaction_rate``); makers also refresh at random
+  (``mm_refresh_rate``), which replenishes quotes that were traded.
+* **Informed takers** arrive at ``informed_rate``; one that finds asks below the fundamental buys them (bids
+  above: sells them) with an immediate-or-cancel order limited at the fundamental. They race the makers'
+  reactions and the zero-intelligence traders' cancels, so a fraction of the stale quotes, engine quotes
+  included, is picked off at each move: that is the adverse selection a resting order faces.
+* **Zero-intelligence** traders send Poisson limit orders a geometric number of ticks behind the inside around
+  the fundamental (never crossing, except a ``zi_cross_prob`` share priced at the far side), each cancelled at a
+  constant hazard. They make most of the message traffic and much of the depth.
+* **Noise takers** send market orders of random side and geometric size; their rate is self-exciting (a Hawkes
+  process): each background taker order adds ``taker_excitation * taker_excitation_decay`` to it, decaying at
+  ``taker_excitation_decay``, so trades come in bursts. **Momentum takers** buy a rising mid and sell a falling
+  one.
 
-Engine orders (owner > 0) rest in the same book: background takers trade against them, and their own aggressive
-orders walk the background liquidity. A seed fixes the whole stream; calling :meth:`BackgroundFlow.run_until`
-once or in several steps gives the same book.
+Engine orders (owner > 0) rest in the same book: background takers trade against them, informed takers pick them
+off when stale, and their own aggressive orders walk the background liquidity. A seed fixes the whole stream;
+calling :meth:`BackgroundFlow.run_until` once or in several steps (including the stops at engine orders) gives the
+same book.
 
-The defaults (a 100.0000 stock at scale 4, one-cent ticks, lots of 100) give about 9-10 thousand messages per
-simulated second, a 1-2 tick spread, and a few hundred to a few thousand shares per level near the top.
+Calibration
+-----------
+The defaults aim at a liquid large-cap such as a 190.00 stock with one-cent ticks and lots of 100 (the engine's
+default AAPL); the figures below were measured over simulated hours of that instrument:
+
+* 5,000 to 15,000 messages per simulated second (mostly zero-intelligence adds and cancels);
+* about 1 to 3 trades (fills) per second on average, of a few hundred shares each, in bursts;
+* a one-tick spread most of the time, two or three ticks for moments after a move or a sweep, and a few hundred
+  to a few thousand shares on each of the top levels;
+* a mid that follows the fundamental, so its realised volatility over an hour matches ``daily_volatility``;
+* trades that predict the next move: on average the mid a second after a background trade has moved in the
+  trade's direction (informed takers), so a resting quote that gets hit tends to lose to the move after it.
+
+A stock with a higher price in ticks (420.00 with one-cent ticks) moves more ticks per second for the same
+volatility: its mid changes more often and its informed takers trade more.
 """
 
 from __future__ import annotations
@@ -28,11 +55,14 @@ import numpy as np
 from engine.sim._flow import (
     F_CURSOR_END,
     F_FUND2,
+    F_INFORMED,
     F_MESSAGES,
     F_NEXT,
     F_NEXT_OID,
     F_NOW,
     F_SIZE,
+    F_TAKERS,
+    I_INFORMED_MAX_LOTS,
     I_LOT,
     I_MIN_FUND2,
     I_MM_LEVELS,
@@ -43,20 +73,31 @@ from engine.sim._flow import (
     I_TICK,
     I_ZI_MAX_DISTANCE,
     I_ZI_MAX_LOTS,
+    K_CENTER,
+    K_COLS,
+    K_OFFSET,
+    NO_EVENT,
+    R_EXCITE_DECAY,
+    R_EXCITE_JUMP,
     R_FUND,
+    R_INFORMED,
     R_MM,
+    R_MM_REACT,
     R_MOMENTUM,
     R_NOISE,
     R_SIZE,
+    R_TAKER_GEOMETRIC_P,
     R_ZI,
     R_ZI_CANCEL,
     R_ZI_CROSS,
     R_ZI_GEOMETRIC_P,
+    STOPPED,
+    X_SIZE,
     flow_run,
 )
 from engine.sim._layout import OK
 from engine.sim.matching import MatchingBook
-from engine.sim.rng import exponential, new_state
+from engine.sim.rng import new_state
 
 BACKGROUND_ID_BASE = 1 << 41
 """Background order ids start here; the venue's own ids stay within 1..2**40."""
@@ -64,38 +105,54 @@ BACKGROUND_ID_BASE = 1 << 41
 SESSION_SECONDS = 23_400.0
 """Length of the trading day that ``daily_volatility`` refers to (6.5 hours)."""
 
+MAX_MAKERS = 62
+"""Most background market makers (``len(mm_offsets)``)."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FlowParams:
     """Parameters of the background flow. Prices in price units, sizes in lots, rates per simulated second."""
 
     start_price: int = 1_000_000
-    """Initial fundamental, a positive multiple of ``tick``."""
+    """Initial price, a positive multiple of ``tick``: the fundamental starts half a tick above it."""
     tick: int = 100
     lot: int = 100
     daily_volatility: float = 0.02
-    """Standard deviation of the fundamental's relative change over one session."""
+    """Standard deviation of the fundamental's relative change over one session, at the start price."""
     zi_rate: float = 4_500.0
     """Zero-intelligence limit orders per second."""
     zi_cancel_rate: float = 64.0
     """Cancel hazard per resting zero-intelligence order per second (mean life ``1 / zi_cancel_rate`` s)."""
     zi_mean_distance: float = 2.5
-    """Mean distance in ticks behind the inside anchor (geometric)."""
+    """Mean distance in ticks behind the inside (geometric)."""
     zi_max_distance: int = 20
-    zi_cross_prob: float = 0.03
-    """Probability that a zero-intelligence order is priced at the opposite anchor (marketable)."""
-    zi_max_lots: int = 5
+    zi_cross_prob: float = 0.0
+    """Probability that a zero-intelligence order is priced at the opposite side of the inside (marketable)."""
+    zi_max_lots: int = 3
     mm_offsets: tuple[int, ...] = (0, 0, 1)
-    """One market maker per entry: its extra distance in ticks from the inside anchors."""
+    """One market maker per entry: its extra distance in ticks from the inside."""
     mm_levels: int = 3
-    mm_size_lots: int = 10
-    mm_refresh_rate: float = 50.0
-    """Quote refreshes per second (each by one market maker chosen at random)."""
-    momentum_rate: float = 60.0
+    mm_size_lots: int = 5
+    mm_refresh_rate: float = 20.0
+    """Random quote refreshes per second, all makers together (each by one maker chosen at random)."""
+    mm_reaction_rate: float = 200.0
+    """Per stale maker: the inverse of its mean delay in seconds before it re-centres after a move."""
+    informed_rate: float = 12.0
+    """Informed takers per second; one acts only when some quote is on the wrong side of the fundamental."""
+    informed_max_lots: int = 6
+    momentum_rate: float = 0.1
     momentum_memory: int = 4
     """The momentum traders' memory of the mid is an average over about ``2**momentum_memory`` of their turns."""
-    noise_rate: float = 150.0
-    taker_max_lots: int = 5
+    noise_rate: float = 0.4
+    """Baseline noise-taker market orders per second (before self-excitation)."""
+    taker_mean_lots: float = 3.0
+    """Mean size of a noise or momentum taker's order, in lots (geometric, at least one lot)."""
+    taker_max_lots: int = 50
+    taker_excitation: float = 0.5
+    """Branching ratio of the takers' self-excitation: noise orders each background taker order triggers on
+    average (below 1; the mean noise rate is ``noise_rate / (1 - taker_excitation)`` without other takers)."""
+    taker_excitation_decay: float = 2.0
+    """Decay rate per second of the takers' excitation (bursts last about ``1 / taker_excitation_decay`` s)."""
     pool_capacity: int = 4096
     """Most zero-intelligence orders resting at once (further limit orders are not sent)."""
 
@@ -104,28 +161,38 @@ class FlowParams:
             raise ValueError("tick and lot must be positive")
         if self.start_price <= 0 or self.start_price % self.tick:
             raise ValueError(f"start_price must be a positive multiple of tick, got {self.start_price}")
-        rates = (self.zi_rate, self.zi_cancel_rate, self.mm_refresh_rate, self.momentum_rate, self.noise_rate)
+        rates = (
+            self.zi_rate, self.zi_cancel_rate, self.mm_refresh_rate, self.mm_reaction_rate, self.informed_rate,
+            self.momentum_rate, self.noise_rate, self.taker_excitation_decay,
+        )  # fmt: skip
         if min(rates) < 0 or self.daily_volatility < 0:
             raise ValueError("rates and volatility must not be negative")
         if self.zi_mean_distance < 0 or not 0 <= self.zi_cross_prob <= 1:
             raise ValueError("zi_mean_distance must be >= 0 and zi_cross_prob within [0, 1]")
-        sizes = (self.zi_max_lots, self.mm_size_lots, self.taker_max_lots, self.mm_levels, self.pool_capacity)
+        if not 0 <= self.taker_excitation < 1 or self.taker_mean_lots < 1:
+            raise ValueError("taker_excitation must be within [0, 1) and taker_mean_lots at least 1")
+        sizes = (
+            self.zi_max_lots, self.mm_size_lots, self.taker_max_lots, self.informed_max_lots, self.mm_levels,
+            self.pool_capacity,
+        )  # fmt: skip
         if min(sizes) < 1 or self.zi_max_distance < 0 or self.momentum_memory < 0:
             raise ValueError("sizes, levels and the pool capacity must be positive")
-        if not self.mm_offsets or min(self.mm_offsets) < 0:
-            raise ValueError("mm_offsets needs at least one market maker, with offsets >= 0")
+        if not self.mm_offsets or min(self.mm_offsets) < 0 or len(self.mm_offsets) > MAX_MAKERS:
+            raise ValueError(f"mm_offsets needs 1 to {MAX_MAKERS} market makers, with offsets >= 0")
 
     @property
     def fundamental_rate(self) -> float:
-        """Half-tick steps per second that give the requested volatility."""
+        """One-tick moves of the fundamental per second that give the requested volatility."""
         ticks_per_sqrt_second = self.daily_volatility * self.start_price / self.tick / math.sqrt(SESSION_SECONDS)
-        return (2.0 * ticks_per_sqrt_second) ** 2
+        return ticks_per_sqrt_second**2
 
 
 class BackgroundFlow:
     """The background crowd of one instrument, writing into ``book`` from ``start_ns`` on, fixed by ``seed``."""
 
-    __slots__ = ("_book", "_fpar", "_fst", "_ipar", "_mm_offsets", "_pool", "_quotes", "_rng", "params")
+    __slots__ = (
+        "_book", "_fpar", "_fst", "_ipar", "_makers", "_pool", "_quotes", "_rng", "_stopped", "_xst", "params",
+    )  # fmt: skip
 
     def __init__(self, book: MatchingBook, params: FlowParams, seed: int, start_ns: int) -> None:
         if params.tick % book.tick:
@@ -133,6 +200,26 @@ class BackgroundFlow:
         self.params = params
         self._book = book
         self._rng = new_state(seed)
+        self._stopped = False
+        self._ipar = self._int_params(params)
+        self._fpar = self._rate_params(params)
+        makers = np.zeros((len(params.mm_offsets), K_COLS), dtype=np.int64)
+        makers[:, K_OFFSET] = params.mm_offsets
+        self._quotes = np.zeros(len(params.mm_offsets) * params.mm_levels * 2, dtype=np.int64)
+        self._pool = np.zeros(params.pool_capacity, dtype=np.int64)
+        self._xst = np.zeros(X_SIZE, dtype=np.float64)
+        fst = np.zeros(F_SIZE, dtype=np.int64)
+        fst[F_NOW] = start_ns
+        fst[F_NEXT] = NO_EVENT
+        fst[F_FUND2] = max(2 * (params.start_price // params.tick) + 1, int(self._ipar[I_MIN_FUND2]))
+        makers[:, K_CENTER] = fst[F_FUND2]
+        fst[F_NEXT_OID] = BACKGROUND_ID_BASE
+        fst[F_CURSOR_END] = self._quotes.shape[0]  # the market makers quote at once
+        self._makers = makers
+        self._fst = fst
+
+    @staticmethod
+    def _int_params(params: FlowParams) -> np.ndarray:
         ipar = np.zeros(I_SIZE, dtype=np.int64)
         ipar[I_TICK] = params.tick
         ipar[I_LOT] = params.lot
@@ -141,47 +228,66 @@ class BackgroundFlow:
         ipar[I_MM_LEVELS] = params.mm_levels
         ipar[I_MM_SIZE_LOTS] = params.mm_size_lots
         ipar[I_TAKER_MAX_LOTS] = params.taker_max_lots
+        ipar[I_INFORMED_MAX_LOTS] = params.informed_max_lots
         ipar[I_MOMENTUM_SHIFT] = params.momentum_memory
+        # The fundamental stays odd (between two ticks) and far enough above zero for every quote to be positive.
         deepest = params.zi_max_distance + max(params.mm_offsets) + params.mm_levels + 2
-        ipar[I_MIN_FUND2] = 2 * deepest
-        self._ipar = ipar
+        ipar[I_MIN_FUND2] = 2 * deepest + 1
+        return ipar
+
+    @staticmethod
+    def _rate_params(params: FlowParams) -> np.ndarray:
         fpar = np.zeros(R_SIZE, dtype=np.float64)
         fpar[R_FUND] = params.fundamental_rate
         fpar[R_ZI] = params.zi_rate
         fpar[R_ZI_CANCEL] = params.zi_cancel_rate
         fpar[R_MM] = params.mm_refresh_rate
+        fpar[R_MM_REACT] = params.mm_reaction_rate
+        fpar[R_INFORMED] = params.informed_rate
         fpar[R_MOMENTUM] = params.momentum_rate
         fpar[R_NOISE] = params.noise_rate
         fpar[R_ZI_GEOMETRIC_P] = 1.0 / (1.0 + params.zi_mean_distance)
         fpar[R_ZI_CROSS] = params.zi_cross_prob
-        self._fpar = fpar
-        self._mm_offsets = np.array(params.mm_offsets, dtype=np.int64)
-        self._quotes = np.zeros(len(params.mm_offsets) * params.mm_levels * 2, dtype=np.int64)
-        self._pool = np.zeros(params.pool_capacity, dtype=np.int64)
-        fst = np.zeros(F_SIZE, dtype=np.int64)
-        fst[F_NOW] = start_ns
-        fst[F_FUND2] = max(2 * (params.start_price // params.tick), int(ipar[I_MIN_FUND2]))
-        fst[F_NEXT_OID] = BACKGROUND_ID_BASE
-        fst[F_CURSOR_END] = self._quotes.shape[0]  # the market makers quote at once
-        total = float(fpar[[R_FUND, R_ZI, R_MM, R_MOMENTUM, R_NOISE]].sum())
-        fst[F_NEXT] = start_ns + max(1, int(exponential(self._rng, total) * 1e9)) if total > 0 else 1 << 62
-        self._fst = fst
+        fpar[R_TAKER_GEOMETRIC_P] = 1.0 / params.taker_mean_lots
+        fpar[R_EXCITE_JUMP] = params.taker_excitation * params.taker_excitation_decay
+        fpar[R_EXCITE_DECAY] = params.taker_excitation_decay
+        return fpar
 
-    def run_until(self, t_end_ns: int) -> int:
-        """Generate and apply every background message due before ``t_end_ns``; returns how many were sent."""
+    def run_until(self, t_end_ns: int, *, stop_on_owned: bool = False) -> int:
+        """Generate and apply every background message due before ``t_end_ns``; returns how many were sent.
+
+        With ``stop_on_owned`` it returns early, right after a message that recorded an event involving an engine
+        order (owner > 0): :attr:`stopped` is then True and :attr:`now_ns` is that message's time, so the caller
+        can handle the book's events at their exact time before calling again. Stopping changes nothing in the
+        market that follows.
+        """
         before = int(self._fst[F_MESSAGES])
         book = self._book
+        self._stopped = False
         # numpy warns about the generator's intended uint64 wrap-around when the JIT is disabled.
         with np.errstate(over="ignore"):
             while True:
                 status = flow_run(
-                    *book.arrays, self._fst, self._ipar, self._fpar, self._mm_offsets, self._quotes, self._pool,
-                    self._rng, t_end_ns,
+                    *book.arrays, self._fst, self._xst, self._ipar, self._fpar, self._makers, self._quotes,
+                    self._pool, self._rng, t_end_ns, stop_on_owned,
                 )  # fmt: skip
                 if status == OK:
                     break
+                if status == STOPPED:
+                    self._stopped = True
+                    break
                 book.resolve(status)
         return int(self._fst[F_MESSAGES]) - before
+
+    @property
+    def stopped(self) -> bool:
+        """True when the last :meth:`run_until` returned early at an event of an engine order."""
+        return self._stopped
+
+    @property
+    def now_ns(self) -> int:
+        """Time of the last background event handled (the start time before the first)."""
+        return int(self._fst[F_NOW])
 
     @property
     def fundamental(self) -> int:
@@ -190,13 +296,19 @@ class BackgroundFlow:
 
     @property
     def next_event_ns(self) -> int:
-        """Time of the next background event."""
-        return int(self._fst[F_NEXT])
+        """Time of the next background event (the current time until the first run has drawn it)."""
+        next_ns = int(self._fst[F_NEXT])
+        return next_ns if next_ns != NO_EVENT else int(self._fst[F_NOW])
 
     @property
     def messages(self) -> int:
         """Messages sent to the book so far."""
         return int(self._fst[F_MESSAGES])
+
+    @property
+    def taker_orders(self) -> tuple[int, int]:
+        """Background taker orders sent so far: ``(all, informed)``."""
+        return int(self._fst[F_TAKERS]), int(self._fst[F_INFORMED])
 
     @property
     def book(self) -> MatchingBook:
