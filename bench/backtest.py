@@ -87,9 +87,13 @@ def _add_peers(figures: dict[str, Any], args: argparse.Namespace) -> None:
         rates[name] = round(peer.events_per_s)
         ratios[name] = round(ours / peer.events_per_s, 2)
         details[name] = {
-            "version": peer.version, "event": peer.unit, "events": peer.events, "orders": peer.orders,
-            "seconds": round(peer.seconds, 3), "runs": peer.runs,
-        }  # fmt: skip
+            "version": peer.version,
+            "event": peer.unit,
+            "events": peer.events,
+            "orders": peer.orders,
+            "seconds": round(peer.seconds, 3),
+            "runs": peer.runs,
+        }
         if not args.json:
             print(_peer_line(peer, ours), flush=True)
     figures.update(peers=rates, ratios=ratios, peer_details=details)

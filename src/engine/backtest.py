@@ -53,6 +53,8 @@ class BacktestResult:
     equity_interval_s: float
     orders: int
     completed: bool
+    positions: Mapping[str, int]
+    """Final quantity per instrument of the run's account."""
 
     @property
     def events_per_s(self) -> float:
@@ -132,6 +134,7 @@ def run_backtest(
         equity_interval_s=interval / NANOS_PER_SECOND,
         orders=len(engine.orders),
         completed=completed,
+        positions={symbol: engine.position(request.account, symbol).quantity for symbol in symbols},
     )
 
 

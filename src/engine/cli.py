@@ -137,6 +137,7 @@ def format_backtest(result: BacktestResult, summary: dict[str, object]) -> str:
         f"P&L       {summary['pnl']}  (fees {summary['fees']})",
         f"Sharpe    {summary['sharpe']}    max drawdown {summary['max_drawdown']}",
         f"trades    {summary['trades']}    fill ratio {summary['fill_ratio']}    orders {result.orders}",
+        "position  " + "  ".join(f"{symbol} {quantity:+d}" for symbol, quantity in result.positions.items()),
         f"events    {summary['events']}  in {result.wall_seconds:.2f} s  ({summary['events_per_s']:,} events/s)",
         f"run id    {summary['run_id']}",
     ]

@@ -137,18 +137,18 @@ class FlowParams:
     """Random quote refreshes per second, all makers together (each by one maker chosen at random)."""
     mm_reaction_rate: float = 200.0
     """Per stale maker: the inverse of its mean delay in seconds before it re-centres after a move."""
-    informed_rate: float = 12.0
+    informed_rate: float = 5.0
     """Informed takers per second; one acts only when some quote is on the wrong side of the fundamental."""
-    informed_max_lots: int = 6
+    informed_max_lots: int = 8
     momentum_rate: float = 0.1
     momentum_memory: int = 4
     """The momentum traders' memory of the mid is an average over about ``2**momentum_memory`` of their turns."""
-    noise_rate: float = 0.4
+    noise_rate: float = 0.2
     """Baseline noise-taker market orders per second (before self-excitation)."""
-    taker_mean_lots: float = 3.0
+    taker_mean_lots: float = 4.0
     """Mean size of a noise or momentum taker's order, in lots (geometric, at least one lot)."""
     taker_max_lots: int = 50
-    taker_excitation: float = 0.5
+    taker_excitation: float = 0.4
     """Branching ratio of the takers' self-excitation: noise orders each background taker order triggers on
     average (below 1; the mean noise rate is ``noise_rate / (1 - taker_excitation)`` without other takers)."""
     taker_excitation_decay: float = 2.0
