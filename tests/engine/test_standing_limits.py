@@ -44,11 +44,13 @@ def test_breach_blocks_new_orders(config: EngineConfig, registry: PluginRegistry
     engine, seen = engine_with_loss_limit(config, registry, flatten=False)
     cross_the_spread_until_breached(engine, seen)
     breach = [event for event in seen.risk if event.kind is RiskEventKind.BREACH]
-    assert breach and breach[0].check == "daily_loss"
+    assert breach
+    assert breach[0].check == "daily_loss"
     bid, _ = touch(engine)  # type: ignore[arg-type]
     engine.submit(order("blocked", Side.BUY, 100, bid))  # type: ignore[attr-defined]
     [report] = seen.for_order("blocked")
-    assert report.ord_status is OrdStatus.REJECTED and "daily_loss" in report.reason
+    assert report.ord_status is OrdStatus.REJECTED
+    assert "daily_loss" in report.reason
 
 
 def test_breach_with_flatten_closes_the_position(config: EngineConfig, registry: PluginRegistry) -> None:
