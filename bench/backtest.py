@@ -16,7 +16,7 @@ from engine.backtest import BacktestRequest, run_backtest
 from engine.config import load_config
 from engine.plugins import load_plugins
 
-OUR_EVENT = "exchange messages processed by the simulator, with strategy, risk, order manager and portfolio in the loop"
+OUR_EVENT = "exchange messages processed by the simulator, strategy, risk, order manager and portfolio in the loop"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,8 +76,6 @@ def _add_peers(figures: dict[str, Any], args: argparse.Namespace) -> None:
     def skip(line: str) -> None:
         print(f"  {line}", file=sys.stderr if args.json else sys.stdout, flush=True)
 
-    if not args.json:
-        print(f"  (ours: {OUR_EVENT}; a peer's event is its input quote tick or bar)", flush=True)
     for name in PEERS:
         found = run_peers([name], runs=args.peer_runs, skipped=skip)
         peer = found.get(name)
@@ -95,6 +93,8 @@ def _add_peers(figures: dict[str, Any], args: argparse.Namespace) -> None:
             "runs": peer.runs,
         }
         if not args.json:
+            if len(rates) == 1:
+                print(f"  (ours: {OUR_EVENT}; peers: their input quote ticks or bars)")
             print(_peer_line(peer, ours), flush=True)
     figures.update(peers=rates, ratios=ratios, peer_details=details)
     if skipped:

@@ -67,11 +67,16 @@ def _require(module: str) -> str:
     try:
         importlib.import_module(module)
     except ImportError as exc:
-        raise PeerMissing(f"{module}: {exc}") from exc
+        raise PeerMissing(str(exc)) from exc
     try:
         return importlib.metadata.version(module)
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
+
+
+def _module(name: str) -> Any:
+    """A peer's module (untyped to us)."""
+    return importlib.import_module(name)
 
 
 def _timed_runs(run_once: Callable[[], tuple[float, int]], runs: int, budget_s: float) -> tuple[float, int, int]:
@@ -122,15 +127,13 @@ def run_nautilus(
     """NautilusTrader's ``EMACross`` example (fast 10, slow 20 one-minute mid bars) on ``quotes``; each timed run
     is ``BacktestEngine.run`` on a fresh engine (loading the quotes into the engine is not timed)."""
     version = _require("nautilus_trader")
-    from nautilus_trader.model.data import QuoteTick
-    from nautilus_trader.model.identifiers import Venue
-    from nautilus_trader.test_kit.providers import TestInstrumentProvider
-
+    providers = _module("nautilus_trader.test_kit.providers")
+    venue = _module("nautilus_trader.model.identifiers").Venue("SIM")
     data = quotes if quotes is not None else build_quotes()
-    instrument = TestInstrumentProvider.default_fx_ccy("AUD/USD", Venue("SIM"))
+    instrument = providers.TestInstrumentProvider.default_fx_ccy("AUD/USD", venue)
     scale = 10**instrument.price_precision
     # The peer builds its ticks from doubles; the values are exact at its 5-decimal precision.
-    ticks = QuoteTick.from_raw_arrays_to_list(
+    ticks = _module("nautilus_trader.model.data").QuoteTick.from_raw_arrays_to_list(
         instrument.id,
         instrument.price_precision,
         instrument.size_precision,
@@ -166,38 +169,35 @@ def run_nautilus(
 
 def _nautilus_engine(instrument: Any, ticks: list[Any]) -> Any:
     """A backtest engine with one simulated FX venue, the instrument, the quotes and the ``EMACross`` strategy."""
-    from nautilus_trader.backtest.config import BacktestEngineConfig
-    from nautilus_trader.backtest.engine import BacktestEngine
-    from nautilus_trader.config import LoggingConfig
-    from nautilus_trader.examples.strategies.ema_cross import EMACross, EMACrossConfig
-    from nautilus_trader.model.currencies import USD
-    from nautilus_trader.model.data import BarType
-    from nautilus_trader.model.enums import AccountType, OmsType
-    from nautilus_trader.model.identifiers import TraderId
-    from nautilus_trader.model.objects import Money
-
-    engine = BacktestEngine(
-        BacktestEngineConfig(trader_id=TraderId("BENCH-001"), logging=LoggingConfig(log_level="ERROR"))
+    backtest_config = _module("nautilus_trader.backtest.config")
+    config = _module("nautilus_trader.config")
+    ema_cross = _module("nautilus_trader.examples.strategies.ema_cross")
+    usd = _module("nautilus_trader.model.currencies").USD
+    enums = _module("nautilus_trader.model.enums")
+    trader = _module("nautilus_trader.model.identifiers").TraderId("BENCH-001")
+    engine = _module("nautilus_trader.backtest.engine").BacktestEngine(
+        backtest_config.BacktestEngineConfig(trader_id=trader, logging=config.LoggingConfig(log_level="ERROR"))
     )
     engine.add_venue(
         venue=instrument.id.venue,
-        oms_type=OmsType.HEDGING,
-        account_type=AccountType.MARGIN,
-        base_currency=USD,
-        starting_balances=[Money(10_000_000, USD)],
+        oms_type=enums.OmsType.HEDGING,
+        account_type=enums.AccountType.MARGIN,
+        base_currency=usd,
+        starting_balances=[_module("nautilus_trader.model.objects").Money(10_000_000, usd)],
     )
     engine.add_instrument(instrument)
     engine.add_data(ticks)
-    config = EMACrossConfig(
+    bar_type = _module("nautilus_trader.model.data").BarType.from_str(f"{instrument.id}-1-MINUTE-MID-INTERNAL")
+    strategy_config = ema_cross.EMACrossConfig(
         instrument_id=instrument.id,
-        bar_type=BarType.from_str(f"{instrument.id}-1-MINUTE-MID-INTERNAL"),
+        bar_type=bar_type,
         trade_size=Decimal(1_000_000),
         fast_ema_period=10,
         slow_ema_period=20,
         request_bars=False,  # no historical catalog in a synthetic run
         subscribe_trade_ticks=False,  # quotes only
     )
-    engine.add_strategy(EMACross(config=config))
+    engine.add_strategy(ema_cross.EMACross(config=strategy_config))
     return engine
 
 
@@ -235,8 +235,7 @@ def run_backtrader(
     """backtrader's ``Cerebro`` with a fast/slow EMA (10/20) crossover strategy on ``bars``; each timed run is
     ``Cerebro.run`` (its feed loading, indicators, strategy and broker)."""
     version = _require("backtrader")
-    import backtrader as bt
-
+    bt = _module("backtrader")
     data = bars if bars is not None else build_bars()
     # backtrader keeps prices and times as floats (times as days since year 1); convert once, outside the timing.
     epoch = bt.date2num(datetime(1970, 1, 1))
@@ -262,9 +261,11 @@ def run_backtrader(
 
 def _backtrader_classes() -> tuple[type[Any], type[Any]]:
     """The in-memory feed and the EMA-cross strategy (defined here: backtrader is imported only when installed)."""
-    import backtrader as bt
+    bt = _module("backtrader")
+    feed_base: Any = bt.feed.DataBase
+    strategy_base: Any = bt.Strategy
 
-    class RowsFeed(bt.feed.DataBase):  # type: ignore[misc]
+    class RowsFeed(feed_base):  # type: ignore[misc]
         """Bars from a list of ``(datetime, open, high, low, close, volume)`` rows."""
 
         params = (("rows", ()),)
@@ -283,7 +284,7 @@ def _backtrader_classes() -> tuple[type[Any], type[Any]]:
             lines.openinterest[0] = 0.0
             return True
 
-    class EmaCross(bt.Strategy):  # type: ignore[misc]
+    class EmaCross(strategy_base):  # type: ignore[misc]
         """Long 100 when the fast EMA crosses above the slow one, short 100 when it crosses below."""
 
         params = (("fast", 10), ("slow", 20), ("size", 100))

@@ -46,7 +46,6 @@ publish_interval_ms = 25
 maker_fee_bps = "-0.25"
 taker_fee_bps = 1
 stp = "cancel-resting"
-speed = 10
 
 [[instruments]]
 symbol = "ES"
@@ -57,8 +56,8 @@ currency = "USD"
 start_price = "5600.75"
 
 [instruments.sim]
-arrival_rate = 120.5
-levels = 10
+zi_rate = 120.5
+zi_max_distance = 10
 
 [[instruments]]
 symbol = "VOD"
@@ -135,7 +134,6 @@ def test_the_default_simulator() -> None:
         maker_fee_bps=Decimal("-0.2"),
         taker_fee_bps=Decimal("0.3"),
         stp_mode="cancel-incoming",
-        speed=1.0,
     )
 
 
@@ -155,13 +153,12 @@ def test_a_full_file(tmp_path: Path) -> None:
         maker_fee_bps=Decimal("-0.25"),
         taker_fee_bps=Decimal(1),
         stp_mode="cancel-resting",
-        speed=10.0,
     )
     es, vod = config.instruments
     assert es == InstrumentConfig(
         instrument=Instrument(symbol="ES", tick_size=25, price_scale=2, lot_size=1, currency="USD"),
         start_price=560_075,
-        sim={"arrival_rate": 120.5, "levels": 10},
+        sim={"zi_rate": 120.5, "zi_max_distance": 10},
     )
     assert vod.instrument == Instrument(symbol="VOD", tick_size=5, price_scale=4, lot_size=100, currency="GBP")
     assert (vod.start_price, vod.sim) == (10_000, {})
@@ -331,8 +328,8 @@ def test_duplicate_account_names(tmp_path: Path) -> None:
             'start_price: expected a decimal string or an integer, found "abc"',
         ),
         (
-            '[[instruments]]\nsymbol = "A"\nstart_price = "1"\n[instruments.sim]\nrate = "fast"\n',
-            'instruments[0].sim.rate: expected a finite number, found "fast"',
+            '[[instruments]]\nsymbol = "A"\nstart_price = "1"\n[instruments.sim]\nzi_rate = "fast"\n',
+            'instruments[0].sim.zi_rate: expected a finite number, found "fast"',
         ),
         ("instruments = []\n", "instruments: expected at least one entry ([[instruments]]), found an empty array"),
         ('instruments = "AAPL"\n', 'instruments: expected an array of tables ([[instruments]]), found "AAPL"'),
@@ -340,7 +337,6 @@ def test_duplicate_account_names(tmp_path: Path) -> None:
             '[simulator]\nstp = "sometimes"\n',
             'simulator.stp: expected "cancel-incoming" or "cancel-resting" or "off", found "sometimes"',
         ),
-        ("[simulator]\nspeed = 0\n", "simulator.speed: expected a positive number, found 0"),
         ("[simulator]\nseed = true\n", "simulator.seed: expected an integer, found the boolean true"),
         (
             "[simulator]\norder_latency_us = 1.5\n",
@@ -386,3 +382,11 @@ def test_config_errors_carry_the_file_and_the_key(tmp_path: Path) -> None:
         load_config(path)
     assert (caught.value.source, caught.value.key) == (str(path), "simulator.seed")
     assert caught.value.problem == "expected an integer >= 0, found -1"
+
+
+def test_simulator_settings_are_checked_by_name_and_type(tmp_path: Path) -> None:
+    base = '[[instruments]]\nsymbol = "A"\nstart_price = "1"\n[instruments.sim]\n'
+    with pytest.raises(ConfigError, match=r"instruments\[0\]\.sim\.zi_rat: unknown key .*did you mean 'zi_rate'"):
+        load_config(write(tmp_path, base + "zi_rat = 10\n"))
+    with pytest.raises(ConfigError, match=r"instruments\[0\]\.sim\.zi_max_distance: expected an integer"):
+        load_config(write(tmp_path, base + "zi_max_distance = 2.5\n"))

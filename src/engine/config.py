@@ -16,13 +16,14 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, NoReturn, TypeAlias, cast, get_args
 
 from core.instruments import Instrument
 from core.numbers import NANOS_PER_MICRO, NANOS_PER_MILLI, Nanos, Price
+from engine.sim.flow import FlowParams
 
 StpMode: TypeAlias = Literal["cancel-incoming", "cancel-resting", "off"]
 """Self-trade prevention: cancel the incoming order, cancel the resting one, or let them trade."""
@@ -31,6 +32,12 @@ RiskParam: TypeAlias = int | float | str | bool
 """A risk check parameter as written in the file (money limits are decimal strings)."""
 SimSetting: TypeAlias = int | float
 """A simulator order-flow setting of one instrument."""
+SIM_SETTINGS: tuple[str, ...] = tuple(
+    field.name for field in fields(FlowParams) if field.name not in ("start_price", "tick", "mm_offsets")
+)
+"""Order-flow settings an instrument's ``[instruments.sim]`` table may set (see :class:`FlowParams`)."""
+_INTEGER_SIM_SETTINGS = frozenset(field.name for field in fields(FlowParams) if field.type in (int, "int"))
+
 DEFAULTS_SOURCE = "<defaults>"
 
 
@@ -88,7 +95,7 @@ class AccountConfig:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SimulatorConfig:
     """The simulated exchange: seed, latencies, publication interval, fees (basis points of notional; a
-    negative fee is a rebate), self-trade prevention and simulated speed (1.0: real time)."""
+    negative fee is a rebate), and self-trade prevention."""
 
     seed: int = 7
     order_latency_ns: Nanos = 50 * NANOS_PER_MICRO
@@ -97,23 +104,25 @@ class SimulatorConfig:
     maker_fee_bps: Decimal = Decimal("-0.2")
     taker_fee_bps: Decimal = Decimal("0.3")
     stp_mode: StpMode = "cancel-incoming"
-    speed: float = 1.0
 
     def __post_init__(self) -> None:
         if min(self.order_latency_ns, self.market_data_latency_ns) < 0 or self.publish_interval_ns <= 0:
             raise ValueError("latencies must not be negative and the publish interval must be positive")
         if self.stp_mode not in STP_MODES:
             raise ValueError(f"stp_mode must be one of {', '.join(STP_MODES)}, got {self.stp_mode!r}")
-        if not self.speed > 0 or math.isinf(self.speed):
-            raise ValueError(f"speed must be positive and finite, got {self.speed}")
 
 
 def _default_instruments() -> tuple[InstrumentConfig, ...]:
-    opening = {"AAPL": "190.00", "MSFT": "420.00", "SPY": "560.00", "QQQ": "480.00"}
+    # Opening price and daily volatility of liquid US names; an index ETF moves about half as much as a stock.
+    opening = {"AAPL": ("190.00", 0.02), "MSFT": ("420.00", 0.015), "SPY": ("560.00", 0.01), "QQQ": ("480.00", 0.012)}
     configs = []
-    for symbol, price in opening.items():
+    for symbol, (price, volatility) in opening.items():
         instrument = Instrument(symbol=symbol, tick_size=100, price_scale=4, lot_size=1, currency="USD")
-        configs.append(InstrumentConfig(instrument=instrument, start_price=instrument.to_price(price)))
+        configs.append(
+            InstrumentConfig(
+                instrument=instrument, start_price=instrument.to_price(price), sim={"daily_volatility": volatility}
+            )
+        )
     return tuple(configs)
 
 
@@ -184,7 +193,6 @@ _SIMULATOR_KEYS = (
     "maker_fee_bps",
     "taker_fee_bps",
     "stp",
-    "speed",
 )
 _SYMBOL = re.compile(r"\S+")
 _CURRENCY = re.compile(r"[A-Z][A-Z0-9]{2,9}")
@@ -341,8 +349,11 @@ class _Reader:
             grid = format(instrument.to_decimal(tick_size).normalize(), "f")
             self.fail(price_key, f"a positive price on the tick grid of {grid}", written)
         sim_key = f"{key}.sim"
-        sim_table = self.table(table.get("sim", {}), sim_key)
+        sim_table = self.table(table.get("sim", {}), sim_key, SIM_SETTINGS)
         sim = {name: self.number(value, _child(sim_key, name)) for name, value in sim_table.items()}
+        for name, value in sim.items():
+            if name in _INTEGER_SIM_SETTINGS and not isinstance(value, int):
+                self.fail(_child(sim_key, name), "an integer", value)
         return InstrumentConfig(instrument=instrument, start_price=start, sim=sim)
 
     def account(self, entry: dict[str, Any], key: str) -> AccountConfig:
@@ -378,9 +389,6 @@ class _Reader:
         stp = table.get("stp", base.stp_mode)
         if stp not in STP_MODES:
             self.fail(f"{key}.stp", " or ".join(json.dumps(mode) for mode in STP_MODES), stp)
-        speed = self.number(table.get("speed", base.speed), f"{key}.speed")
-        if speed <= 0:
-            self.fail(f"{key}.speed", "a positive number", speed)
         return SimulatorConfig(
             seed=self.integer(table.get("seed", base.seed), f"{key}.seed", 0),
             order_latency_ns=self.duration(table, key, "order_latency_us", base.order_latency_ns, NANOS_PER_MICRO),
@@ -393,7 +401,6 @@ class _Reader:
             maker_fee_bps=self.fee(table, key, "maker_fee_bps", base.maker_fee_bps),
             taker_fee_bps=self.fee(table, key, "taker_fee_bps", base.taker_fee_bps),
             stp_mode=cast(StpMode, stp),
-            speed=float(speed),
         )
 
     def fee(self, table: dict[str, Any], key: str, name: str, default: Decimal) -> Decimal:
@@ -441,7 +448,6 @@ def dump_config(config: EngineConfig) -> str:
         _line("maker_fee_bps", _plain(sim.maker_fee_bps), "basis points of notional; negative: a rebate"),
         _line("taker_fee_bps", _plain(sim.taker_fee_bps), ""),
         _line("stp", sim.stp_mode, "self-trade prevention: " + ", ".join(STP_MODES)),
-        _line("speed", sim.speed, "simulated seconds per wall-clock second"),
         "",
         "# Instruments: this list replaces the default one.",
     ]

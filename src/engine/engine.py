@@ -9,6 +9,7 @@ only writer of orders and positions. The flow of one order::
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 from collections.abc import Iterable, Mapping
@@ -40,6 +41,9 @@ from engine.risk.checks import validate_request
 from engine.risk.engine import RiskEngine
 
 log = logging.getLogger(__name__)
+
+FLATTEN_STRATEGY = "risk:flatten"
+"""The strategy id stamped on the orders the engine sends to flatten an account after a breach."""
 
 MONITOR_INTERVAL_NS = 100 * NANOS_PER_MILLI
 """How often, at most, standing limits (daily loss) are re-evaluated on mark changes."""
@@ -85,6 +89,7 @@ class Engine:
         self._exec_ids = itertools.count(1)
         self._session = format(scheduler.now_ns(), "x")
         self._breached: set[tuple[str, str]] = set()
+        self._flatten_due: set[str] = set()
         self._flatten_ids = itertools.count(1)
         self.state = EngineState.STOPPED
         self.submitted_qty = 0
@@ -410,15 +415,23 @@ class Engine:
     def _monitor(self, account: str) -> None:
         for check, breach in self.risk.monitor(account, self):
             key = (account, check)
-            if key in self._breached:
-                continue
-            self._breached.add(key)
-            now = self.scheduler.now_ns()
-            self.bus.publish(
-                RiskEvent(ts_ns=now, kind=RiskEventKind.BREACH, check=check, reason=breach.reason, account=account)
-            )
-            if breach.flatten:
-                self.flatten(account, reason=f"{check}: {breach.reason}")
+            if key not in self._breached:
+                self._breached.add(key)
+                now = self.scheduler.now_ns()
+                self.bus.publish(
+                    RiskEvent(ts_ns=now, kind=RiskEventKind.BREACH, check=check, reason=breach.reason, account=account)
+                )
+            if breach.flatten and account not in self._flatten_due:
+                # After the reports being delivered now (one aggressive order may fill in several), and again on
+                # later checks for as long as the breach stands and something is left open.
+                self._flatten_due.add(account)
+                reason = f"{check}: {breach.reason}"
+                self.scheduler.call_later(0, functools.partial(self._flatten_if_open, account, reason))
+
+    def _flatten_if_open(self, account: str, reason: str) -> None:
+        self._flatten_due.discard(account)
+        if not any(order.strategy_id == FLATTEN_STRATEGY for order in self.orders.working_of_account(account)):
+            self.flatten(account, reason=reason)
 
     def flatten(self, account: str, *, reason: str) -> None:
         """Cancel the account's working orders and close its positions with market orders.
@@ -438,7 +451,7 @@ class Engine:
                 quantity=abs(position.quantity),
                 order_type=OrderType.MARKET,
                 time_in_force=TimeInForce.IOC,
-                strategy_id="risk:flatten",
+                strategy_id=FLATTEN_STRATEGY,
                 ts_ns=now,
             )
             order = self.orders.create(request, now)

@@ -1,15 +1,31 @@
-"""The background flow: reproducible, a live two-sided market at the documented rate, trading with the engine."""
+"""The background flow: reproducible, a live two-sided market at the documented rate, trading with the engine,
+and stopping at the engine's events so that the venue reports them at their exact time."""
 
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from core.commands import SubmitOrder
+from core.enums import ExecType, Side
+from core.events import ExecutionReport, TradeTick
+from engine.assembly import build_engine
+from engine.backtest import SESSION_START_NS
+from engine.clock import SimulatedScheduler
+from engine.config import EngineConfig
+from engine.plugins import PluginRegistry
 from engine.sim.flow import BACKGROUND_ID_BASE, BackgroundFlow, FlowParams
-from engine.sim.matching import BUY, EV_FILL, SELL, MatchingBook
+from engine.sim.matching import BUY, E_OWNER, E_TS, EV_FILL, SELL, MatchingBook
 from engine.sim.rng import derive_seed
 
 SECOND = 1_000_000_000
+MILLI = 1_000_000
 TICK = 100
 
 
@@ -81,7 +97,7 @@ def test_a_simulated_minute_is_two_sided_with_a_tight_spread_at_the_documented_r
     assert len(bids) == len(asks) == 5
     assert abs((bids[0, 0] + asks[0, 0]) // 2 - flow.fundamental) <= 3 * TICK
     fills = book.events[book.events["kind"] == EV_FILL]
-    assert len(fills) > 60 * 50, "the crowd trades"
+    assert len(fills) >= 60, "the crowd trades, about twice a second"
     assert fills["maker_oid"].min() >= BACKGROUND_ID_BASE
 
 
@@ -139,6 +155,9 @@ def test_prices_stay_positive_near_zero() -> None:
         ({"mm_offsets": ()}, "market maker"),
         ({"zi_cross_prob": 2.0}, "zi_cross_prob"),
         ({"lot": 0}, "lot"),
+        ({"taker_excitation": 1.0}, "taker_excitation"),
+        ({"zi_min_distance": 30}, "zi distances"),
+        ({"mm_offsets": (0,) * 63}, "market makers"),
     ],
 )
 def test_invalid_parameters_are_refused(changes: dict[str, object], message: str) -> None:
@@ -149,3 +168,129 @@ def test_invalid_parameters_are_refused(changes: dict[str, object], message: str
 def test_flow_tick_must_sit_on_the_book_grid() -> None:
     with pytest.raises(ValueError, match="tick"):
         BackgroundFlow(MatchingBook(3), FlowParams(), seed=1, start_ns=0)
+
+
+def quote_both_sides(book: MatchingBook, ts: int, owner: int = 7, size: int = 300) -> None:
+    """Engine orders at the best bid and ask, and one more a tick behind each."""
+    bid, _, ask, _ = book.top()
+    assert bid is not None
+    assert ask is not None
+    for oid, side, price in ((1, BUY, bid), (2, SELL, ask), (3, BUY, bid - TICK), (4, SELL, ask + TICK)):
+        book.add(ts, oid, owner, side, price, size)
+
+
+def test_the_flow_stops_at_each_event_of_an_engine_order_at_its_time() -> None:
+    book = MatchingBook(TICK)
+    flow = BackgroundFlow(book, FlowParams(), seed=4, start_ns=0)
+    flow.run_until(SECOND)
+    quote_both_sides(book, SECOND)
+    book.clear_events()
+    stops = []
+    while True:
+        flow.run_until(60 * SECOND, stop_on_owned=True)
+        if not flow.stopped:
+            break
+        rows = book.event_rows
+        assert rows[-1, E_TS] == flow.now_ns, "the flow stopped right after the message, at its time"
+        last_message = rows[rows[:, E_TS] == flow.now_ns]
+        assert (last_message[:, E_OWNER] == 7).any(), "the message traded with an engine order"
+        stops.append(flow.now_ns)
+        book.clear_events()
+    assert stops, "background takers traded with the engine's orders"
+    assert stops == sorted(stops)
+    assert all(SECOND < ts < 60 * SECOND for ts in stops)
+    assert not (book.event_rows[:, E_OWNER] > 0).any()
+
+
+def test_stopping_at_engine_events_does_not_change_the_market() -> None:
+    def market(stop: bool) -> tuple[tuple[object, ...], int]:
+        book = MatchingBook(TICK)
+        flow = BackgroundFlow(book, FlowParams(), seed=6, start_ns=0)
+        flow.run_until(SECOND)
+        quote_both_sides(book, SECOND)
+        events, stops = [], 0
+        for k in range(2, 31):
+            while True:
+                flow.run_until(k * SECOND, stop_on_owned=stop)
+                events += book.event_rows.tolist()
+                book.clear_events()
+                if not flow.stopped:
+                    break
+                stops += 1
+        bids, asks = book.depth(50)
+        return (bids.tolist(), asks.tolist(), events, book.counters(), flow.fundamental, flow.messages), stops
+
+    stopping, stops = market(stop=True)
+    assert stops > 0
+    assert stopping == market(stop=False)[0]
+
+
+def test_a_venue_reports_fills_at_the_time_they_happened(registry: PluginRegistry, config: EngineConfig) -> None:
+    scheduler = SimulatedScheduler(SESSION_START_NS)
+    engine = build_engine(config, registry, scheduler, symbols=["AAPL"], seed=3)
+    reports: list[ExecutionReport] = []
+    trades: list[TradeTick] = []
+    engine.bus.subscribe(ExecutionReport, reports.append)
+    engine.bus.subscribe(TradeTick, trades.append)
+    engine.start()
+    try:
+        scheduler.run_until(SESSION_START_NS + 50 * MILLI)
+        book = engine.last_book("AAPL")
+        assert book is not None
+        assert book.best_bid is not None
+        assert book.best_ask is not None
+        for client_id, side, price in (("b", Side.BUY, book.best_bid), ("s", Side.SELL, book.best_ask)):
+            engine.submit(
+                SubmitOrder(client_order_id=client_id, account="main", instrument="AAPL", side=side, quantity=500,
+                            price=price)
+            )  # fmt: skip
+        scheduler.run_until(SESSION_START_NS + 60 * SECOND)
+    finally:
+        engine.stop()
+    fills = [report for report in reports if report.exec_type is ExecType.TRADE]
+    assert fills, "background takers traded with the resting orders"
+    printed = {(trade.ts_ns, trade.price, trade.quantity) for trade in trades}
+    for fill in fills:
+        assert (fill.ts_ns, fill.last_price, fill.last_qty) in printed, "a fill carries the time of its trade"
+    publication = 10 * MILLI
+    assert any((fill.ts_ns - SESSION_START_NS) % publication for fill in fills), "not rounded to a publication"
+    times = [report.ts_ns for report in reports]
+    assert times == sorted(times)
+
+
+SCENARIO = """
+import json
+from engine.sim.flow import BackgroundFlow, FlowParams
+from engine.sim.matching import MatchingBook
+
+def scenario():
+    book = MatchingBook(100)
+    flow = BackgroundFlow(book, FlowParams(start_price=1_900_000), seed=3, start_ns=0)
+    book.add(0, 1, 7, 0, 1_899_900, 300)
+    stops = 0
+    for k in range(1, 31):
+        while True:
+            flow.run_until(k * 100_000_000, stop_on_owned=True)
+            if not flow.stopped:
+                break
+            stops += 1
+    bids, asks = book.depth(10)
+    return [bids.tolist(), asks.tolist(), book.counters(), flow.fundamental, flow.messages, flow.next_event_ns,
+            list(flow.taker_orders), stops]
+
+if __name__ == "__main__":
+    print(json.dumps(scenario()))
+"""
+
+
+@pytest.mark.slow
+def test_same_market_with_the_jit_disabled() -> None:
+    namespace: dict[str, object] = {"__name__": "scenario"}
+    exec(SCENARIO, namespace)
+    compiled = json.loads(json.dumps(namespace["scenario"]()))  # type: ignore[operator]
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", SCENARIO], env=env, cwd=root, capture_output=True, text=True, check=True, timeout=300
+    )
+    assert json.loads(done.stdout) == compiled

@@ -6,7 +6,7 @@ events; the draw uses its current value as a bound and the surplus is thinned ou
 the process exact. An event is one of: the latent fundamental moves a tick (every market maker becomes stale); a
 stale market maker reacts and re-centres its quotes; a market maker refreshes at random; a zero-intelligence
 trader sends a limit order or cancels one; an informed taker picks off quotes on the wrong side of the
-fundamental; a momentum or noise taker sends a market order.
+fundamental; a momentum or noise taker sends a market order (a noise taker's then moves the fundamental).
 
 Each resulting exchange message is first written to the *pending* fields of the flow state and then applied;
 when the book must grow, the loop returns the kernel's status with the message still pending, and the next call
@@ -76,6 +76,7 @@ F_STALE = 16  # bit k set: market maker k has not re-centred since the fundament
 F_DIR = 17  # direction of the quotes being moved by the cursor: 1 up, -1 down, 0 none
 F_TAKERS = 18  # background taker orders sent
 F_INFORMED = 19  # of which informed
+F_P_IMPACT = 20  # pending message's move of the fundamental once applied, in ticks (signed)
 F_SIZE = 24
 
 P_ADD = 1
@@ -99,6 +100,7 @@ I_TAKER_MAX_LOTS = 6
 I_MOMENTUM_SHIFT = 7
 I_MIN_FUND2 = 8
 I_INFORMED_MAX_LOTS = 9
+I_ZI_MIN_DISTANCE = 10
 I_SIZE = 12
 
 # --- fpar: rates per second and probabilities ------------------------------------------------------------------
@@ -113,8 +115,9 @@ R_NOISE = 7  # baseline of the noise takers, before self-excitation
 R_ZI_GEOMETRIC_P = 8
 R_ZI_CROSS = 9
 R_TAKER_GEOMETRIC_P = 10
-R_EXCITE_JUMP = 11  # added to the excitation by each background taker order
+R_EXCITE_JUMP = 11  # added to the excitation by each noise or momentum order
 R_EXCITE_DECAY = 12  # per second
+R_IMPACT = 13  # ticks the fundamental moves after a noise order of one lot (times the square root of its lots)
 R_SIZE = 16
 
 # --- makers: one row per market maker --------------------------------------------------------------------------
@@ -155,6 +158,7 @@ def _apply(
 
 @jit
 def _pend(fst: I64Array, kind: int, oid: int, side: int, price: int, qty: int, track: int, tif: int) -> None:
+    fst[F_P_IMPACT] = 0
     fst[F_P_KIND] = kind
     fst[F_P_OID] = oid
     fst[F_P_SIDE] = side
@@ -209,7 +213,7 @@ def _requote(
     """Check step ``q`` of the cursor's run of quotes against the fundamental; pend an add or replace if off.
 
     A maker moving its quotes up moves its asks first, and down its bids first, so that its new quotes never
-    meet its own old ones; they never cross the book either (they join the best price on their side instead).
+    meet its own old ones; they never cross the book either (they stay a tick from the best opposite price).
     """
     n_levels = ipar[I_MM_LEVELS]
     per_maker = 2 * n_levels
@@ -272,15 +276,18 @@ def _react(fst: I64Array, ipar: I64Array, makers: I64Array, rng: U64Array) -> No
 
 
 @jit
-def _taker_size(rng: U64Array, ipar: I64Array, fpar: F64Array) -> int:
+def _send_market(
+    fst: I64Array, xst: F64Array, ipar: I64Array, fpar: F64Array, rng: U64Array, side: int, impact_ticks: float
+) -> None:
+    """An uninformed taker's market order of random size. It excites the takers for a while and, once
+    applied, moves the fundamental its way by ``impact_ticks * sqrt(lots)`` ticks (randomly rounded)."""
     lots = min(1 + geometric(rng, fpar[R_TAKER_GEOMETRIC_P]), ipar[I_TAKER_MAX_LOTS])
-    return int(lots * ipar[I_LOT])
-
-
-@jit
-def _send_market(fst: I64Array, xst: F64Array, fpar: F64Array, side: int, qty: int) -> None:
-    """A background taker's market order; it excites the takers for a while."""
-    _pend(fst, P_MARKET, _new_oid(fst), side, 0, qty, 0, TIF_IOC)
+    impact = impact_ticks * math.sqrt(lots)
+    ticks = int(impact)
+    if uniform(rng) < impact - ticks:
+        ticks += 1
+    _pend(fst, P_MARKET, _new_oid(fst), side, 0, lots * ipar[I_LOT], 0, TIF_IOC)
+    fst[F_P_IMPACT] = ticks if side == BUY else -ticks
     xst[X_EXCITE] += fpar[R_EXCITE_JUMP]
     fst[F_TAKERS] += 1
 
@@ -299,11 +306,12 @@ def _momentum(st: I64Array, fst: I64Array, xst: F64Array, ipar: I64Array, fpar: 
         return
     fst[F_EMA] = ema + ((mid16 - ema) >> ipar[I_MOMENTUM_SHIFT])
     if mid16 != ema:
-        _send_market(fst, xst, fpar, BUY if mid16 > ema else SELL, _taker_size(rng, ipar, fpar))
+        # Following the mid carries no news: the order does not move the fundamental (it would make it trend).
+        _send_market(fst, xst, ipar, fpar, rng, BUY if mid16 > ema else SELL, 0.0)
 
 
 @jit
-def _informed(st: I64Array, fst: I64Array, xst: F64Array, ipar: I64Array, fpar: F64Array, rng: U64Array) -> None:
+def _informed(st: I64Array, fst: I64Array, ipar: I64Array, rng: U64Array) -> None:
     """An informed taker buys every ask below the fundamental, or sells every bid above it (up to its size)."""
     fund2 = fst[F_FUND2]
     base = st[S_BASE]
@@ -319,7 +327,6 @@ def _informed(st: I64Array, fst: I64Array, xst: F64Array, ipar: I64Array, fpar: 
         return
     qty = (1 + below(rng, ipar[I_INFORMED_MAX_LOTS])) * ipar[I_LOT]
     _pend(fst, P_ADD, _new_oid(fst), side, limit * ipar[I_TICK], qty, 0, TIF_IOC)
-    xst[X_EXCITE] += fpar[R_EXCITE_JUMP]
     fst[F_TAKERS] += 1
     fst[F_INFORMED] += 1
 
@@ -337,7 +344,7 @@ def _zi_limit(st: I64Array, fst: I64Array, ipar: I64Array, fpar: F64Array, rng: 
     if uniform(rng) < fpar[R_ZI_CROSS]:
         ticks = max(ask_anchor if side == BUY else bid_anchor, 1)
     else:
-        distance = min(geometric(rng, fpar[R_ZI_GEOMETRIC_P]), ipar[I_ZI_MAX_DISTANCE])
+        distance = min(ipar[I_ZI_MIN_DISTANCE] + geometric(rng, fpar[R_ZI_GEOMETRIC_P]), ipar[I_ZI_MAX_DISTANCE])
         ticks = _passive(st, side, bid_anchor - distance if side == BUY else ask_anchor + distance)
     qty = (1 + below(rng, ipar[I_ZI_MAX_LOTS])) * ipar[I_LOT]
     _pend(fst, P_ADD, _new_oid(fst), side, ticks * ipar[I_TICK], qty, 1, TIF_DAY)
@@ -356,12 +363,13 @@ def _zi_cancel(idmap: I64Array, fst: I64Array, rng: U64Array, pool: I64Array) ->
 
 
 @jit
-def _fundamental_step(fst: I64Array, ipar: I64Array, rng: U64Array, n_makers: int) -> None:
-    """The fundamental moves one tick up or down (never below the floor that keeps every quote positive)."""
-    step = 2 if below(rng, 2) == 1 else -2
-    if fst[F_FUND2] + step < ipar[I_MIN_FUND2]:
-        step = 2
-    fst[F_FUND2] += step
+def _move_fundamental(fst: I64Array, ipar: I64Array, ticks: int, n_makers: int) -> None:
+    """The fundamental moves ``ticks`` (never below the floor that keeps every quote positive); every market
+    maker is stale until it reacts."""
+    fund2 = fst[F_FUND2] + 2 * ticks
+    if fund2 < ipar[I_MIN_FUND2]:
+        fund2 = fst[F_FUND2] + 2 * abs(ticks)
+    fst[F_FUND2] = fund2
     fst[F_STALE] = (1 << n_makers) - 1
 
 
@@ -409,7 +417,7 @@ def _next_event(
     pick = uniform(rng) * xst[X_BOUND]
     pick -= fpar[R_FUND]
     if pick < 0.0:
-        _fundamental_step(fst, ipar, rng, makers.shape[0])
+        _move_fundamental(fst, ipar, 1 if below(rng, 2) == 1 else -1, makers.shape[0])
         return
     pick -= fpar[R_ZI]
     if pick < 0.0:
@@ -430,7 +438,7 @@ def _next_event(
         return
     pick -= fpar[R_INFORMED]
     if pick < 0.0:
-        _informed(st, fst, xst, ipar, fpar, rng)
+        _informed(st, fst, ipar, rng)
         return
     pick -= fpar[R_MOMENTUM]
     if pick < 0.0:
@@ -438,7 +446,7 @@ def _next_event(
         return
     pick -= noise
     if pick < 0.0:
-        _send_market(fst, xst, fpar, below(rng, 2), _taker_size(rng, ipar, fpar))
+        _send_market(fst, xst, ipar, fpar, rng, below(rng, 2), fpar[R_IMPACT])
     # Otherwise the excitation decayed below the bound the wait was drawn with: nothing happens.
 
 
@@ -475,6 +483,9 @@ def flow_run(
                 fst[F_POOL_N] += 1
             fst[F_P_KIND] = 0
             fst[F_MESSAGES] += 1
+            if fst[F_P_IMPACT] != 0:
+                _move_fundamental(fst, ipar, fst[F_P_IMPACT], makers.shape[0])
+                fst[F_P_IMPACT] = 0
             if stop_on_owned and _owned_since(events, first_event, st[S_NEV]):
                 return STOPPED
         elif fst[F_CURSOR] < fst[F_CURSOR_END]:

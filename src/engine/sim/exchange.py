@@ -168,8 +168,7 @@ class SimulatedExchange(Venue):
             if self._want_actions:
                 market.book = MatchingBook(market.instrument.tick_size, stp_mode=market.stp_mode, record_anonymous=True)
             market.flow = BackgroundFlow(market.book, market.params, market.seed, now)
-            market.messages += market.flow.run_until(now + 1)
-            self._process(market)
+            self._advance(market, now + 1)
         self._publish_all()
 
     def stop(self) -> None:
@@ -200,11 +199,23 @@ class SimulatedExchange(Venue):
     def _catch_up(self, market: _Market) -> Nanos:
         """Bring the background flow up to now, so the engine's message lands at its exact time."""
         assert self._scheduler is not None
-        assert market.flow is not None
         now = self._scheduler.now_ns()
-        market.messages += market.flow.run_until(now)
-        self._process(market)
+        self._advance(market, now)
         return now
+
+    def _advance(self, market: _Market, until: Nanos) -> None:
+        """Run the background flow up to ``until`` and handle the book's events.
+
+        The flow stops right after each of its messages that touches an engine order, so that the events are
+        handled (and reported with their own time) before the flow goes on; the market is the same either way.
+        """
+        flow = market.flow
+        assert flow is not None
+        while True:
+            market.messages += flow.run_until(until, stop_on_owned=True)
+            self._process(market)
+            if not flow.stopped:
+                return
 
     def _arrive_new(self, order: Order) -> None:
         if self._listener is None:
@@ -285,14 +296,15 @@ class SimulatedExchange(Venue):
 
     def _own_event(self, row: list[int]) -> None:
         kind = row[L.E_KIND]
+        ts: Nanos = row[L.E_TS]
         if kind == L.EV_FILL:
             price, qty = row[L.E_PRICE], row[L.E_QTY]
             maker = self._own.get(row[L.E_OID]) if row[L.E_OWNER] > 0 else None
             taker = self._own.get(row[L.E_OID2]) if row[L.E_OWNER2] > 0 else None
             if maker is not None:
-                self._fill(maker, price, qty, Liquidity.MAKER, row[L.E_TS])
+                self._fill(maker, price, qty, Liquidity.MAKER, ts)
             if taker is not None:
-                self._fill(taker, price, qty, Liquidity.TAKER, row[L.E_TS])
+                self._fill(taker, price, qty, Liquidity.TAKER, ts)
         elif kind == L.EV_CANCEL:
             own = self._own.pop(row[L.E_OID], None)
             if own is not None:
@@ -306,12 +318,15 @@ class SimulatedExchange(Venue):
                     quantity=own.quantity,
                     price=own.price,
                     reason=CANCEL_REASONS.get(row[L.E_AUX], "canceled"),
+                    ts_ns=ts,
                 )
         elif kind == L.EV_REPLACE:
             own = self._own.get(row[L.E_OID])
             if own is not None:
                 status = OrdStatus.PARTIALLY_FILLED if own.cum_qty else OrdStatus.REPLACED
-                self._report(own.order, ExecType.REPLACED, status, own.cum_qty, quantity=own.quantity, price=own.price)
+                self._report(
+                    own.order, ExecType.REPLACED, status, own.cum_qty, quantity=own.quantity, price=own.price, ts_ns=ts
+                )
 
     def _fill(self, own: _Own, price: Price, qty: Quantity, liquidity: Liquidity, ts: Nanos) -> None:
         own.cum_qty += qty
@@ -333,6 +348,7 @@ class SimulatedExchange(Venue):
             last_price=price,
             fee=fee,
             liquidity=liquidity,
+            ts_ns=ts,
         )
 
     def _report(
@@ -349,7 +365,9 @@ class SimulatedExchange(Venue):
         fee: Money = 0,
         liquidity: Liquidity = Liquidity.NONE,
         reason: str = "",
+        ts_ns: Nanos | None = None,
     ) -> None:
+        """Send one execution report; ``ts_ns`` is the time of the book event it reports (default: now)."""
         assert self._listener is not None
         assert self._scheduler is not None
         self._exec_ids += 1
@@ -370,7 +388,7 @@ class SimulatedExchange(Venue):
                 price=price if quantity is not None else order.price,
                 cum_qty=cum_qty,
                 leaves_qty=0 if terminal else total - cum_qty,
-                ts_ns=self._scheduler.now_ns(),
+                ts_ns=self._scheduler.now_ns() if ts_ns is None else ts_ns,
                 last_qty=last_qty,
                 last_price=last_price,
                 fee=fee,
@@ -445,9 +463,7 @@ class SimulatedExchange(Venue):
             return
         now = scheduler.now_ns()
         for market in self._markets.values():
-            assert market.flow is not None
-            market.messages += market.flow.run_until(now)
-            self._process(market)
+            self._advance(market, now)
             self._publish_book(market, now)
         self._timer = scheduler.call_at(now + self.settings.publish_interval_ns, self._publish_all)
 

@@ -2,47 +2,57 @@
 
 The model
 ---------
-The crowd (all owner 0) trades around a latent **fundamental** value that nobody sees in the book:
+The crowd (all owner 0) trades around a latent **fundamental** value that is never shown in the book:
 
-* The fundamental sits mid-way between two ticks and moves one tick up or down as a Poisson process whose rate
-  gives the configured ``daily_volatility`` (a 2 % daily volatility of a 190.00 stock with one-cent ticks is
-  2.5 ticks per square-root second, about six one-tick moves a second).
+* The fundamental sits mid-way between two ticks and moves one tick at a time. Part of its variance comes from
+  its own Poisson moves (news), the rest from the permanent impact of the noise takers' orders; the two add up
+  to ``daily_volatility`` (2 % a day of a 190.00 stock with one-cent ticks is 2.5 ticks per square-root second,
+  about six one-tick moves a second).
 * **Market makers** (one per ``mm_offsets`` entry) quote ``mm_levels`` levels a side, one tick wide around the
-  fundamental, never crossing the book. When the fundamental moves, every maker's quotes are stale until it
-  reacts (each after an exponential delay of mean ``1 / mm_reaction_rate``); makers also refresh at random
+  fundamental, never crossing the book. After a move of the fundamental their quotes are stale until each maker
+  reacts (after an exponential delay of mean ``1 / mm_reaction_rate``); they also refresh at random
   (``mm_refresh_rate``), which replenishes quotes that were traded.
-* **Informed takers** arrive at ``informed_rate``; one that finds asks below the fundamental buys them (bids
-  above: sells them) with an immediate-or-cancel order limited at the fundamental. They race the makers'
-  reactions and the zero-intelligence traders' cancels, so a fraction of the stale quotes, engine quotes
-  included, is picked off at each move: that is the adverse selection a resting order faces.
-* **Zero-intelligence** traders send Poisson limit orders a geometric number of ticks behind the inside around
-  the fundamental (never crossing, except a ``zi_cross_prob`` share priced at the far side), each cancelled at a
-  constant hazard. They make most of the message traffic and much of the depth.
-* **Noise takers** send market orders of random side and geometric size; their rate is self-exciting (a Hawkes
-  process): each background taker order adds ``taker_excitation * taker_excitation_decay`` to it, decaying at
-  ``taker_excitation_decay``, so trades come in bursts. **Momentum takers** buy a rising mid and sell a falling
-  one.
+* **Informed takers** (``informed_rate``) buy the asks priced below the fundamental, or sell the bids above it,
+  with an immediate-or-cancel order limited at the fundamental; they do nothing while no quote is stale. They race
+  the makers' reactions and the zero-intelligence cancels, so some stale quotes, engine quotes included, are
+  picked off after each move.
+* **Noise takers** send market orders of random side and geometric size (``taker_mean_lots``). Their rate is
+  self-exciting (a Hawkes process), so trades come in bursts, and each order moves the fundamental its way by
+  ``impact_ticks * sqrt(lots)`` ticks (randomly rounded to whole ticks): the square-root law of price impact.
+  **Momentum takers** buy a rising mid and sell a falling one; they carry no news and move nothing.
+* **Zero-intelligence** traders send Poisson limit orders at least ``zi_min_distance`` ticks behind the inside
+  around the fundamental (a geometric number of ticks further), never crossing the book (except a
+  ``zi_cross_prob`` share priced at the far side), each cancelled at a constant hazard. They make most of the
+  message traffic and of the depth behind the best prices.
+
+So a resting order is hit mostly when the price is about to move through it (a sweep with impact, or a stale
+quote picked off): that adverse selection is what a market maker's spread and rebate have to pay for.
 
 Engine orders (owner > 0) rest in the same book: background takers trade against them, informed takers pick them
-off when stale, and their own aggressive orders walk the background liquidity. A seed fixes the whole stream;
-calling :meth:`BackgroundFlow.run_until` once or in several steps (including the stops at engine orders) gives the
-same book.
+off when stale, and their own aggressive orders walk the background liquidity (without moving the fundamental).
+A seed fixes the whole stream; calling :meth:`BackgroundFlow.run_until` once or in several steps, including its
+stops at engine orders' events, gives the same market.
 
 Calibration
 -----------
-The defaults aim at a liquid large-cap such as a 190.00 stock with one-cent ticks and lots of 100 (the engine's
-default AAPL); the figures below were measured over simulated hours of that instrument:
+The defaults target a liquid large-cap, the engine's default AAPL (190.00, one-cent ticks, lots of 100 shares).
+Measured over simulated hours of it (several seeds):
 
-* 5,000 to 15,000 messages per simulated second (mostly zero-intelligence adds and cancels);
-* about 1 to 3 trades (fills) per second on average, of a few hundred shares each, in bursts;
-* a one-tick spread most of the time, two or three ticks for moments after a move or a sweep, and a few hundred
-  to a few thousand shares on each of the top levels;
-* a mid that follows the fundamental, so its realised volatility over an hour matches ``daily_volatility``;
-* trades that predict the next move: on average the mid a second after a background trade has moved in the
-  trade's direction (informed takers), so a resting quote that gets hit tends to lose to the move after it.
+* about 9,000 messages per simulated second (zero-intelligence adds and cancels, makers' replaces);
+* about 2.3 trades (fills) per second, of about 240 shares on average (about 2 million shares an hour), in
+  bursts: a second with 15 trades is not rare, and a third of the seconds have none;
+* a one-tick spread about 96 % of the time, two ticks for moments after a move or a sweep (three ticks rarely);
+  about 600 shares at the best price of each side, 2,000 to 3,000 on each of the next two levels;
+* a mid within a tenth of a tick of the fundamental on average, whose realised volatility matches
+  ``daily_volatility`` (within sampling error) at horizons from a second to a minute;
+* trades that predict the next move: a second after a background trade the mid has moved 0.6 to 0.9 tick in the
+  trade's direction on average, and quotes pegged to the best prices lose more than the half-spread to it;
+* the built-in market maker (100 shares a side, one tick from the mid) makes or loses a fraction of a tick per
+  share over half an hour, depending on the seed: the maker rebate roughly pays for the adverse selection.
 
-A stock with a higher price in ticks (420.00 with one-cent ticks) moves more ticks per second for the same
-volatility: its mid changes more often and its informed takers trade more.
+The same volatility in a higher-priced stock is more ticks per second (a 420.00 stock makes about 30 one-tick
+moves a second): its mid moves more often, its informed takers trade more (3 to 4 trades a second), its spread is
+two ticks about a tenth of the time, and a market maker as slow as the built-in one is picked off more.
 """
 
 from __future__ import annotations
@@ -73,6 +83,7 @@ from engine.sim._flow import (
     I_TICK,
     I_ZI_MAX_DISTANCE,
     I_ZI_MAX_LOTS,
+    I_ZI_MIN_DISTANCE,
     K_CENTER,
     K_COLS,
     K_OFFSET,
@@ -80,6 +91,7 @@ from engine.sim._flow import (
     R_EXCITE_DECAY,
     R_EXCITE_JUMP,
     R_FUND,
+    R_IMPACT,
     R_INFORMED,
     R_MM,
     R_MM_REACT,
@@ -123,34 +135,39 @@ class FlowParams:
     """Zero-intelligence limit orders per second."""
     zi_cancel_rate: float = 64.0
     """Cancel hazard per resting zero-intelligence order per second (mean life ``1 / zi_cancel_rate`` s)."""
-    zi_mean_distance: float = 2.5
-    """Mean distance in ticks behind the inside (geometric)."""
+    zi_min_distance: int = 1
+    """Least distance in ticks behind the inside around the fundamental."""
+    zi_mean_distance: float = 4.0
+    """Mean distance in ticks beyond ``zi_min_distance`` (geometric)."""
     zi_max_distance: int = 20
     zi_cross_prob: float = 0.0
     """Probability that a zero-intelligence order is priced at the opposite side of the inside (marketable)."""
-    zi_max_lots: int = 3
+    zi_max_lots: int = 4
     mm_offsets: tuple[int, ...] = (0, 0, 1)
     """One market maker per entry: its extra distance in ticks from the inside."""
     mm_levels: int = 3
-    mm_size_lots: int = 5
-    mm_refresh_rate: float = 20.0
+    mm_size_lots: int = 3
+    mm_refresh_rate: float = 10.0
     """Random quote refreshes per second, all makers together (each by one maker chosen at random)."""
-    mm_reaction_rate: float = 200.0
+    mm_reaction_rate: float = 100.0
     """Per stale maker: the inverse of its mean delay in seconds before it re-centres after a move."""
-    informed_rate: float = 5.0
+    informed_rate: float = 3.0
     """Informed takers per second; one acts only when some quote is on the wrong side of the fundamental."""
     informed_max_lots: int = 8
     momentum_rate: float = 0.1
     momentum_memory: int = 4
     """The momentum traders' memory of the mid is an average over about ``2**momentum_memory`` of their turns."""
-    noise_rate: float = 0.2
+    noise_rate: float = 0.5
     """Baseline noise-taker market orders per second (before self-excitation)."""
-    taker_mean_lots: float = 4.0
+    taker_mean_lots: float = 5.0
     """Mean size of a noise or momentum taker's order, in lots (geometric, at least one lot)."""
     taker_max_lots: int = 50
+    impact_ticks: float = 0.3
+    """Permanent impact of a noise taker's order of one lot on the fundamental, in ticks; it grows with the
+    square root of the order's size. Its share of the variance is taken off the fundamental's own moves."""
     taker_excitation: float = 0.4
-    """Branching ratio of the takers' self-excitation: noise orders each background taker order triggers on
-    average (below 1; the mean noise rate is ``noise_rate / (1 - taker_excitation)`` without other takers)."""
+    """Branching ratio of the takers' self-excitation: noise orders that each noise or momentum order triggers on
+    average (below 1; the mean noise rate is about ``noise_rate / (1 - taker_excitation)``)."""
     taker_excitation_decay: float = 2.0
     """Decay rate per second of the takers' excitation (bursts last about ``1 / taker_excitation_decay`` s)."""
     pool_capacity: int = 4096
@@ -163,7 +180,7 @@ class FlowParams:
             raise ValueError(f"start_price must be a positive multiple of tick, got {self.start_price}")
         rates = (
             self.zi_rate, self.zi_cancel_rate, self.mm_refresh_rate, self.mm_reaction_rate, self.informed_rate,
-            self.momentum_rate, self.noise_rate, self.taker_excitation_decay,
+            self.momentum_rate, self.noise_rate, self.taker_excitation_decay, self.impact_ticks,
         )  # fmt: skip
         if min(rates) < 0 or self.daily_volatility < 0:
             raise ValueError("rates and volatility must not be negative")
@@ -175,16 +192,38 @@ class FlowParams:
             self.zi_max_lots, self.mm_size_lots, self.taker_max_lots, self.informed_max_lots, self.mm_levels,
             self.pool_capacity,
         )  # fmt: skip
-        if min(sizes) < 1 or self.zi_max_distance < 0 or self.momentum_memory < 0:
-            raise ValueError("sizes, levels and the pool capacity must be positive")
+        if min(sizes) < 1 or self.momentum_memory < 0 or not 0 <= self.zi_min_distance <= self.zi_max_distance:
+            raise ValueError("sizes, levels and the pool capacity must be positive; zi distances within 0..max")
         if not self.mm_offsets or min(self.mm_offsets) < 0 or len(self.mm_offsets) > MAX_MAKERS:
             raise ValueError(f"mm_offsets needs 1 to {MAX_MAKERS} market makers, with offsets >= 0")
 
     @property
-    def fundamental_rate(self) -> float:
-        """One-tick moves of the fundamental per second that give the requested volatility."""
+    def variance_rate(self) -> float:
+        """Variance of the fundamental per second, in ticks squared, that gives ``daily_volatility``."""
         ticks_per_sqrt_second = self.daily_volatility * self.start_price / self.tick / math.sqrt(SESSION_SECONDS)
         return ticks_per_sqrt_second**2
+
+    @property
+    def impact_variance_rate(self) -> float:
+        """Expected variance per second, in ticks squared, that the noise takers' impact adds to the fundamental."""
+        p = 1.0 / self.taker_mean_lots
+        expected_square = 0.0
+        for lots in range(1, self.taker_max_lots + 1):
+            chance = p * (1 - p) ** (lots - 1) if lots < self.taker_max_lots else (1 - p) ** (lots - 1)
+            impact = self.impact_ticks * math.sqrt(lots)
+            whole = math.floor(impact)
+            expected_square += chance * (whole * whole + (2 * whole + 1) * (impact - whole))
+        # Self-excitation multiplies the baseline rate by 1 / (1 - branching ratio); momentum takers, which also
+        # excite the noise takers, are few enough to leave out.
+        return self.noise_rate / (1.0 - self.taker_excitation) * expected_square
+
+    @property
+    def fundamental_rate(self) -> float:
+        """One-tick moves of the fundamental per second that, with the takers' impact, give the volatility.
+
+        Zero when the impact alone is larger; the fundamental is then more volatile than configured.
+        """
+        return max(self.variance_rate - self.impact_variance_rate, 0.0)
 
 
 class BackgroundFlow:
@@ -223,6 +262,7 @@ class BackgroundFlow:
         ipar = np.zeros(I_SIZE, dtype=np.int64)
         ipar[I_TICK] = params.tick
         ipar[I_LOT] = params.lot
+        ipar[I_ZI_MIN_DISTANCE] = params.zi_min_distance
         ipar[I_ZI_MAX_DISTANCE] = params.zi_max_distance
         ipar[I_ZI_MAX_LOTS] = params.zi_max_lots
         ipar[I_MM_LEVELS] = params.mm_levels
@@ -251,6 +291,7 @@ class BackgroundFlow:
         fpar[R_TAKER_GEOMETRIC_P] = 1.0 / params.taker_mean_lots
         fpar[R_EXCITE_JUMP] = params.taker_excitation * params.taker_excitation_decay
         fpar[R_EXCITE_DECAY] = params.taker_excitation_decay
+        fpar[R_IMPACT] = params.impact_ticks
         return fpar
 
     def run_until(self, t_end_ns: int, *, stop_on_owned: bool = False) -> int:
