@@ -13,10 +13,10 @@ from core.params import ParamError, parse_assignments
 from engine.assembly import AssemblyError
 from engine.backtest import SESSION_START_NS, BacktestRequest, BacktestResult, run_backtest
 from engine.config import ConfigError, EngineConfig, load_config
-from engine.metrics import money_text
 from engine.plugins import PluginRegistry, format_plugins, load_plugins, plugins_as_json
 from engine.storage.db import open_database
 from engine.storage.runs import BacktestRunRecord, RunStore
+from engine.text import money_cents, money_text
 
 EXIT_USAGE = 2
 
@@ -128,14 +128,14 @@ def backtest_summary(result: BacktestResult, run_id: str) -> dict[str, object]:
 
 def format_backtest(result: BacktestResult, summary: dict[str, object]) -> str:
     """The human-readable summary of a run."""
-    request = result.request
+    request, metrics = result.request, result.metrics
     params = ", ".join(f"{key}={value}" for key, value in result.params.items())
     lines = [
         f"backtest  {request.strategy} on {', '.join(result.instruments)}  seed {request.seed}  "
         f"{request.duration_ns / NANOS_PER_SECOND:g} s simulated",
         f"params    {params or '(defaults)'}",
-        f"P&L       {summary['pnl']}  (fees {summary['fees']})",
-        f"Sharpe    {summary['sharpe']}    max drawdown {summary['max_drawdown']}",
+        f"P&L       {money_cents(metrics.pnl)}  (fees {money_cents(metrics.fees)})",
+        f"Sharpe    {summary['sharpe']}    max drawdown {money_cents(metrics.max_drawdown)}",
         f"trades    {summary['trades']}    fill ratio {summary['fill_ratio']}    orders {result.orders}",
         "position  " + "  ".join(f"{symbol} {quantity:+d}" for symbol, quantity in result.positions.items()),
         f"events    {summary['events']}  in {result.wall_seconds:.2f} s  ({summary['events_per_s']:,} events/s)",

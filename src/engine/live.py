@@ -24,13 +24,13 @@ from engine.assembly import build_engine
 from engine.clock import AsyncioScheduler
 from engine.config import EngineConfig
 from engine.engine import Engine
-from engine.metrics import money_text
 from engine.order_manager import OrderManager
 from engine.plugins import PluginRegistry
 from engine.status import render_status
 from engine.storage.db import open_database
 from engine.storage.journal import Journal, recover
 from engine.strategy_host import StrategyHost
+from engine.text import money_cents
 
 
 def run_live(args: argparse.Namespace, config: EngineConfig, registry: PluginRegistry) -> int:
@@ -95,7 +95,7 @@ async def _run(args: argparse.Namespace, config: EngineConfig, registry: PluginR
     pnl = engine.portfolio.pnl(args.account)
     print(
         f"stopped: {len(engine.orders)} orders, {engine.fills} fills this session, "
-        f"P&L {money_text(pnl.net)} (fees {money_text(pnl.fees)})",
+        f"P&L {money_cents(pnl.net)} (fees {money_cents(pnl.fees)})",
         file=out,
         flush=True,
     )

@@ -6,9 +6,8 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
-from core.numbers import Money, money_to_decimal
+from core.numbers import Money
 
 TRADING_SECONDS_PER_YEAR = 252 * 6.5 * 3600
 
@@ -70,10 +69,3 @@ def compute_metrics(
         trades=trades,
         fill_ratio=round(filled_qty / submitted_qty, 4) if submitted_qty else 0.0,
     )
-
-
-def money_text(amount: Money) -> str:
-    """Exact decimal text of a money amount, without trailing zeros beyond cents (e.g. ``-12.5`` -> ``-12.50``)."""
-    value = money_to_decimal(amount)
-    cents = value.quantize(Decimal("0.01"))
-    return str(cents) if cents == value else str(value.normalize())

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from core.numbers import nanos_to_datetime
 from engine.engine import Engine
-from engine.metrics import money_text
 from engine.strategy_host import StrategyHost
+from engine.text import money_cents, price_text
 
 
 def render_status(engine: Engine, host: StrategyHost | None, risk_events: Sequence[str]) -> str:
@@ -27,8 +27,8 @@ def render_status(engine: Engine, host: StrategyHost | None, risk_events: Sequen
         bid = ask = "-"
         bid_qty = ask_qty = 0
         if book is not None:
-            bid = str(instrument.to_decimal(book.best_bid)) if book.best_bid is not None else "-"
-            ask = str(instrument.to_decimal(book.best_ask)) if book.best_ask is not None else "-"
+            bid = price_text(instrument, book.best_bid) if book.best_bid is not None else "-"
+            ask = price_text(instrument, book.best_ask) if book.best_ask is not None else "-"
             bid_qty, ask_qty = book.best_bid_qty, book.best_ask_qty
         working = sum(1 for _ in engine.orders.working(instrument=symbol))
         quantity = realized = unrealized = 0
@@ -39,13 +39,13 @@ def render_status(engine: Engine, host: StrategyHost | None, risk_events: Sequen
                 unrealized += position.unrealized(engine.portfolio.mark(symbol))
         lines.append(
             f"{symbol:<10} {bid_qty:>9} {bid:>10} {ask:>10} {ask_qty:>9} {working:>8} {quantity:>9} "
-            f"{money_text(realized):>12} {money_text(unrealized):>12}"
+            f"{money_cents(realized):>12} {money_cents(unrealized):>12}"
         )
     pnl = engine.portfolio.pnl()
     lines.append("")
     lines.append(
-        f"P&L {money_text(pnl.net)}  realized {money_text(pnl.realized)}  unrealized {money_text(pnl.unrealized)}"
-        f"  fees {money_text(pnl.fees)}  orders {len(engine.orders)}  fills {engine.fills}"
+        f"P&L {money_cents(pnl.net)}  realized {money_cents(pnl.realized)}  unrealized {money_cents(pnl.unrealized)}"
+        f"  fees {money_cents(pnl.fees)}  orders {len(engine.orders)}  fills {engine.fills}"
     )
     lines.append("risk events: " + ("none" if not risk_events else ""))
     lines.extend(f"  {event}" for event in risk_events)

@@ -72,7 +72,7 @@ def test_max_gross_exposure_passes_at_the_limit_and_vetoes_above(view: Portfolio
     view.set_reference("FINE", 10_000)  # a 50000 exposure
     assert reasons(engine, submit(quantity=333, price=1_500_000), view) == ()  # 49950
     assert reasons(engine, submit(quantity=334, price=1_500_000), view) == (
-        "max_gross_exposure: 100100 after the order exceeds limit 100000",
+        "max_gross_exposure: 100100.00 after the order exceeds limit 100000.00",
     )
 
 
@@ -82,7 +82,7 @@ def test_max_gross_exposure_passes_an_order_that_does_not_add_exposure(view: Por
     view.set_reference("AAPL", 1_500_000)  # 75000, far beyond the limit
     assert reasons(engine, submit(Side.SELL, 1000), view) == ()  # long 500 to short 500: no growth
     assert reasons(engine, submit(Side.SELL, 1001), view) == (
-        "max_gross_exposure: 75150 after the order exceeds limit 10000",
+        "max_gross_exposure: 75150.00 after the order exceeds limit 10000.00",
     )
     assert len(reasons(engine, submit(Side.BUY, 1), view)) == 1
 
@@ -95,7 +95,7 @@ def test_max_gross_exposure_values_a_market_order_at_the_reference(view: Portfol
     view.set_reference("AAPL", 1_500_000)
     assert reasons(engine, market(quantity=100), view) == ()
     assert reasons(engine, market(quantity=101), view) == (
-        "max_gross_exposure: 15150 after the order exceeds limit 15000",
+        "max_gross_exposure: 15150.00 after the order exceeds limit 15000.00",
     )
 
 
@@ -113,7 +113,7 @@ def test_daily_loss_rejects_at_the_limit_and_passes_just_below(view: PortfolioVi
     _losing(view, 1_400_100)  # loss 999
     assert reasons(engine, submit(), view) == ()
     view.set_reference("AAPL", 1_400_000)  # loss 1000
-    assert reasons(engine, submit(), view) == ("daily_loss: loss 1000 is at or past limit 1000",)
+    assert reasons(engine, submit(), view) == ("daily_loss: loss 1000.00 is at or past limit 1000.00",)
 
 
 def test_daily_loss_counts_realized_pnl_and_fees(view: PortfolioView) -> None:
@@ -122,7 +122,7 @@ def test_daily_loss_counts_realized_pnl_and_fees(view: PortfolioView) -> None:
     assert reasons(engine, submit(), view) == ()
     view.fill(Side.SELL, 100, 1_400_100, fee=MONEY_UNIT // 2)  # realized 999, fees 1
     assert view.pnl(ACCOUNT).net == -1000 * MONEY_UNIT
-    assert reasons(engine, submit(), view) == ("daily_loss: loss 1000 is at or past limit 1000",)
+    assert reasons(engine, submit(), view) == ("daily_loss: loss 1000.00 is at or past limit 1000.00",)
 
 
 def test_daily_loss_monitor_reports_the_breach_with_the_flatten_wish(view: PortfolioView) -> None:
@@ -131,7 +131,7 @@ def test_daily_loss_monitor_reports_the_breach_with_the_flatten_wish(view: Portf
     _losing(view, 1_400_100)
     assert flattening.monitor(ACCOUNT, view) == []
     view.set_reference("AAPL", 1_399_900)
-    reason = "daily_loss: loss 1001 is at or past limit 1000"
+    reason = "daily_loss: loss 1001.00 is at or past limit 1000.00"
     assert flattening.monitor(ACCOUNT, view) == [("daily_loss", Breach(reason, flatten=True))]
     assert alerting.monitor(ACCOUNT, view) == [("daily_loss", Breach(reason, flatten=False))]
 

@@ -40,7 +40,7 @@ def test_max_order_notional_passes_at_the_limit_and_vetoes_above(view: Portfolio
     assert reasons(engine, submit(quantity=100, price=1_500_000), view) == ()  # 15000
     # FINE has two decimals and a tick of 0.01: 100 x 150.05 = 15005.00 > 15000.5
     assert reasons(engine, submit(quantity=100, price=15005, symbol="FINE"), view) == (
-        "max_order_notional: 15005 exceeds limit 15000.5",
+        "max_order_notional: 15005.00 exceeds limit 15000.50",
     )
     assert reasons(engine, submit(quantity=100, price=15000, symbol="FINE"), view) == ()
 
@@ -65,7 +65,7 @@ def test_max_order_notional_values_a_market_order_at_the_reference_price(view: P
     view.set_reference("AAPL", 1_500_000)
     assert reasons(engine, market(quantity=100), view) == ()
     view.set_reference("AAPL", 1_500_100)
-    assert reasons(engine, market(quantity=100), view) == ("max_order_notional: 15001 exceeds limit 15000",)
+    assert reasons(engine, market(quantity=100), view) == ("max_order_notional: 15001.00 exceeds limit 15000.00",)
 
 
 # --- price_band ---------------------------------------------------------------------------------------------
@@ -77,10 +77,10 @@ def test_price_band_in_ticks_passes_on_the_edge_and_vetoes_one_tick_beyond(view:
     assert reasons(engine, submit(price=1_500_500), view) == ()
     assert reasons(engine, submit(Side.SELL, price=1_499_500), view) == ()
     assert reasons(engine, submit(price=1_500_600), view) == (
-        "price_band: price 150.0600 is 6 ticks from reference 150.0000, beyond 5 ticks",
+        "price_band: price 150.06 is 6 ticks from reference 150.00, beyond 5 ticks",
     )
     assert reasons(engine, submit(Side.SELL, price=1_499_400), view) == (
-        "price_band: price 149.9400 is 6 ticks from reference 150.0000, beyond 5 ticks",
+        "price_band: price 149.94 is 6 ticks from reference 150.00, beyond 5 ticks",
     )
 
 
@@ -89,7 +89,7 @@ def test_price_band_counts_fractional_ticks_from_an_off_grid_mid(view: Portfolio
     view.set_reference("AAPL", 1_500_050)  # a mid between two ticks
     assert reasons(engine, submit(price=1_500_200), view) == ()  # 1.5 ticks away
     assert reasons(engine, submit(price=1_500_300), view) == (
-        "price_band: price 150.0300 is 2.5 ticks from reference 150.0050, beyond 2 ticks",
+        "price_band: price 150.03 is 2.5 ticks from reference 150.005, beyond 2 ticks",
     )
 
 
@@ -99,10 +99,10 @@ def test_price_band_in_percent_passes_on_the_edge_and_vetoes_beyond(view: Portfo
     assert reasons(engine, submit(price=1_015_000), view) == ()
     assert reasons(engine, submit(Side.SELL, price=985_000), view) == ()
     assert reasons(engine, submit(price=1_015_100), view) == (
-        "price_band: price 101.5100 is 1.51% from reference 100.0000, beyond 1.5%",
+        "price_band: price 101.51 is 1.51% from reference 100.00, beyond 1.5%",
     )
     assert reasons(engine, submit(Side.SELL, price=984_900), view) == (
-        "price_band: price 98.4900 is 1.51% from reference 100.0000, beyond 1.5%",
+        "price_band: price 98.49 is 1.51% from reference 100.00, beyond 1.5%",
     )
 
 
@@ -110,7 +110,7 @@ def test_price_band_with_both_limits_vetoes_beyond_either(view: PortfolioView) -
     engine = engine_with({"price_band": {"max_ticks": 10, "max_percent": "0.05"}})
     view.set_reference("AAPL", 1_000_000)  # 0.05% of 100.00 is 0.05: five ticks, tighter than ten
     assert reasons(engine, submit(price=1_000_500), view) == ()
-    assert reasons(engine, submit(price=1_000_600), view)[0].startswith("price_band: price 100.0600 is 0.06%")
+    assert reasons(engine, submit(price=1_000_600), view)[0].startswith("price_band: price 100.06 is 0.06%")
 
 
 def test_price_band_ignores_market_orders(view: PortfolioView) -> None:

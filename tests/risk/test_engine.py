@@ -94,11 +94,11 @@ def test_every_check_runs_and_every_veto_is_reported(view: PortfolioView) -> Non
     assert decision.reasons == (
         "kill switch engaged: desk halted",
         "max_order_quantity: 1100 exceeds limit 1000",
-        "max_order_notional: 132000 exceeds limit 100000",
-        "price_band: price 120.0000 is 2000 ticks from reference 100.0000, beyond 50 ticks",
+        "max_order_notional: 132000.00 exceeds limit 100000.00",
+        "price_band: price 120.00 is 2000 ticks from reference 100.00, beyond 50 ticks",
         "max_position: LOTS could reach 2100 (held 1000, working 0, order 1100), beyond limit 2000",
-        "max_gross_exposure: 232000 after the order exceeds limit 200000",
-        "daily_loss: loss 50000 is at or past limit 5000",
+        "max_gross_exposure: 232000.00 after the order exceeds limit 200000.00",
+        "daily_loss: loss 50000.00 is at or past limit 5000.00",
         "order_rate: 1 orders in the last 1000 ms, limit 1",
         "restricted_instruments: LOTS is restricted",
     )

@@ -23,9 +23,9 @@ def test_a_well_formed_limit_and_market_order_pass(view: PortfolioView) -> None:
         ({"quantity": -5}, "quantity must be positive, got -5"),
         ({"symbol": "LOTS", "quantity": 150}, "quantity 150 is not a whole number of lots of 100"),
         ({"price": None}, "a limit order needs a price"),
-        ({"price": 0}, "limit price must be positive, got 0.0000"),
-        ({"price": -100}, "limit price must be positive, got -0.0100"),
-        ({"price": 1_500_050}, "limit price 150.0050 is off the tick grid (tick 0.0100)"),
+        ({"price": 0}, "limit price must be positive, got 0.00"),
+        ({"price": -100}, "limit price must be positive, got -0.01"),
+        ({"price": 1_500_050}, "limit price 150.005 is off the tick grid (tick 0.01)"),
         ({"order_type": OrderType.MARKET, "price": 1_500_000}, "a market order must not carry a price"),
     ],
 )
@@ -58,10 +58,10 @@ def test_a_replace_is_validated_like_a_new_order(view: PortfolioView) -> None:
         "new quantity 200 does not exceed the filled quantity 200"
     )
     assert validate_replace(order, replace(order, price=1_499_950), view) == (
-        "limit price 149.9950 is off the tick grid (tick 0.0100)"
+        "limit price 149.995 is off the tick grid (tick 0.01)"
     )
     zero = replace(order, price=0)
-    assert validate_replace(order, zero, view) == "limit price must be positive, got 0.0000"
+    assert validate_replace(order, zero, view) == "limit price must be positive, got 0.00"
 
 
 def test_a_market_order_cannot_be_given_a_price_by_a_replace(view: PortfolioView) -> None:

@@ -12,7 +12,8 @@ from core.enums import Side
 from core.numbers import NANOS_PER_MILLI, Quantity
 from core.orders import Order
 from core.params import Param, ParamValue
-from engine.risk.common import limit_param, money_text, positive_int, positive_money
+from engine.risk.common import limit_param, positive_int, positive_money
+from engine.text import money_text
 
 
 def working_quantity(view: RiskView, account: str, symbol: str, side: Side, exclude: str | None) -> Quantity:

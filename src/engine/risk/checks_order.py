@@ -10,15 +10,8 @@ from core.contracts import RiskCheck, RiskCheckSpec, RiskView
 from core.enums import OrderType
 from core.orders import Order
 from core.params import Param, ParamError, ParamValue
-from engine.risk.common import (
-    decimal_text,
-    limit_param,
-    money_text,
-    positive_int,
-    positive_money,
-    price_text,
-    ticks_text,
-)
+from engine.risk.common import limit_param, positive_int, positive_money, ticks_text
+from engine.text import decimal_text, money_text, price_text
 
 
 class MaxOrderQuantity(RiskCheck):

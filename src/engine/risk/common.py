@@ -6,18 +6,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from core.instruments import Instrument
-from core.numbers import Money, Price, decimal_to_money, money_to_decimal
+from core.numbers import Money, Price, decimal_to_money
 from core.params import Param, ParamError, ParamValue
-
-
-def money_text(amount: Money) -> str:
-    """An integer money amount as plain decimal currency, without trailing zeros or exponent ("1500.25")."""
-    return decimal_text(money_to_decimal(amount))
-
-
-def price_text(instrument: Instrument, price: Price) -> str:
-    """A price in the instrument's decimal notation ("150.2500")."""
-    return str(instrument.to_decimal(price))
+from engine.text import decimal_text
 
 
 def ticks_text(instrument: Instrument, distance: Price) -> str:
@@ -51,9 +42,3 @@ def positive_money(params: Mapping[str, ParamValue], name: str, *, owner: str) -
         return decimal_to_money(value)
     except ValueError as exc:
         raise ParamError(f"{owner}: parameter {name}: {exc}") from None
-
-
-def decimal_text(value: Decimal) -> str:
-    """A decimal without trailing zeros or exponent ("1.5", "150000")."""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "0") else text

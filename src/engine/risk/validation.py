@@ -8,7 +8,7 @@ from core.enums import OrderType
 from core.instruments import Instrument
 from core.numbers import Price, Quantity
 from core.orders import Order
-from engine.risk.common import price_text
+from engine.text import price_text
 
 
 def validate_request(request: SubmitOrder, view: RiskView) -> str | None:
