@@ -13,10 +13,10 @@ import numpy as np
 from core.clock import Scheduler
 from core.contracts import Strategy, StrategySpec, Venue, VenueListener
 from core.enums import ExecType, OrdStatus, Side, TimeInForce
-from core.events import BookUpdate, ExecutionReport
+from core.events import BookUpdate
 from core.instruments import Instrument
 from core.numbers import NANOS_PER_MILLI, Price, Quantity
-from core.orders import Order
+from core.orders import Order, report_for
 from core.params import ParamValue
 from engine.clock import SimulatedScheduler
 from engine.config import load_config
@@ -56,23 +56,8 @@ class ProbeVenue(Venue):
         for exec_type, status in ((ExecType.NEW, OrdStatus.NEW), (ExecType.CANCELED, OrdStatus.CANCELED)):
             self._exec += 1
             self._listener.on_execution(
-                ExecutionReport(
-                    exec_id=f"P{self._exec}",
-                    order_id=order.order_id,
-                    client_order_id=order.client_order_id,
-                    account=order.account,
-                    instrument=order.instrument,
-                    side=order.side,
-                    order_type=order.order_type,
-                    exec_type=exec_type,
-                    ord_status=status,
-                    quantity=order.quantity,
-                    price=order.price,
-                    cum_qty=0,
-                    leaves_qty=order.quantity if status is OrdStatus.NEW else 0,
-                    ts_ns=order.created_ns,
-                    venue=self.name,
-                    strategy_id=order.strategy_id,
+                report_for(
+                    order, exec_id=f"P{self._exec}", exec_type=exec_type, ord_status=status, ts_ns=order.created_ns
                 )
             )
 
@@ -130,8 +115,6 @@ def measure(events: int) -> dict[str, float]:
         for index in range(events)
     ]
     starts: list[int] = []
-    globals()["STARTS"] = starts
-    globals()["VENUE"] = venue
     now = scheduler.now_ns()
     for update in updates:
         now += 50 * NANOS_PER_MILLI

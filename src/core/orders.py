@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.commands import SubmitOrder
-from core.enums import ExecType, OrderType, OrdStatus, Side, TimeInForce
+from core.enums import ExecType, Liquidity, OrderType, OrdStatus, Side, TimeInForce
 from core.events import ExecutionReport
 from core.numbers import Nanos, Price, Quantity
 
@@ -172,3 +172,52 @@ class Order:
         self.status_before_pending = None
         self.updated_ns = ts_ns
         self.reason = reason
+
+
+def report_for(
+    order: Order,
+    *,
+    exec_id: str,
+    exec_type: ExecType,
+    ord_status: OrdStatus,
+    ts_ns: Nanos,
+    quantity: Quantity | None = None,
+    price: Price | None = None,
+    cum_qty: Quantity | None = None,
+    last_qty: Quantity = 0,
+    last_price: Price | None = None,
+    fee: int = 0,
+    liquidity: Liquidity = Liquidity.NONE,
+    reason: str = "",
+    venue: str | None = None,
+) -> ExecutionReport:
+    """An execution report about ``order``: its identity copied, the rest as given.
+
+    ``quantity``, ``price`` and ``cum_qty`` default to the order's; leaves are derived (zero for a terminal
+    status); ``venue`` defaults to the order's venue.
+    """
+    total = order.quantity if quantity is None else quantity
+    cum = order.cum_qty if cum_qty is None else cum_qty
+    return ExecutionReport(
+        exec_id=exec_id,
+        order_id=order.order_id,
+        client_order_id=order.client_order_id,
+        account=order.account,
+        instrument=order.instrument,
+        side=order.side,
+        order_type=order.order_type,
+        exec_type=exec_type,
+        ord_status=ord_status,
+        quantity=total,
+        price=order.price if quantity is None and price is None else price,
+        cum_qty=cum,
+        leaves_qty=0 if ord_status in TERMINAL else total - cum,
+        ts_ns=ts_ns,
+        last_qty=last_qty,
+        last_price=last_price,
+        fee=fee,
+        liquidity=liquidity,
+        reason=reason,
+        venue=order.venue if venue is None else venue,
+        strategy_id=order.strategy_id,
+    )

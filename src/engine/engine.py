@@ -33,7 +33,7 @@ from core.events import (
 )
 from core.instruments import Instrument
 from core.numbers import NANOS_PER_MILLI, Money, Nanos, Price
-from core.orders import Order
+from core.orders import Order, report_for
 from core.portfolio import PnL, Portfolio, Position
 from engine.bus import MessageBus
 from engine.order_manager import DuplicateOrderId, OrderManager
@@ -251,7 +251,14 @@ class Engine:
     # --- engine-made reports ---------------------------------------------------------------------------------
 
     def _reject(self, order: Order, reason: str, check: str, now: Nanos) -> None:
-        report = self._engine_report(order, ExecType.REJECTED, OrdStatus.REJECTED, reason, now)
+        report = report_for(
+            order,
+            exec_id=f"ENG-{self._session}-{next(self._exec_ids)}",
+            exec_type=ExecType.REJECTED,
+            ord_status=OrdStatus.REJECTED,
+            ts_ns=now,
+            reason=reason,
+        )
         self.on_execution(report)
         self.bus.publish(
             RiskEvent(
@@ -295,28 +302,6 @@ class Engine:
                 instrument=request.instrument,
                 client_order_id=request.client_order_id,
             )
-        )
-
-    def _engine_report(
-        self, order: Order, exec_type: ExecType, status: OrdStatus, reason: str, now: Nanos
-    ) -> ExecutionReport:
-        return ExecutionReport(
-            exec_id=f"ENG-{self._session}-{next(self._exec_ids)}",
-            order_id=order.order_id,
-            client_order_id=order.client_order_id,
-            account=order.account,
-            instrument=order.instrument,
-            side=order.side,
-            order_type=order.order_type,
-            exec_type=exec_type,
-            ord_status=status,
-            quantity=order.quantity,
-            price=order.price,
-            cum_qty=order.cum_qty,
-            leaves_qty=0,
-            ts_ns=now,
-            reason=reason,
-            strategy_id=order.strategy_id,
         )
 
     def _cancel_reject(

@@ -19,6 +19,7 @@ from typing import TextIO
 
 from core.enums import ExecType, OrdStatus
 from core.events import ExecutionReport, RiskEvent
+from core.orders import report_for
 from core.params import parse_assignments
 from engine.assembly import build_engine
 from engine.clock import AsyncioScheduler
@@ -107,24 +108,13 @@ def _expire_orphans(engine: Engine) -> None:
     now = engine.scheduler.now_ns()
     for index, order in enumerate(list(engine.orders.working())):
         engine.on_execution(
-            ExecutionReport(
+            report_for(
+                order,
                 exec_id=f"RECOVERY-{now}-{index}",
-                order_id=order.order_id,
-                client_order_id=order.client_order_id,
-                account=order.account,
-                instrument=order.instrument,
-                side=order.side,
-                order_type=order.order_type,
                 exec_type=ExecType.EXPIRED,
                 ord_status=OrdStatus.EXPIRED,
-                quantity=order.quantity,
-                price=order.price,
-                cum_qty=order.cum_qty,
-                leaves_qty=0,
                 ts_ns=now,
                 reason="venue session ended before the engine restarted",
-                venue=order.venue,
-                strategy_id=order.strategy_id,
             )
         )
 
