@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 
-BENCHMARKS = ("matching", "backtest", "tick-to-order")
+BENCHMARKS = ("matching", "backtest", "tick-to-order", "itch")
 
 
 def _runner(name: str) -> Callable[[list[str]], int]:
@@ -18,6 +18,10 @@ def _runner(name: str) -> Callable[[list[str]], int]:
         from bench.backtest import main as backtest
 
         return backtest
+    if name == "itch":
+        from bench.itch import main as itch
+
+        return itch
     from bench.tick_to_order import main as tick_to_order
 
     return tick_to_order

@@ -13,6 +13,7 @@ from core.params import ParamError, parse_assignments
 from engine.assembly import AssemblyError
 from engine.backtest import SESSION_START_NS, BacktestRequest, BacktestResult, run_backtest
 from engine.config import ConfigError, EngineConfig, load_config
+from engine.itch import cli as itch
 from engine.plugins import PluginRegistry, format_plugins, load_plugins, plugins_as_json
 from engine.storage.db import open_database
 from engine.storage.runs import BacktestRunRecord, RunStore
@@ -45,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
 
     plugins = commands.add_parser("plugins", help="list every plugin found, loaded or failed")
     plugins.add_argument("--json", action="store_true")
+
+    itch.add_parser(commands)
     return parser
 
 
@@ -68,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "plugins":
             return _plugins(args)
+        if args.command == "itch":
+            return itch.run(args)
         config = load_config(args.config)
         registry = load_plugins()
         if args.command == "backtest":
