@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 
-BENCHMARKS = ("matching", "backtest", "tick-to-order", "itch")
+BENCHMARKS = ("matching", "backtest", "tick-to-order", "itch", "ouch")
 
 
 def _runner(name: str) -> Callable[[list[str]], int]:
@@ -22,6 +22,10 @@ def _runner(name: str) -> Callable[[list[str]], int]:
         from bench.itch import main as itch
 
         return itch
+    if name == "ouch":
+        from bench.ouch import main as ouch
+
+        return ouch
     from bench.tick_to_order import main as tick_to_order
 
     return tick_to_order

@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from engine import routing
+from engine.ouch import plugin as ouch_plugin
 from engine.risk import plugin as risk_plugin
 from engine.sim import plugin as sim_plugin
 from engine.strategies import plugin as strategies_plugin
@@ -19,5 +20,6 @@ BUILTIN_PLUGINS: tuple[tuple[str, ModuleType], ...] = (
     ("risk", risk_plugin),
     ("simulator", sim_plugin),
     ("routing", routing),
+    ("ouch", ouch_plugin),
 )
 """Built-in plugins in registration order; a spec name registered here wins over a plugin's later one."""

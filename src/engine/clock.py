@@ -85,18 +85,55 @@ class AsyncioScheduler:
     """Schedules on a running asyncio loop against the wall clock.
 
     The loop's monotonic time is mapped onto the epoch once at construction, so ``call_at`` with an epoch time
-    fires at that wall-clock moment without being disturbed by clock adjustments during the session.
+    fires at that wall-clock moment without being disturbed by clock adjustments during the session. Callbacks
+    wait in a queue of our own, ordered by (time, scheduling order), behind a single asyncio timer: asyncio
+    itself does not promise the order of timers due at the same moment, and an order's cancel must never
+    overtake the order. A callback that raises is reported to the loop's exception handler; the next ones run.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._loop = loop or asyncio.get_running_loop()
         self._epoch_offset = time.time_ns() - int(self._loop.time() * NANOS_PER_SECOND)
+        self._queue: list[tuple[Nanos, int, _Timer]] = []
+        self._sequence = itertools.count()
+        self._wakeup: asyncio.TimerHandle | None = None
+        self._wakeup_at: Nanos | None = None
 
     def now_ns(self) -> Nanos:
         return int(self._loop.time() * NANOS_PER_SECOND) + self._epoch_offset
 
-    def call_at(self, ts_ns: Nanos, callback: Callable[[], None]) -> asyncio.TimerHandle:
-        return self._loop.call_at((ts_ns - self._epoch_offset) / NANOS_PER_SECOND, callback)
+    def call_at(self, ts_ns: Nanos, callback: Callable[[], None]) -> _Timer:
+        timer = _Timer(callback)
+        heapq.heappush(self._queue, (ts_ns, next(self._sequence), timer))
+        self._arm()
+        return timer
 
-    def call_later(self, delay_ns: Nanos, callback: Callable[[], None]) -> asyncio.TimerHandle:
-        return self._loop.call_later(max(delay_ns, 0) / NANOS_PER_SECOND, callback)
+    def call_later(self, delay_ns: Nanos, callback: Callable[[], None]) -> _Timer:
+        return self.call_at(self.now_ns() + max(delay_ns, 0), callback)
+
+    def _arm(self) -> None:
+        if not self._queue:
+            return
+        first = self._queue[0][0]
+        if self._wakeup is not None and self._wakeup_at is not None and self._wakeup_at <= first:
+            return
+        if self._wakeup is not None:
+            self._wakeup.cancel()
+        self._wakeup_at = first
+        self._wakeup = self._loop.call_at((first - self._epoch_offset) / NANOS_PER_SECOND, self._run_due)
+
+    def _run_due(self) -> None:
+        due = max(self.now_ns(), self._wakeup_at or 0)
+        self._wakeup = self._wakeup_at = None
+        queue = self._queue
+        while queue and queue[0][0] <= due:
+            _, _, timer = heapq.heappop(queue)
+            if timer.cancelled:
+                continue
+            try:
+                timer.callback()
+            except Exception as error:  # noqa: BLE001 - report like asyncio does, then run the next callback
+                self._loop.call_exception_handler(
+                    {"message": "scheduled callback failed", "exception": error, "callback": timer.callback}
+                )
+        self._arm()

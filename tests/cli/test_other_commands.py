@@ -31,7 +31,7 @@ def test_plugins_lists_the_built_ins_and_what_they_register() -> None:
     ):
         assert expected in result.stdout
     listed = json.loads(run_engine("plugins", "--json").stdout)
-    assert {entry["name"] for entry in listed} >= {"strategies", "risk", "simulator", "routing"}
+    assert {entry["name"] for entry in listed} >= {"strategies", "risk", "simulator", "routing", "ouch"}
     assert all(entry["status"] == "loaded" for entry in listed if entry["source"] == "built-in")
 
 
