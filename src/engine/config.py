@@ -113,16 +113,20 @@ class SimulatorConfig:
 
 
 def _default_instruments() -> tuple[InstrumentConfig, ...]:
-    # Opening price and daily volatility of liquid US names; an index ETF moves about half as much as a stock.
-    opening = {"AAPL": ("190.00", 0.02), "MSFT": ("420.00", 0.015), "SPY": ("560.00", 0.01), "QQQ": ("480.00", 0.012)}
+    # Opening price, daily volatility and correlation with the market of liquid US names: an index ETF moves about
+    # half as much as a stock and almost only with the market (SPY and QQQ correlate about 0.9), a large-cap stock
+    # moderately (about 0.6; AAPL and MSFT then correlate about 0.35 with each other).
+    opening = {
+        "AAPL": ("190.00", 0.02, 0.6),
+        "MSFT": ("420.00", 0.015, 0.6),
+        "SPY": ("560.00", 0.01, 0.95),
+        "QQQ": ("480.00", 0.012, 0.95),
+    }
     configs = []
-    for symbol, (price, volatility) in opening.items():
+    for symbol, (price, volatility, correlation) in opening.items():
         instrument = Instrument(symbol=symbol, tick_size=100, price_scale=4, lot_size=1, currency="USD")
-        configs.append(
-            InstrumentConfig(
-                instrument=instrument, start_price=instrument.to_price(price), sim={"daily_volatility": volatility}
-            )
-        )
+        sim: dict[str, SimSetting] = {"daily_volatility": volatility, "market_correlation": correlation}
+        configs.append(InstrumentConfig(instrument=instrument, start_price=instrument.to_price(price), sim=sim))
     return tuple(configs)
 
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from core.commands import SubmitOrder
@@ -27,6 +28,8 @@ from engine.sim.rng import derive_seed
 SECOND = 1_000_000_000
 MILLI = 1_000_000
 TICK = 100
+
+F64 = npt.NDArray[np.float64]
 
 
 def run(seed: int, until_ns: int, steps: list[int] | None = None) -> tuple[MatchingBook, BackgroundFlow]:
@@ -52,6 +55,16 @@ def snapshot(book: MatchingBook, flow: BackgroundFlow) -> tuple[object, ...]:
     )
 
 
+def take(book: MatchingBook, flow: BackgroundFlow, ts: int, oid: int, side: int, qty: int) -> int:
+    """An engine market order, and its impact on the fundamental for what it took, as the venue does it."""
+    book.clear_events()
+    book.market(ts, oid, 7, side, qty)
+    fills = book.events[book.events["kind"] == EV_FILL]
+    taken = int(fills["qty"].sum())
+    flow.take_impact(ts, side, taken)
+    return taken
+
+
 def test_a_seed_gives_the_same_market_every_time() -> None:
     first = snapshot(*run(11, 2 * SECOND))
     assert snapshot(*run(11, 2 * SECOND)) == first
@@ -63,6 +76,28 @@ def test_splitting_time_into_steps_changes_nothing() -> None:
     rng = np.random.default_rng(0)
     cuts = sorted(rng.integers(0, 3 * SECOND, size=40).tolist())
     assert snapshot(*run(5, 3 * SECOND, steps=cuts)) == whole
+
+
+def test_splitting_time_changes_nothing_with_the_market_factor_and_engine_impact() -> None:
+    impacts = [(700 * MILLI, BUY, 5_000), (1_300 * MILLI, SELL, 1_200), (2_000 * MILLI, BUY, 40)]
+
+    def market(cuts: list[int]) -> tuple[object, ...]:
+        book = MatchingBook(TICK)
+        flow = BackgroundFlow(book, FlowParams(market_correlation=0.8), seed=5, start_ns=0, market_seed=9)
+        for t in sorted([*cuts, 3 * SECOND]):
+            flow.run_until(t)
+            for ts, side, qty in impacts:
+                if ts == t:
+                    take(book, flow, ts, 1_000 + ts, side, qty)
+        return (*snapshot(book, flow), flow.market_factor, flow.factor_ticks)
+
+    at_impacts = [ts for ts, _, _ in impacts]
+    whole = market(at_impacts)
+    rng = np.random.default_rng(1)
+    on_the_grid = [k * 10 * MILLI for k in rng.integers(1, 300, size=20).tolist()]
+    cuts = sorted({*rng.integers(0, 3 * SECOND, size=40).tolist(), *on_the_grid, *at_impacts})
+    assert market(cuts) == whole
+    assert whole[-2] != 0, "the factor moved"
 
 
 def test_instruments_do_not_disturb_each_other() -> None:
@@ -136,6 +171,51 @@ def test_an_engine_order_walks_the_background_book() -> None:
     assert best_ask > asks[2, 0]
 
 
+def test_an_engine_order_that_takes_liquidity_moves_the_fundamental_by_the_square_root_law() -> None:
+    book = MatchingBook(TICK)
+    flow = BackgroundFlow(book, FlowParams(), seed=8, start_ns=0)
+    flow.run_until(SECOND)
+    start = flow.fundamental
+    # 0.3 tick for one lot of 100 shares, times the square root of the lots: 20,000 shares move 4.24 ticks.
+    assert flow.take_impact(SECOND, BUY, 20_000) == 4
+    assert flow.fundamental == start + 4 * TICK
+    assert flow.next_event_ns == SECOND, "the next event is drawn again from the order's time"
+    assert flow.take_impact(SECOND, SELL, 20_000) == -4, "the 0.24 carried over and the sale's 4.24 make 4"
+    assert flow.fundamental == start
+    moves = [flow.take_impact(SECOND, BUY, 100) for _ in range(10)]
+    assert sum(moves) == 3, "ten orders of one lot move 3 ticks in all, not 0 for being small"
+    assert set(moves) == {0, 1}
+    assert flow.fundamental == start + 3 * TICK
+
+
+def test_a_large_engine_buy_leaves_the_market_higher() -> None:
+    def mids_after(buy: int, *, impact: bool = True) -> F64:
+        book = MatchingBook(TICK)
+        params = FlowParams(start_price=1_900_000, daily_volatility=0.002, noise_rate=0.05)
+        flow = BackgroundFlow(book, params, seed=12, start_ns=0)
+        flow.run_until(SECOND)
+        if buy and impact:
+            assert take(book, flow, SECOND, 1, BUY, buy) == buy
+        elif buy:
+            book.market(SECOND, 1, 7, BUY, buy)
+        mids = []
+        for k in range(2, 11):
+            flow.run_until(k * SECOND)
+            book.clear_events()
+            bid, _, ask, _ = book.top()
+            assert bid is not None
+            assert ask is not None
+            mids.append((bid + ask) / 2 / TICK)
+        return np.array(mids)
+
+    # 8,100 shares (81 lots, most of the offers in the book) move the fundamental 0.3 * sqrt(81) = 2.7 ticks.
+    calm = mids_after(0)
+    assert np.abs(mids_after(8_100, impact=False) - calm).mean() < 1, "without impact the market would revert"
+    footprint = mids_after(8_100) - calm
+    assert footprint.min() >= 2, "the mid stays higher for seconds"
+    assert 2 <= footprint.mean() <= 4, "by about the 2.7 ticks of the square-root law"
+
+
 def test_prices_stay_positive_near_zero() -> None:
     params = FlowParams(start_price=300, tick=100, daily_volatility=5.0)
     book = MatchingBook(100)
@@ -158,6 +238,7 @@ def test_prices_stay_positive_near_zero() -> None:
         ({"taker_excitation": 1.0}, "taker_excitation"),
         ({"zi_min_distance": 30}, "zi distances"),
         ({"mm_offsets": (0,) * 63}, "market makers"),
+        ({"market_correlation": 1.5}, "market_correlation"),
     ],
 )
 def test_invalid_parameters_are_refused(changes: dict[str, object], message: str) -> None:
@@ -265,7 +346,8 @@ from engine.sim.matching import MatchingBook
 
 def scenario():
     book = MatchingBook(100)
-    flow = BackgroundFlow(book, FlowParams(start_price=1_900_000), seed=3, start_ns=0)
+    params = FlowParams(start_price=1_900_000, market_correlation=0.7)
+    flow = BackgroundFlow(book, params, seed=3, start_ns=0, market_seed=4)
     book.add(0, 1, 7, 0, 1_899_900, 300)
     stops = 0
     for k in range(1, 31):
@@ -274,9 +356,12 @@ def scenario():
             if not flow.stopped:
                 break
             stops += 1
+        if k % 10 == 0:
+            book.market(k * 100_000_000, 10 + k, 7, k % 20 // 10, 3_000)
+            flow.take_impact(k * 100_000_000, k % 20 // 10, 3_000)
     bids, asks = book.depth(10)
     return [bids.tolist(), asks.tolist(), book.counters(), flow.fundamental, flow.messages, flow.next_event_ns,
-            list(flow.taker_orders), stops]
+            list(flow.taker_orders), stops, flow.market_factor, flow.factor_ticks]
 
 if __name__ == "__main__":
     print(json.dumps(scenario()))

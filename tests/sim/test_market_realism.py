@@ -2,8 +2,9 @@
 
 The background flow of the engine's default AAPL (190.00, one-cent ticks) is recorded once for a quarter of an
 hour, sampled every 10 ms; the tests read that tape: message rate, trade rate and size, bursts, spread, depth,
-volatility, and how trades and resting quotes fare afterwards (adverse selection). A slow test runs the built-in
-market maker for half an hour and checks it does not earn a steady fortune.
+volatility, and how trades and resting quotes fare afterwards (adverse selection). Through the venue, a large
+engine order moves the market for good, as in real markets. A slow test runs the built-in market maker for half an
+hour and checks it does not earn a steady fortune.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from core.commands import SubmitOrder
+from core.enums import OrderType, Side
 from engine.assembly import build_engine
 from engine.backtest import SESSION_START_NS
 from engine.clock import SimulatedScheduler
-from engine.config import EngineConfig
+from engine.config import AccountConfig, EngineConfig, InstrumentConfig
 from engine.metrics import max_drawdown, sharpe_ratio
 from engine.plugins import PluginRegistry
 from engine.sim.flow import BackgroundFlow, FlowParams
@@ -196,6 +199,53 @@ def test_quotes_kept_at_the_touch_are_picked_off() -> None:
     assert ((after - before) * bought).mean() <= -0.5, "the mid moves against a quote once it is hit"
     edge = ((after - ours[:, 2] / TICK) * bought).mean()
     assert edge < 0, "a second later, the half-spread earned is more than given back"
+
+
+def calm_mids_after(config: EngineConfig, registry: PluginRegistry, seed: int, buy: int) -> F64:
+    """The published mid in ticks every second from 2 s to 10 s of a calm AAPL (a tenth of its volatility and of
+    its noise takers), after a market buy of ``buy`` shares at 1 s (none if 0) by an account without limits."""
+    aapl = next(entry for entry in config.instruments if entry.instrument.symbol == "AAPL")
+    calm = InstrumentConfig(
+        instrument=aapl.instrument, start_price=aapl.start_price, sim={"daily_volatility": 0.002, "noise_rate": 0.05}
+    )
+    unlimited = EngineConfig(
+        instruments=(calm,),
+        accounts=(AccountConfig(name="main", risk={}),),
+        simulator=config.simulator,
+        source="<test>",
+    )
+    scheduler = SimulatedScheduler(SESSION_START_NS)
+    engine = build_engine(unlimited, registry, scheduler, symbols=["AAPL"], seed=seed)
+    engine.start()
+    mids = []
+    try:
+        scheduler.run_until(SESSION_START_NS + SECOND)
+        if buy:
+            engine.submit(
+                SubmitOrder(client_order_id="big", account="main", instrument="AAPL", side=Side.BUY, quantity=buy,
+                            order_type=OrderType.MARKET)
+            )  # fmt: skip
+        for k in range(2, 11):
+            scheduler.run_until(SESSION_START_NS + k * SECOND)
+            book = engine.last_book("AAPL")
+            assert book is not None
+            assert book.mid_x2 is not None
+            mids.append(book.mid_x2 / 2 / TICK)
+        assert engine.filled_qty == buy
+    finally:
+        engine.stop()
+    return np.array(mids)
+
+
+def test_a_large_engine_buy_leaves_a_lasting_footprint(config: EngineConfig, registry: PluginRegistry) -> None:
+    # 8,100 shares (81 lots, most of the offers in the book) move the fundamental 0.3 * sqrt(81) = 2.7 ticks. Two
+    # runs of one seed differ by the order (and what follows from it) alone.
+    footprints = [
+        calm_mids_after(config, registry, seed, 8_100) - calm_mids_after(config, registry, seed, 0)
+        for seed in (1, 2, 3)
+    ]
+    assert 2 <= np.mean(footprints) <= 4, footprints
+    assert all(footprint[-3:].mean() >= 1.5 for footprint in footprints), "still there 8 to 10 seconds later"
 
 
 @pytest.mark.slow

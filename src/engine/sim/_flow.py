@@ -1,17 +1,27 @@
 """The compiled background-trader loop: it draws the crowd's events and applies them to the book's arrays.
 
 Events come from one merged Poisson process whose total rate changes only at events, so the time to the next
-event is drawn right after each event from the rates then in force. The takers' self-excitation decays between
+event is drawn right after each event from the rates then in force (and drawn again when the state changes in
+between: a step of the market factor, an engine order's impact). The takers' self-excitation decays between
 events; the draw uses its current value as a bound and the surplus is thinned out as an empty event, which keeps
-the process exact. An event is one of: the latent fundamental moves a tick (every market maker becomes stale); a
-stale market maker reacts and re-centres its quotes; a market maker refreshes at random; a zero-intelligence
-trader sends a limit order or cancels one; an informed taker picks off quotes on the wrong side of the
-fundamental; a momentum or noise taker sends a market order (a noise taker's then moves the fundamental).
+the process exact. An event is one of: the latent fundamental moves a tick (its idiosyncratic news; every market
+maker becomes stale); a stale market maker reacts and re-centres its quotes; a market maker refreshes at random;
+a zero-intelligence trader sends a limit order or cancels one; an informed taker picks off quotes on the wrong
+side of the fundamental; a momentum or noise taker sends a market order (a noise taker's then moves the
+fundamental).
+
+Besides, the **market factor** shared by every instrument of a run steps on a fixed time grid from the start: a
+walk of +1/-1 steps drawn from its own generator, seeded from the run alone, so that each instrument's flow
+regenerates the same path on its own. The instrument's share of it (the walk times a signed scale, in ticks)
+moves the fundamental by whole ticks whenever it has drifted a full tick from what the fundamental already
+carries. And when an engine order takes liquidity, the venue calls :func:`flow_take_impact`, which moves the
+fundamental as a noise taker's order of that size would.
 
 Each resulting exchange message is first written to the *pending* fields of the flow state and then applied;
 when the book must grow, the loop returns the kernel's status with the message still pending, and the next call
 applies it. The loop may also stop right after a message that touched an engine order (owner > 0). So the
-sequence of messages depends only on the seed and the book, never on where the caller split time.
+sequence of messages depends only on the seeds, the book and the engine's orders, never on where the caller split
+time.
 """
 
 from __future__ import annotations
@@ -77,6 +87,9 @@ F_DIR = 17  # direction of the quotes being moved by the cursor: 1 up, -1 down, 
 F_TAKERS = 18  # background taker orders sent
 F_INFORMED = 19  # of which informed
 F_P_IMPACT = 20  # pending message's move of the fundamental once applied, in ticks (signed)
+F_FACTOR_NEXT = 21  # time of the market factor's next step (NEVER when it has no weight)
+F_FACTOR_WALK = 22  # the market factor: a walk of +1/-1 steps on the grid, the same for every instrument of a run
+F_FACTOR_TICKS = 23  # ticks of the factor already applied to the fundamental
 F_SIZE = 24
 
 P_ADD = 1
@@ -87,7 +100,8 @@ P_MARKET = 4
 # --- xst: real-valued flow state -------------------------------------------------------------------------------
 X_EXCITE = 0  # takers' self-excitation (extra noise-taker rate per second) at time F_NOW
 X_BOUND = 1  # total rate the wait to F_NEXT was drawn with
-X_SIZE = 2
+X_IMPACT_REST = 2  # the engine orders' impact not yet applied (less than half a tick either way)
+X_SIZE = 3
 
 # --- ipar: integer parameters ----------------------------------------------------------------------------------
 I_TICK = 0
@@ -101,6 +115,7 @@ I_MOMENTUM_SHIFT = 7
 I_MIN_FUND2 = 8
 I_INFORMED_MAX_LOTS = 9
 I_ZI_MIN_DISTANCE = 10
+I_FACTOR_STEP = 11  # nanoseconds between two steps of the market factor
 I_SIZE = 12
 
 # --- fpar: rates per second and probabilities ------------------------------------------------------------------
@@ -118,6 +133,7 @@ R_TAKER_GEOMETRIC_P = 10
 R_EXCITE_JUMP = 11  # added to the excitation by each noise or momentum order
 R_EXCITE_DECAY = 12  # per second
 R_IMPACT = 13  # ticks the fundamental moves after a noise order of one lot (times the square root of its lots)
+R_FACTOR_SCALE = 14  # ticks of this instrument's fundamental per unit of the market factor (signed)
 R_SIZE = 16
 
 # --- makers: one row per market maker --------------------------------------------------------------------------
@@ -126,6 +142,9 @@ K_CENTER = 1  # the fundamental it last quoted around
 K_COLS = 2
 
 NANOS = 1_000_000_000.0
+
+NEVER = 1 << 62
+"""A time no run reaches: of the next event when nothing can happen, of the factor's step when it has no weight."""
 
 
 @jit
@@ -374,6 +393,54 @@ def _move_fundamental(fst: I64Array, ipar: I64Array, ticks: int, n_makers: int) 
 
 
 @jit
+def _restart_at(fst: I64Array, xst: F64Array, fpar: F64Array, ts: int) -> None:
+    """Bring the clock to ``ts`` between two events (the excitation decays meanwhile) and drop the time drawn
+    for the next event: the state is about to change, so it is drawn again from the rates then in force (exact
+    for a Poisson process, which has no memory)."""
+    if ts > fst[F_NOW]:
+        xst[X_EXCITE] *= math.exp(-fpar[R_EXCITE_DECAY] * ((ts - fst[F_NOW]) / NANOS))
+        fst[F_NOW] = ts
+    fst[F_NEXT] = NO_EVENT
+
+
+@jit
+def _factor_step(fst: I64Array, xst: F64Array, ipar: I64Array, fpar: F64Array, frng: U64Array, n_makers: int) -> None:
+    """The market factor takes its step due at ``fst[F_FACTOR_NEXT]``. Once this instrument's share of it has
+    drifted a whole tick (or more) from what the fundamental already carries, the fundamental follows by whole
+    ticks, at the step's time; within a tick nothing moves, so the factor adds no back-and-forth flicker."""
+    due = fst[F_FACTOR_NEXT]
+    fst[F_FACTOR_NEXT] = due + ipar[I_FACTOR_STEP]
+    walk = fst[F_FACTOR_WALK] + (1 if below(frng, 2) == 1 else -1)
+    fst[F_FACTOR_WALK] = walk
+    gap = fpar[R_FACTOR_SCALE] * walk - fst[F_FACTOR_TICKS]
+    if -1.0 < gap < 1.0:
+        return
+    ticks = int(gap)  # whole ticks, towards zero
+    fst[F_FACTOR_TICKS] += ticks
+    _restart_at(fst, xst, fpar, due)
+    _move_fundamental(fst, ipar, ticks, n_makers)
+
+
+@jit
+def flow_take_impact(
+    fst: I64Array, xst: F64Array, ipar: I64Array, fpar: F64Array, n_makers: int, ts: int, side: int, qty: int
+) -> int:
+    """An engine order took ``qty`` from the book as the aggressor on ``side`` at ``ts`` (after every background
+    event before ``ts``): the fundamental moves its way by ``impact * sqrt(lots)`` ticks, the noise takers' law.
+    It moves by the nearest whole number of ticks and the remainder is carried to the next engine order, so the
+    engine's footprint is exact over many orders and draws nothing from the crowd's generator. Returns the ticks
+    moved (signed)."""
+    impact = fpar[R_IMPACT] * math.sqrt(qty / ipar[I_LOT])
+    total = xst[X_IMPACT_REST] + (impact if side == BUY else -impact)
+    ticks: int = math.floor(total + 0.5)
+    xst[X_IMPACT_REST] = total - ticks
+    if ticks != 0:
+        _restart_at(fst, xst, fpar, ts)
+        _move_fundamental(fst, ipar, ticks, n_makers)
+    return ticks
+
+
+@jit
 def _rates(fst: I64Array, fpar: F64Array, excite: float) -> tuple[float, float, float, float]:
     """``(zi cancels, market-maker reactions, noise takers, total)`` rates per second in the current state."""
     cancels = fpar[R_ZI_CANCEL] * fst[F_POOL_N]
@@ -389,7 +456,7 @@ def _draw_next(fst: I64Array, xst: F64Array, fpar: F64Array, rng: U64Array) -> N
     total = _rates(fst, fpar, xst[X_EXCITE])[3]
     xst[X_BOUND] = total
     if total <= 0.0:
-        fst[F_NEXT] = 1 << 62
+        fst[F_NEXT] = NEVER
         return
     wait = int(exponential(rng, total) * NANOS)
     fst[F_NEXT] = fst[F_NOW] + max(wait, 1)
@@ -467,11 +534,13 @@ def flow_run(
     quotes: I64Array,
     pool: I64Array,
     rng: U64Array,
+    frng: U64Array,
     t_end: int,
     stop_on_owned: bool,
 ) -> int:
     """Apply every background message due before ``t_end``; returns OK, STOPPED (``stop_on_owned`` and a message
-    just touched an engine order), or a kernel NEED_* status to resolve."""
+    just touched an engine order), or a kernel NEED_* status to resolve. ``rng`` drives the crowd and ``frng``
+    the market factor; a step of the factor due at the time of an event comes first."""
     while True:
         if fst[F_P_KIND] != 0:
             first_event = st[S_NEV]
@@ -494,6 +563,8 @@ def flow_run(
             _requote(st, orders, idmap, fst, ipar, makers, quotes, q)
         elif fst[F_NEXT] == NO_EVENT:
             _draw_next(fst, xst, fpar, rng)
+        elif fst[F_FACTOR_NEXT] <= fst[F_NEXT] and fst[F_FACTOR_NEXT] < t_end:
+            _factor_step(fst, xst, ipar, fpar, frng, makers.shape[0])
         elif fst[F_NEXT] < t_end:
             _next_event(st, idmap, fst, xst, ipar, fpar, makers, rng, pool)
         else:

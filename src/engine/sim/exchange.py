@@ -3,8 +3,11 @@
 Engine orders arrive after the order-entry latency and trade against the background book (and each other) by
 price-time priority; fills pay maker or taker fees. Every publication interval each book's L2 changes are sent
 as one :class:`BookUpdate` after the market-data latency, with trades and (when someone listens) order-level
-actions. The background flow of each instrument is seeded from the run's seed and the symbol alone, so a run is
-reproducible and one instrument's market does not depend on which others are simulated.
+actions. The background flow of each instrument is seeded from the run's seed and the symbol alone, and the
+market factor the instruments share from the run's seed alone (each flow regenerates it), so a run is
+reproducible and one instrument's market does not depend on which others are simulated. An engine order that
+takes liquidity also moves its instrument's latent fundamental (see :meth:`BackgroundFlow.take_impact`), so a
+large one leaves a lasting footprint.
 """
 
 from __future__ import annotations
@@ -86,12 +89,13 @@ class _Own:
 class _Market:
     """One instrument: its book, its background traders and its publication state."""
 
-    def __init__(self, instrument: Instrument, params: FlowParams, seed: int, stp_mode: int) -> None:
+    def __init__(self, instrument: Instrument, params: FlowParams, seed: int, market_seed: int, stp_mode: int) -> None:
         self.instrument = instrument
         self.stp_mode = stp_mode
         self.book = MatchingBook(instrument.tick_size, stp_mode=stp_mode)
         self.params = params
         self.seed = seed
+        self.market_seed = market_seed
         self.flow: BackgroundFlow | None = None
         self.sequence = 0
         self.messages = 0
@@ -131,7 +135,7 @@ class SimulatedExchange(Venue):
         for symbol, instrument in setup.instruments.items():
             seed = (setup.seed * 0x9E3779B1 + zlib.crc32(symbol.encode())) & 0x7FFF_FFFF_FFFF_FFFF
             params = flow_params(instrument, per_instrument.get(symbol, {}))
-            self._markets[symbol] = _Market(instrument, params, seed, stp)
+            self._markets[symbol] = _Market(instrument, params, seed, setup.seed, stp)
         self._maker_fee = _fee_rate(self.settings.maker_fee_bps)
         self._taker_fee = _fee_rate(self.settings.taker_fee_bps)
         self._own: dict[int, _Own] = {}
@@ -167,7 +171,7 @@ class SimulatedExchange(Venue):
         for market in self._markets.values():
             if self._want_actions:
                 market.book = MatchingBook(market.instrument.tick_size, stp_mode=market.stp_mode, record_anonymous=True)
-            market.flow = BackgroundFlow(market.book, market.params, market.seed, now)
+            market.flow = BackgroundFlow(market.book, market.params, market.seed, now, market_seed=market.market_seed)
             self._advance(market, now + 1)
         self._publish_all()
 
@@ -289,10 +293,24 @@ class SimulatedExchange(Venue):
             self._publish_actions(market, rows)
         if self._want_trades:
             self._publish_trades(market, rows[rows[:, L.E_KIND] == L.EV_FILL])
-        own_rows = rows[(rows[:, L.E_OWNER] > 0) | (rows[:, L.E_OWNER2] > 0)]
+        own_rows = rows[(rows[:, L.E_OWNER] > 0) | (rows[:, L.E_OWNER2] > 0)].tolist()
         market.book.clear_events()
-        for row in own_rows.tolist():
+        self._take_impact(market, own_rows)
+        for row in own_rows:
             self._own_event(row)
+
+    @staticmethod
+    def _take_impact(market: _Market, rows: list[list[int]]) -> None:
+        """Move the fundamental after each engine order that took liquidity, by what it took in these events."""
+        taken: dict[int, list[int]] = {}
+        for row in rows:
+            if row[L.E_KIND] == L.EV_FILL and row[L.E_OWNER2] > 0:
+                seen = taken.setdefault(row[L.E_OID2], [row[L.E_TS], row[L.E_SIDE], 0])
+                seen[2] += row[L.E_QTY]
+        if taken:
+            assert market.flow is not None
+            for ts, side, qty in taken.values():
+                market.flow.take_impact(ts, side, qty)
 
     def _own_event(self, row: list[int]) -> None:
         kind = row[L.E_KIND]

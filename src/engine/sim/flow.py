@@ -4,10 +4,19 @@ The model
 ---------
 The crowd (all owner 0) trades around a latent **fundamental** value that is never shown in the book:
 
-* The fundamental sits mid-way between two ticks and moves one tick at a time. Part of its variance comes from
-  its own Poisson moves (news), the rest from the permanent impact of the noise takers' orders; the two add up
-  to ``daily_volatility`` (2 % a day of a 190.00 stock with one-cent ticks is 2.5 ticks per square-root second,
-  about six one-tick moves a second).
+* The fundamental sits mid-way between two ticks and moves by whole ticks. Its variance has three sources that
+  add up to ``daily_volatility`` (2 % a day of a 190.00 stock with one-cent ticks is 2.5 ticks per square-root
+  second, about six one-tick moves a second): the **market factor** (a share ``market_correlation ** 2``), the
+  permanent impact of the noise takers' orders, and the instrument's own Poisson one-tick moves (news) for the
+  rest.
+* The **market factor** is common to every instrument of a run: a walk of +1/-1 steps every ``FACTOR_STEP_NS``
+  (10 ms) of simulated time from the start, drawn from a generator of its own seeded by the run's seed alone
+  (``market_seed``), so every instrument's flow regenerates the same path on its own and a run does not depend on
+  which instruments are simulated. Each instrument carries it scaled to ``market_correlation`` times its
+  volatility; its fundamental follows by whole ticks whenever its share has drifted a full tick from what it
+  already carries (within a tick nothing moves, so the factor adds no back-and-forth flicker, and its moves come
+  about as often as the same variance in news would). Two instruments' fundamentals correlate by the product of
+  their ``market_correlation`` (a negative one moves against the market).
 * **Market makers** (one per ``mm_offsets`` entry) quote ``mm_levels`` levels a side, one tick wide around the
   fundamental, never crossing the book. After a move of the fundamental their quotes are stale until each maker
   reacts (after an exponential delay of mean ``1 / mm_reaction_rate``); they also refresh at random
@@ -29,9 +38,12 @@ So a resting order is hit mostly when the price is about to move through it (a s
 quote picked off): that adverse selection is what a market maker's spread and rebate have to pay for.
 
 Engine orders (owner > 0) rest in the same book: background takers trade against them, informed takers pick them
-off when stale, and their own aggressive orders walk the background liquidity (without moving the fundamental).
-A seed fixes the whole stream; calling :meth:`BackgroundFlow.run_until` once or in several steps, including its
-stops at engine orders' events, gives the same market.
+off when stale, and their own aggressive orders walk the background liquidity. An engine order that takes
+liquidity also moves the fundamental its way by the noise takers' square-root law, ``impact_ticks * sqrt(lots)``
+of what it took (the venue calls :meth:`BackgroundFlow.take_impact`; rounded to whole ticks with the remainder
+carried to the next engine order), so a large order leaves a lasting footprint instead of the market reverting
+to where it was. The two seeds fix the whole stream; calling :meth:`BackgroundFlow.run_until` once or in several
+steps, including its stops at engine orders' events, gives the same market.
 
 Calibration
 -----------
@@ -48,7 +60,15 @@ Measured over simulated hours of it (several seeds):
 * trades that predict the next move: a second after a background trade the mid has moved 0.6 to 0.9 tick in the
   trade's direction on average, and quotes pegged to the best prices lose more than the half-spread to it;
 * the built-in market maker (100 shares a side, one tick from the mid) makes or loses a fraction of a tick per
-  share over half an hour, depending on the seed: the maker rebate roughly pays for the adverse selection.
+  share over half an hour, depending on the seed: the maker rebate roughly pays for the adverse selection;
+* the figures above hardly change with a weight on the market factor (``market_correlation`` 0.6 or 0.95).
+
+The engine's default instruments (see the configuration) load SPY and QQQ with 0.95 on the market factor and AAPL
+and MSFT with 0.6. Over simulated hours their one-minute mid returns correlate about 0.9 (SPY and QQQ) and 0.5 to
+0.7 (AAPL and SPY, the product 0.57 within sampling error), each at its own ``daily_volatility``; ten-second
+returns about 0.89 and 0.55. An engine market buy of 8,100 AAPL shares (81 lots, most of the offers in the book)
+leaves the mid 3 ticks higher for good (0.3 * sqrt(81) = 2.7), where before the market went back to where it was
+within a second.
 
 The same volatility in a higher-priced stock is more ticks per second (a 420.00 stock makes about 30 one-tick
 moves a second): its mid moves more often, its informed takers trade more (3 to 4 trades a second), its spread is
@@ -64,6 +84,9 @@ import numpy as np
 
 from engine.sim._flow import (
     F_CURSOR_END,
+    F_FACTOR_NEXT,
+    F_FACTOR_TICKS,
+    F_FACTOR_WALK,
     F_FUND2,
     F_INFORMED,
     F_MESSAGES,
@@ -72,6 +95,7 @@ from engine.sim._flow import (
     F_NOW,
     F_SIZE,
     F_TAKERS,
+    I_FACTOR_STEP,
     I_INFORMED_MAX_LOTS,
     I_LOT,
     I_MIN_FUND2,
@@ -87,9 +111,11 @@ from engine.sim._flow import (
     K_CENTER,
     K_COLS,
     K_OFFSET,
+    NEVER,
     NO_EVENT,
     R_EXCITE_DECAY,
     R_EXCITE_JUMP,
+    R_FACTOR_SCALE,
     R_FUND,
     R_IMPACT,
     R_INFORMED,
@@ -106,10 +132,11 @@ from engine.sim._flow import (
     STOPPED,
     X_SIZE,
     flow_run,
+    flow_take_impact,
 )
 from engine.sim._layout import OK
 from engine.sim.matching import MatchingBook
-from engine.sim.rng import new_state
+from engine.sim.rng import derive_seed, new_state
 
 BACKGROUND_ID_BASE = 1 << 41
 """Background order ids start here; the venue's own ids stay within 1..2**40."""
@@ -119,6 +146,12 @@ SESSION_SECONDS = 23_400.0
 
 MAX_MAKERS = 62
 """Most background market makers (``len(mm_offsets)``)."""
+
+FACTOR_STEP_NS = 10_000_000
+"""Time between two steps of the market factor (10 ms), on a grid from the start of the flow. The same for every
+instrument, so that all of them follow the same path."""
+
+_FACTOR_STREAM = "market-factor"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +164,10 @@ class FlowParams:
     lot: int = 100
     daily_volatility: float = 0.02
     """Standard deviation of the fundamental's relative change over one session, at the start price."""
+    market_correlation: float = 0.0
+    """Correlation (-1 to 1) of the fundamental's moves with the market factor that every instrument of a run
+    shares. Its square is the factor's share of the variance; the rest is the instrument's own. Two instruments'
+    fundamentals correlate by the product of their settings (0.95 and 0.95: about 0.9)."""
     zi_rate: float = 4_500.0
     """Zero-intelligence limit orders per second."""
     zi_cancel_rate: float = 64.0
@@ -184,6 +221,8 @@ class FlowParams:
         )  # fmt: skip
         if min(rates) < 0 or self.daily_volatility < 0:
             raise ValueError("rates and volatility must not be negative")
+        if not -1.0 <= self.market_correlation <= 1.0:
+            raise ValueError(f"market_correlation must be within [-1, 1], got {self.market_correlation}")
         if self.zi_mean_distance < 0 or not 0 <= self.zi_cross_prob <= 1:
             raise ValueError("zi_mean_distance must be >= 0 and zi_cross_prob within [0, 1]")
         if not 0 <= self.taker_excitation < 1 or self.taker_mean_lots < 1:
@@ -218,27 +257,50 @@ class FlowParams:
         return self.noise_rate / (1.0 - self.taker_excitation) * expected_square
 
     @property
-    def fundamental_rate(self) -> float:
-        """One-tick moves of the fundamental per second that, with the takers' impact, give the volatility.
+    def factor_variance_rate(self) -> float:
+        """Variance per second, in ticks squared, that the market factor brings to the fundamental."""
+        return self.market_correlation**2 * self.variance_rate
 
-        Zero when the impact alone is larger; the fundamental is then more volatile than configured.
+    @property
+    def factor_scale(self) -> float:
+        """Ticks of the fundamental per unit of the market factor, a walk of one step per ``FACTOR_STEP_NS``
+        (signed like ``market_correlation``)."""
+        steps_per_second = 1e9 / FACTOR_STEP_NS
+        return math.copysign(math.sqrt(self.factor_variance_rate / steps_per_second), self.market_correlation)
+
+    @property
+    def fundamental_rate(self) -> float:
+        """One-tick moves of the fundamental per second (its own news) that, with the takers' impact and the
+        market factor, give the volatility.
+
+        Zero when the impact alone is larger than the instrument's own share of the variance; the fundamental is
+        then more volatile, and less correlated with the market, than configured.
         """
-        return max(self.variance_rate - self.impact_variance_rate, 0.0)
+        own = self.variance_rate - self.factor_variance_rate
+        return max(own - self.impact_variance_rate, 0.0)
 
 
 class BackgroundFlow:
-    """The background crowd of one instrument, writing into ``book`` from ``start_ns`` on, fixed by ``seed``."""
+    """The background crowd of one instrument, writing into ``book`` from ``start_ns`` on.
+
+    ``seed`` fixes the instrument's own stream (its crowd and news); ``market_seed`` fixes the market factor,
+    and must be the same for every instrument of a run (the run's seed) so that they share it.
+    """
 
     __slots__ = (
-        "_book", "_fpar", "_fst", "_ipar", "_makers", "_pool", "_quotes", "_rng", "_stopped", "_xst", "params",
+        "_book", "_fpar", "_frng", "_fst", "_ipar", "_makers", "_pool", "_quotes", "_rng", "_stopped", "_xst",
+        "params",
     )  # fmt: skip
 
-    def __init__(self, book: MatchingBook, params: FlowParams, seed: int, start_ns: int) -> None:
+    def __init__(
+        self, book: MatchingBook, params: FlowParams, seed: int, start_ns: int, *, market_seed: int = 0
+    ) -> None:
         if params.tick % book.tick:
             raise ValueError(f"flow tick {params.tick} is not a multiple of the book's tick {book.tick}")
         self.params = params
         self._book = book
         self._rng = new_state(seed)
+        self._frng = new_state(derive_seed(market_seed, _FACTOR_STREAM))
         self._stopped = False
         self._ipar = self._int_params(params)
         self._fpar = self._rate_params(params)
@@ -254,6 +316,8 @@ class BackgroundFlow:
         makers[:, K_CENTER] = fst[F_FUND2]
         fst[F_NEXT_OID] = BACKGROUND_ID_BASE
         fst[F_CURSOR_END] = self._quotes.shape[0]  # the market makers quote at once
+        # Without weight on the factor its steps could change nothing: they are not even drawn.
+        fst[F_FACTOR_NEXT] = start_ns + FACTOR_STEP_NS if params.factor_scale != 0.0 else NEVER
         self._makers = makers
         self._fst = fst
 
@@ -270,6 +334,7 @@ class BackgroundFlow:
         ipar[I_TAKER_MAX_LOTS] = params.taker_max_lots
         ipar[I_INFORMED_MAX_LOTS] = params.informed_max_lots
         ipar[I_MOMENTUM_SHIFT] = params.momentum_memory
+        ipar[I_FACTOR_STEP] = FACTOR_STEP_NS
         # The fundamental stays odd (between two ticks) and far enough above zero for every quote to be positive.
         deepest = params.zi_max_distance + max(params.mm_offsets) + params.mm_levels + 2
         ipar[I_MIN_FUND2] = 2 * deepest + 1
@@ -292,6 +357,7 @@ class BackgroundFlow:
         fpar[R_EXCITE_JUMP] = params.taker_excitation * params.taker_excitation_decay
         fpar[R_EXCITE_DECAY] = params.taker_excitation_decay
         fpar[R_IMPACT] = params.impact_ticks
+        fpar[R_FACTOR_SCALE] = params.factor_scale
         return fpar
 
     def run_until(self, t_end_ns: int, *, stop_on_owned: bool = False) -> int:
@@ -310,7 +376,7 @@ class BackgroundFlow:
             while True:
                 status = flow_run(
                     *book.arrays, self._fst, self._xst, self._ipar, self._fpar, self._makers, self._quotes,
-                    self._pool, self._rng, t_end_ns, stop_on_owned,
+                    self._pool, self._rng, self._frng, t_end_ns, stop_on_owned,
                 )  # fmt: skip
                 if status == OK:
                     break
@@ -319,6 +385,19 @@ class BackgroundFlow:
                     break
                 book.resolve(status)
         return int(self._fst[F_MESSAGES]) - before
+
+    def take_impact(self, ts_ns: int, side: int, qty: int) -> int:
+        """An engine order took ``qty`` from the book as the aggressor (``side`` ``BUY`` 0 or ``SELL`` 1) at
+        ``ts_ns``: move the fundamental its way by ``impact_ticks * sqrt(qty / lot)`` ticks, the noise takers'
+        square-root law, so that the order leaves a lasting footprint. The move is rounded to the nearest tick and
+        the remainder carried to the next engine order. Returns the ticks moved (signed).
+
+        Call it once per order and batch of fills, after :meth:`run_until` has brought the flow up to ``ts_ns``.
+        """
+        if qty <= 0:
+            return 0
+        fst, xst, ipar, fpar = self._fst, self._xst, self._ipar, self._fpar
+        return int(flow_take_impact(fst, xst, ipar, fpar, self._makers.shape[0], ts_ns, side, qty))
 
     @property
     def stopped(self) -> bool:
@@ -334,6 +413,17 @@ class BackgroundFlow:
     def fundamental(self) -> int:
         """The current latent price in price units (rounded down to an integer)."""
         return int(self._fst[F_FUND2]) * self.params.tick // 2
+
+    @property
+    def market_factor(self) -> int:
+        """The market factor shared by the run's instruments: its walk of one +1/-1 step per ``FACTOR_STEP_NS``
+        (0 when this instrument carries none of it)."""
+        return int(self._fst[F_FACTOR_WALK])
+
+    @property
+    def factor_ticks(self) -> int:
+        """Ticks the market factor has moved the fundamental so far."""
+        return int(self._fst[F_FACTOR_TICKS])
 
     @property
     def next_event_ns(self) -> int:
