@@ -44,4 +44,3 @@ def test_asyncio_scheduler_keeps_scheduling_order_at_equal_times_and_survives_a_
     seen, errors = asyncio.run(scenario())
     assert seen == [1000, *range(200)]
     assert errors == ["division by zero"]
-
