@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 
-BENCHMARKS = ("matching", "backtest", "tick-to-order", "itch", "ouch")
+BENCHMARKS = ("matching", "backtest", "tick-to-order", "itch", "ouch", "fix")
 
 
 def _runner(name: str) -> Callable[[list[str]], int]:
@@ -26,6 +26,10 @@ def _runner(name: str) -> Callable[[list[str]], int]:
         from bench.ouch import main as ouch
 
         return ouch
+    if name == "fix":
+        from bench.fix import main as fix
+
+        return fix
     from bench.tick_to_order import main as tick_to_order
 
     return tick_to_order

@@ -23,7 +23,7 @@ FIRMWARE = Path(__file__).resolve().parent.parent
 RTL = FIRMWARE / "rtl"
 TESTS = FIRMWARE / "tests"
 BUDGET = FIRMWARE / "budget.json"
-BLOCKS = ("moldudp64_framer", "itch_parser")
+BLOCKS = ("moldudp64_framer", "itch_parser", "book_top")
 """The blocks, each ``rtl/<block>.v`` with its testbench ``tests/tb_<block>.py``."""
 TOOLS = ("iverilog", "verilator", "yosys")
 INSTALL_HINT = (

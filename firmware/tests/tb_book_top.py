@@ -1,0 +1,215 @@
+"""cocotb tests of book_top.v: the top of book after every message equals the engine's ``ItchBooks``; the
+overflow and error flags rise exactly when the block's limits are exceeded or the feed is inconsistent."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import cocotb
+from book_streams import OUTPUTS, TABLE_BITS, BookStream, GoldenTops, Top, input_fields, table_index
+from cocotb.clock import Clock
+from cocotb.triggers import RisingEdge
+
+from engine.itch.messages import AddOrder, Message, OrderDelete, OrderExecuted, OrderReplace
+
+SEED = int(os.environ.get("FIRMWARE_SEED", "20260101"))
+RANDOM_MESSAGES = int(os.environ.get("FIRMWARE_MESSAGES", "4000"))
+LOCATES = [7, 3, 300, 65535]
+"""The configured locates, slot 0 to 3."""
+PERIOD_NS = 4
+LATENCY_UNTRACKED = 1
+LATENCY_TRACKED = 3
+LATENCY_REPLACE = 5
+"""Cycles from an input handshake to its output beat being valid."""
+
+
+def latency(message: Message) -> int:
+    """The block's exact latency for one (valid) message."""
+    if message.stock_locate not in LOCATES:
+        return LATENCY_UNTRACKED
+    return LATENCY_REPLACE if message.TYPE == "U" else LATENCY_TRACKED
+
+
+@dataclass(slots=True)
+class Run:
+    """Drives messages into book_top with idle cycles and output backpressure; records every handshake."""
+
+    dut: Any
+    rng: random.Random
+    idle: float
+    stall: float
+    cycle: int = 0
+    queue: deque[Message] = field(default_factory=deque)
+    accepted: list[int] = field(default_factory=list)
+    valid_since: list[int] = field(default_factory=list)
+    outputs: list[Top] = field(default_factory=list)
+    _current: Message | None = None
+    _ready: int = 1
+    _waiting: bool = False
+
+    async def start(self) -> None:
+        """Configure the locates, start the clock, reset and wait for the table to be cleared."""
+        dut = self.dut
+        cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
+        dut.cfg_locates.value = sum(loc << (16 * slot) for slot, loc in enumerate(LOCATES))
+        dut.cfg_enable.value = 0b1111
+        dut.rst.value = 1
+        dut.s_valid.value = 0
+        dut.m_ready.value = 0
+        for name in ("type", "bad_len", "locate", "order_ref", "new_ref", "side", "shares", "price"):
+            getattr(dut, f"s_{name}").value = 0
+        for _ in range(3):
+            await RisingEdge(dut.clk)
+        dut.rst.value = 0
+        for _ in range((1 << TABLE_BITS) + 2):
+            await RisingEdge(dut.clk)
+        assert int(dut.s_ready.value) == 1, "table not cleared"
+
+    async def run(self, messages: list[Message]) -> list[Top]:
+        """Send the messages and return one output per message, checking each latency exactly."""
+        dut = self.dut
+        self.queue.extend(messages)
+        self._drive()
+        limit = 100 + 12 * len(messages)
+        while len(self.outputs) < len(messages):
+            await RisingEdge(dut.clk)
+            self.cycle += 1
+            if self._current is not None and int(dut.s_ready.value):
+                self.accepted.append(self.cycle)
+                self._current = None
+            self._sample()
+            assert self.cycle < limit, f"no progress after {limit} cycles"
+            self._drive()
+        want = [cycle + latency(message) for cycle, message in zip(self.accepted, messages, strict=True)]
+        assert self.valid_since == want, "output latency is not exact"
+        return self.outputs
+
+    def _sample(self) -> None:
+        dut = self.dut
+        if not int(dut.m_valid.value):
+            assert not self._waiting, "m_valid dropped before the beat was taken"
+            return
+        if not self._waiting:
+            self.valid_since.append(self.cycle)
+            self._waiting = True
+        if self._ready:
+            self.outputs.append(Top(**{name: int(getattr(dut, f"m_{name}").value) for name in OUTPUTS}))
+            self._waiting = False
+
+    def _drive(self) -> None:
+        dut = self.dut
+        if self._current is None:
+            if not self.queue or self.rng.random() < self.idle:
+                dut.s_valid.value = 0
+            else:
+                self._current = self.queue.popleft()
+                for name, value in input_fields(self._current).items():
+                    getattr(dut, f"s_{name}").value = value
+                dut.s_valid.value = 1
+        self._ready = 0 if self.rng.random() < self.stall else 1
+        dut.m_ready.value = self._ready
+
+
+def compare(outputs: list[Top], expected: list[Top], messages: list[Message]) -> None:
+    """Every output equals the engine's top; once a slot overflows only that flag is compared (orders beyond the
+    limits are unknown to the block, so the error flag may follow)."""
+    for index, (got, want) in enumerate(zip(outputs, expected, strict=True)):
+        if want.overflow:
+            got = Top(tracked=got.tracked, slot=got.slot, overflow=got.overflow)
+            want = Top(tracked=want.tracked, slot=want.slot, overflow=want.overflow)
+        assert got == want, f"message {index} ({messages[index]}): got {got}, want {want}"
+
+
+async def run_stream(dut, seed: int, count: int, *, prices_per_side: int, idle: float, stall: float) -> list[Top]:
+    """A seeded random stream through the block and the engine; returns the expected outputs after checking."""
+    rng = random.Random(seed)
+    messages = BookStream(rng, LOCATES, prices_per_side=prices_per_side).messages(count)
+    golden = GoldenTops(LOCATES)
+    expected = [golden.apply(message) for message in messages]
+    run = Run(dut, random.Random(seed + 1), idle=idle, stall=stall)
+    await run.start()
+    compare(await run.run(messages), expected, messages)
+    return expected
+
+
+@cocotb.test()
+async def random_book_within_limits(dut):
+    """Thousands of seeded A F E C X D U (and P, and other locates) messages within the limits, idle input and
+    output backpressure: after every message the top of its locate equals the engine's, and no flag rises."""
+    expected = await run_stream(dut, SEED, RANDOM_MESSAGES, prices_per_side=8, idle=0.2, stall=0.3)
+    assert not any(top.overflow or top.error for top in expected)
+    assert sum(top.tracked for top in expected) > RANDOM_MESSAGES // 2
+
+
+@cocotb.test()
+async def full_rate(dut):
+    """Input always valid, output always ready: a tracked message every 3 cycles, an untracked one every cycle."""
+    rng = random.Random(SEED + 2)
+    messages = BookStream(rng, LOCATES).messages(600)
+    golden = GoldenTops(LOCATES)
+    expected = [golden.apply(message) for message in messages]
+    run = Run(dut, rng, idle=0.0, stall=0.0)
+    await run.start()
+    compare(await run.run(messages), expected, messages)
+    gaps = [later - earlier for earlier, later in zip(run.accepted, run.accepted[1:], strict=False)]
+    assert gaps == [latency(message) for message in messages[:-1]]
+
+
+@cocotb.test()
+async def too_many_levels_set_overflow(dut):
+    """Nine prices a side: the overflow flag of a locate rises exactly with the message that makes its engine
+    book hold a ninth level on a side, and stays; before that the top is exact."""
+    expected = await run_stream(dut, SEED + 3, 1500, prices_per_side=9, idle=0.1, stall=0.2)
+    flagged = {top.slot for top in expected if top.overflow}
+    assert flagged == {0, 1, 2, 3}
+    assert sum(1 for top in expected if top.tracked and not top.overflow) > 100
+
+
+def _colliding(ref: int) -> int:
+    """Another reference on the same table entry."""
+    other = ref ^ (1 << TABLE_BITS) ^ 1
+    assert table_index(other) == table_index(ref)
+    return other
+
+
+@cocotb.test()
+async def collisions_and_unknown_orders_are_flagged(dut):
+    """An add whose table entry is taken by another locate's order sets overflow on its own locate only; an
+    unknown reference sets error; the other locates keep exact tops."""
+    head = {"tracking_number": 0, "timestamp": 1}
+    ref = 0x1234_5678_9ABC_DEF0
+    messages: list[Message] = [
+        AddOrder(stock_locate=7, order_ref=ref, side="B", shares=100, stock="A", price=5000, **head),
+        AddOrder(stock_locate=3, order_ref=_colliding(ref), side="S", shares=50, stock="B", price=6000, **head),
+        AddOrder(stock_locate=300, order_ref=42, side="S", shares=10, stock="C", price=7000, **head),
+        OrderExecuted(stock_locate=65535, order_ref=99, executed_shares=1, match_number=1, **head),
+        OrderReplace(stock_locate=300, original_order_ref=42, new_order_ref=ref, shares=20, price=6900, **head),
+        OrderExecuted(stock_locate=7, order_ref=ref, executed_shares=60, match_number=2, **head),
+        OrderDelete(stock_locate=7, order_ref=ref, **head),
+    ]
+    run = Run(dut, random.Random(SEED), idle=0.0, stall=0.0)
+    await run.start()
+    run.accepted.clear()
+    dut_out = await _run_directed(run, messages)
+    assert dut_out == [
+        Top(tracked=1, slot=0, bid_valid=1, bid_price=5000, bid_size=100),
+        Top(tracked=1, slot=1, overflow=1),
+        Top(tracked=1, slot=2, ask_valid=1, ask_price=7000, ask_size=10),
+        Top(tracked=1, slot=3, error=1),
+        Top(tracked=1, slot=2, overflow=1),
+        Top(tracked=1, slot=0, bid_valid=1, bid_price=5000, bid_size=40),
+        Top(tracked=1, slot=0),
+    ]
+
+
+async def _run_directed(run: Run, messages: list[Message]) -> list[Top]:
+    outputs = await run.run(messages)
+    # Flags make the top untrustworthy: compare only them where set.
+    return [
+        Top(tracked=o.tracked, slot=o.slot, overflow=o.overflow, error=o.error) if o.overflow or o.error else o
+        for o in outputs
+    ]

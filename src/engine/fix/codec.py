@@ -1,0 +1,204 @@
+"""FIX tag=value codec: a streaming parser that frames messages by BeginString, BodyLength and CheckSum, and the
+encoder that writes BodyLength and CheckSum.
+
+A frame is ``8=<BeginString>|9=<BodyLength>|35=...|...|10=<nnn>|`` where BodyLength counts the bytes from the
+field after it up to and including the SOH before ``10=``, and CheckSum is the byte sum of everything before
+``10=`` modulo 256. A frame whose BodyLength or CheckSum does not hold is garbled: it is reported to the
+``on_garbled`` callback and dropped up to the next ``8=FIX``, so the message that follows is still parsed.
+DATA fields (RawData, XmlData, Signature...) may hold SOH; they are read by the length in their LENGTH field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from engine.fix.message import Field, FixMessage
+
+SOH = b"\x01"
+BEGIN_STRING = b"FIX.4.4"
+_START = b"8=FIX"
+_MAX_HEADER = 64
+"""Bytes after which a BeginString or BodyLength field without its SOH is garbled rather than incomplete."""
+
+_PREFIXES: dict[int, bytes] = {tag: b"%d=" % tag for tag in range(1, 1000)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GarbledMessage:
+    """A frame the parser could not accept, with the reason and the bytes it dropped (for the session's log)."""
+
+    reason: str
+    data: bytes
+
+
+class FixParser:
+    """Turns a byte stream into FIX messages, whatever way the stream is cut into reads.
+
+    ``data_lengths`` maps each LENGTH tag to the DATA tag whose size it gives (FIX 4.4's pairs by default);
+    ``max_body_length`` bounds the BodyLength accepted; ``on_garbled`` hears about every frame dropped.
+    """
+
+    __slots__ = ("_buffer", "_data_lengths", "_data_re", "_max_body", "_on_garbled", "_skipping", "garbled_count")
+
+    def __init__(
+        self,
+        *,
+        data_lengths: Mapping[int, int] | None = None,
+        max_body_length: int = 1 << 20,
+        on_garbled: Callable[[GarbledMessage], None] | None = None,
+    ) -> None:
+        if data_lengths is None:
+            from engine.fix.dictionary import fix44
+
+            data_lengths = fix44().data_lengths
+        self._data_lengths = dict(data_lengths)
+        alternatives = b"|".join(b"%d" % tag for tag in sorted(self._data_lengths))
+        self._data_re = re.compile(b"(?:^|\x01)(?:" + alternatives + b")=") if alternatives else None
+        self._max_body = max_body_length
+        self._on_garbled = on_garbled
+        self._buffer = b""
+        self._skipping = False
+        self.garbled_count = 0
+        """How many garbled frames (and runs of bytes outside any frame) were dropped so far."""
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held back waiting for the rest of a frame."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[FixMessage]:
+        """Every complete, well-framed message in the stream so far, in order; keeps any partial frame."""
+        buf = self._buffer + data if self._buffer else bytes(data)
+        out: list[FixMessage] = []
+        pos = 0
+        size = len(buf)
+        while pos < size:
+            if buf.startswith(_START, pos):
+                self._skipping = False
+                end = self._frame(buf, pos, out)
+                if end < 0:
+                    break
+                pos = end
+                continue
+            start = buf.find(_START, pos + 1)
+            if start < 0:
+                # Keep a tail that may be the beginning of the next BeginString.
+                keep = next((k for k in range(min(4, size - pos), 0, -1) if _START.startswith(buf[size - k :])), 0)
+                self._drop(buf[pos : size - keep], "bytes outside any message")
+                pos = size - keep
+                break
+            self._drop(buf[pos:start], "bytes outside any message")
+            pos = start
+        self._buffer = buf[pos:]
+        return out
+
+    def _drop(self, data: bytes, reason: str) -> None:
+        if not data or self._skipping:
+            return
+        self._garbled(data, reason)
+
+    def _garbled(self, data: bytes, reason: str) -> None:
+        self.garbled_count += 1
+        self._skipping = True
+        if self._on_garbled is not None:
+            self._on_garbled(GarbledMessage(reason=reason, data=data))
+
+    def _reject(self, buf: bytes, start: int, reason: str) -> int:
+        """Reports the frame at ``start`` as garbled and returns where to look for the next one."""
+        nxt = buf.find(_START, start + 1)
+        end = len(buf) if nxt < 0 else nxt
+        self._garbled(buf[start:end], reason)
+        return end
+
+    def _frame(self, buf: bytes, start: int, out: list[FixMessage]) -> int:  # noqa: C901 (one pass over a frame)
+        """Parses the frame at ``start`` into ``out``; returns where the next one starts, or -1 to wait for bytes."""
+        size = len(buf)
+        soh1 = buf.find(SOH, start)
+        if soh1 < 0:
+            return -1 if size - start < _MAX_HEADER else self._reject(buf, start, "BeginString without SOH")
+        if size < soh1 + 3:
+            return -1
+        if buf[soh1 + 1 : soh1 + 3] != b"9=":
+            return self._reject(buf, start, "BodyLength (9) is not the second field")
+        soh2 = buf.find(SOH, soh1 + 3)
+        if soh2 < 0:
+            return -1 if size - soh1 < _MAX_HEADER else self._reject(buf, start, "BodyLength without SOH")
+        length_text = buf[soh1 + 3 : soh2]
+        if not length_text.isdigit() or int(length_text) > self._max_body:
+            return self._reject(buf, start, f"BodyLength {length_text!r} is not a valid length")
+        body_start = soh2 + 1
+        body_end = body_start + int(length_text)
+        if size < body_end + 7:
+            overrun = buf.find(b"\x01" + _START, body_start, body_end)
+            if overrun >= 0:
+                return self._reject(buf, start, "BodyLength runs into the next message")
+            return -1
+        if buf[body_end : body_end + 3] != b"10=" or buf[body_end + 6] != 1 or buf[body_end - 1] != 1:
+            return self._reject(buf, start, f"BodyLength {int(length_text)} does not end at CheckSum (10)")
+        checksum_text = buf[body_end + 3 : body_end + 6]
+        if not checksum_text.isdigit() or int(checksum_text) != sum(buf[start:body_end]) & 255:
+            return self._reject(buf, start, f"CheckSum {checksum_text!r} does not match the bytes")
+        body = buf[body_start : body_end - 1]
+        try:
+            if self._data_re is not None and self._data_re.search(body):
+                fields = self._split_with_data(body)
+            else:
+                fields = [(int(tag), value) for tag, _, value in (part.partition(b"=") for part in body.split(SOH))]
+        except ValueError as error:
+            return self._reject(buf, start, f"malformed field: {error}")
+        if not fields or fields[0][0] != 35:
+            return self._reject(buf, start, "MsgType (35) is not the third field")
+        fields.insert(0, (9, length_text))
+        fields.insert(0, (8, buf[start + 2 : soh1]))
+        fields.append((10, checksum_text))
+        out.append(FixMessage(fields))
+        return body_end + 7
+
+    def _split_with_data(self, body: bytes) -> list[Field]:
+        """Field split that reads each DATA field by the length its LENGTH field gave, SOH bytes and all."""
+        fields: list[Field] = []
+        pending: dict[int, int] = {}
+        pos = 0
+        size = len(body)
+        while pos <= size:
+            eq = body.find(b"=", pos)
+            if eq < 0:
+                raise ValueError(f"no '=' after byte {pos}")
+            tag = int(body[pos:eq])
+            length = pending.pop(tag, None)
+            if length is not None:
+                end = eq + 1 + length
+                if body[end : end + 1] not in (b"", SOH):
+                    raise ValueError(f"DATA field {tag} is not {length} bytes long")
+            else:
+                end = body.find(SOH, eq + 1)
+                end = size if end < 0 else end
+            value = body[eq + 1 : end]
+            if tag in self._data_lengths:
+                pending[self._data_lengths[tag]] = int(value)
+            fields.append((tag, value))
+            pos = end + 1
+        return fields
+
+
+def encode(fields: Iterable[Field], begin_string: bytes = BEGIN_STRING) -> bytes:
+    """One wire frame of ``fields`` (MsgType first; any 8, 9 and 10 given are replaced by correct ones)."""
+    prefixes = _PREFIXES
+    parts = [(prefixes.get(tag) or b"%d=" % tag) + value + SOH for tag, value in fields if tag not in (8, 9, 10)]
+    body = b"".join(parts)
+    head = b"8=%s\x019=%d\x01" % (begin_string, len(body))
+    frame = head + body
+    return frame + b"10=%03d\x01" % (sum(frame) & 255)
+
+
+def encode_message(message: FixMessage, begin_string: bytes | None = None) -> bytes:
+    """Wire frame of ``message``, under its own BeginString unless ``begin_string`` is given."""
+    begin = begin_string or message.get(8) or BEGIN_STRING
+    return encode(message.fields, begin)
+
+
+def checksum(frame: bytes) -> int:
+    """FIX CheckSum of the bytes before ``10=``: their sum modulo 256."""
+    return sum(frame) & 255
