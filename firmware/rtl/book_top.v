@@ -171,44 +171,59 @@ module book_top #(
     end
     wire [TABLE_BITS-1:0] wr_addr = (state == S_ULOOK) ? r_new_addr : r_addr;
 
+    wire                  mem_we   = wr_en || state == S_CLEAR;
+    wire [TABLE_BITS-1:0] mem_addr = (state == S_CLEAR) ? clear_addr : wr_addr;
+    wire [ENTRY-1:0]      mem_data = (state == S_CLEAR) ? {ENTRY{1'b0}} : wr_data;
     always @(posedge clk) begin
-        if (state == S_CLEAR) table_mem[clear_addr] <= {ENTRY{1'b0}};
-        else if (wr_en) table_mem[wr_addr] <= wr_data;
+        if (mem_we) table_mem[mem_addr] <= mem_data;
         if (rd_en) rd_data <= table_mem[rd_addr];
     end
 
-    // ---- price levels: 4 slots x 2 sides x 8 levels, index {slot, sell, level} ----------------------------
-    reg  [31:0] level_price [0:8*LEVELS-1];
-    reg  [31:0] level_size  [0:8*LEVELS-1];
+    // ---- price levels: 4 slots x 2 sides x 8 levels; group {slot, sell}, entry {group, level} --------------
+    localparam integer GROUP = 32 * LEVELS;
+    reg  [8*GROUP-1:0]  level_price;
+    reg  [8*GROUP-1:0]  level_size;
     reg  [8*LEVELS-1:0] level_valid;
 
-    wire [5:0]  lv_base = {r_slot, lv_sell, 3'd0};
-    reg         lv_hit, lv_free;
-    reg  [5:0]  lv_hit_at, lv_free_at;
-    integer     i;
+    // The group a level update touches: find the level of lv_price, else the first free one.
+    wire [2:0]        lv_group = {r_slot, lv_sell};
+    wire [GROUP-1:0]  g_price  = level_price[GROUP*lv_group +: GROUP];
+    wire [GROUP-1:0]  g_size   = level_size[GROUP*lv_group +: GROUP];
+    wire [LEVELS-1:0] g_valid  = level_valid[LEVELS*lv_group +: LEVELS];
+    reg               lv_hit, lv_free;
+    reg  [2:0]        lv_hit_at, lv_free_at;
+    integer           i;
     always @* begin
         lv_hit     = 1'b0;
         lv_free    = 1'b0;
-        lv_hit_at  = lv_base;
-        lv_free_at = lv_base;
+        lv_hit_at  = 3'd0;
+        lv_free_at = 3'd0;
         for (i = LEVELS - 1; i >= 0; i = i - 1) begin
-            if (level_valid[lv_base + i[5:0]] && level_price[lv_base + i[5:0]] == lv_price) begin
+            if (g_valid[i] && g_price[32*i +: 32] == lv_price) begin
                 lv_hit    = 1'b1;
-                lv_hit_at = lv_base + i[5:0];
+                lv_hit_at = i[2:0];
             end
-            if (!level_valid[lv_base + i[5:0]]) begin
+            if (!g_valid[i]) begin
                 lv_free    = 1'b1;
-                lv_free_at = lv_base + i[5:0];
+                lv_free_at = i[2:0];
             end
         end
     end
-    wire [32:0] lv_sum  = {1'b0, level_size[lv_hit_at]} + {1'b0, lv_qty};
-    wire [32:0] lv_diff = {1'b0, level_size[lv_hit_at]} - {1'b0, lv_qty};
+    wire [5:0]  hit_entry  = {lv_group, lv_hit_at};
+    wire [5:0]  free_entry = {lv_group, lv_free_at};
+    wire [31:0] hit_size   = g_size[32*lv_hit_at +: 32];
+    wire [32:0] lv_sum     = {1'b0, hit_size} + {1'b0, lv_qty};
+    wire [32:0] lv_diff    = {1'b0, hit_size} - {1'b0, lv_qty};
 
     // Best level of each side of the message's slot (read in S_BEST).
-    reg         best_bid_valid, best_ask_valid;
-    reg  [31:0] best_bid_price, best_bid_size, best_ask_price, best_ask_size;
-    reg  [5:0]  at;
+    wire [GROUP-1:0]  bid_price = level_price[GROUP*{r_slot, 1'b0} +: GROUP];
+    wire [GROUP-1:0]  bid_size  = level_size[GROUP*{r_slot, 1'b0} +: GROUP];
+    wire [LEVELS-1:0] bid_valid = level_valid[LEVELS*{r_slot, 1'b0} +: LEVELS];
+    wire [GROUP-1:0]  ask_price = level_price[GROUP*{r_slot, 1'b1} +: GROUP];
+    wire [GROUP-1:0]  ask_size  = level_size[GROUP*{r_slot, 1'b1} +: GROUP];
+    wire [LEVELS-1:0] ask_valid = level_valid[LEVELS*{r_slot, 1'b1} +: LEVELS];
+    reg               best_bid_valid, best_ask_valid;
+    reg  [31:0]       best_bid_price, best_bid_size, best_ask_price, best_ask_size;
     always @* begin
         best_bid_valid = 1'b0;
         best_bid_price = 32'd0;
@@ -217,17 +232,15 @@ module book_top #(
         best_ask_price = 32'd0;
         best_ask_size  = 32'd0;
         for (i = 0; i < LEVELS; i = i + 1) begin
-            at = {r_slot, 1'b0, i[2:0]};
-            if (level_valid[at] && (!best_bid_valid || level_price[at] > best_bid_price)) begin
+            if (bid_valid[i] && (!best_bid_valid || bid_price[32*i +: 32] > best_bid_price)) begin
                 best_bid_valid = 1'b1;
-                best_bid_price = level_price[at];
-                best_bid_size  = level_size[at];
+                best_bid_price = bid_price[32*i +: 32];
+                best_bid_size  = bid_size[32*i +: 32];
             end
-            at = {r_slot, 1'b1, i[2:0]};
-            if (level_valid[at] && (!best_ask_valid || level_price[at] < best_ask_price)) begin
+            if (ask_valid[i] && (!best_ask_valid || ask_price[32*i +: 32] < best_ask_price)) begin
                 best_ask_valid = 1'b1;
-                best_ask_price = level_price[at];
-                best_ask_size  = level_size[at];
+                best_ask_price = ask_price[32*i +: 32];
+                best_ask_size  = ask_size[32*i +: 32];
             end
         end
     end
@@ -272,18 +285,18 @@ module book_top #(
             if (lv_add) begin
                 if (lv_hit) begin
                     if (lv_sum[32]) overflow[r_slot] <= 1'b1;
-                    else level_size[lv_hit_at] <= lv_sum[31:0];
+                    else level_size[32*hit_entry +: 32] <= lv_sum[31:0];
                 end else if (lv_free) begin
-                    level_valid[lv_free_at] <= 1'b1;
-                    level_price[lv_free_at] <= lv_price;
-                    level_size[lv_free_at]  <= lv_qty;
+                    level_valid[free_entry]            <= 1'b1;
+                    level_price[32*free_entry +: 32] <= lv_price;
+                    level_size[32*free_entry +: 32]  <= lv_qty;
                 end else overflow[r_slot] <= 1'b1;
             end
             if (lv_sub) begin
                 if (!lv_hit || lv_diff[32]) error[r_slot] <= 1'b1;
                 else begin
-                    level_size[lv_hit_at] <= lv_diff[31:0];
-                    if (lv_diff[31:0] == 32'd0) level_valid[lv_hit_at] <= 1'b0;
+                    level_size[32*hit_entry +: 32] <= lv_diff[31:0];
+                    if (lv_diff[31:0] == 32'd0) level_valid[hit_entry] <= 1'b0;
                 end
             end
         end

@@ -23,7 +23,7 @@ FIRMWARE = Path(__file__).resolve().parent.parent
 RTL = FIRMWARE / "rtl"
 TESTS = FIRMWARE / "tests"
 BUDGET = FIRMWARE / "budget.json"
-BLOCKS = ("moldudp64_framer", "itch_parser", "book_top")
+BLOCKS = ("moldudp64_framer", "itch_parser", "book_top", "trigger", "pretrade_risk", "ouch_enter")
 """The blocks, each ``rtl/<block>.v`` with its testbench ``tests/tb_<block>.py``."""
 TOOLS = ("iverilog", "verilator", "yosys")
 INSTALL_HINT = (

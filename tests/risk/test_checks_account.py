@@ -116,6 +116,16 @@ def test_daily_loss_rejects_at_the_limit_and_passes_just_below(view: PortfolioVi
     assert reasons(engine, submit(), view) == ("daily_loss: loss 1000.00 is at or past limit 1000.00",)
 
 
+def test_daily_loss_breach_stops_trading_for_the_day_even_if_the_loss_recovers(view: PortfolioView) -> None:
+    engine = engine_with({"daily_loss": {"limit": "1000"}})
+    _losing(view, 1_400_000)  # loss 1000: breached
+    breached = ("daily_loss: loss 1000.00 is at or past limit 1000.00",)
+    assert reasons(engine, submit(), view) == breached
+    view.set_reference("AAPL", 1_450_000)  # the loss recovers to 500
+    assert reasons(engine, submit(), view) == breached
+    assert [name for name, _ in engine.monitor(ACCOUNT, view)] == ["daily_loss"]
+
+
 def test_daily_loss_counts_realized_pnl_and_fees(view: PortfolioView) -> None:
     engine = engine_with({"daily_loss": {"limit": "1000"}})
     _losing(view, 1_400_100, fee=MONEY_UNIT // 2)  # 999 + 0.5

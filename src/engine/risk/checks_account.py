@@ -106,20 +106,22 @@ class MaxGrossExposure(RiskCheck):
 
 
 class DailyLoss(RiskCheck):
-    """Stops trading once the day's loss (realized plus unrealized minus fees) is at or past ``limit``.
+    """Stops trading for the day once the loss (realized plus unrealized minus fees) reaches ``limit``.
 
-    While breached every order is vetoed, except, with ``allow_reducing``, one that only reduces the position
-    (opposite side, and with the same-side working orders no larger than the position). :meth:`monitor`
-    reports the breach, asking to flatten when ``flatten`` is set.
+    The breach latches: a loss that later recovers below the limit does not resume trading (a new engine day,
+    i.e. a new check instance, does). While breached every order is vetoed, except, with ``allow_reducing``, one
+    that only reduces the position (opposite side, and with the same-side working orders no larger than the
+    position). :meth:`monitor` reports the breach, asking to flatten when ``flatten`` is set.
     """
 
     name = "daily_loss"
-    __slots__ = ("_allow_reducing", "_flatten", "_limit")
+    __slots__ = ("_allow_reducing", "_breach", "_flatten", "_limit")
 
     def __init__(self, params: Mapping[str, ParamValue]) -> None:
         self._limit = positive_money(params, "limit", owner=self.name)
         self._flatten = bool(params["flatten"])
         self._allow_reducing = bool(params["allow_reducing"])
+        self._breach: str | None = None
 
     def check_order(self, request: SubmitOrder, view: RiskView) -> str | None:
         """Veto while the loss is at or past the limit."""
@@ -131,24 +133,29 @@ class DailyLoss(RiskCheck):
         return self._judge(order.account, order.instrument, order.side, quantity, view, order.client_order_id)
 
     def monitor(self, account: str, view: RiskView) -> Breach | None:
-        """A breach (with the ``flatten`` wish) while the loss is at or past the limit."""
-        loss = -view.pnl(account).net
-        if loss >= self._limit:
-            return Breach(self._reason(loss), flatten=self._flatten)
-        return None
+        """The breach (with the ``flatten`` wish) once the loss has reached the limit today."""
+        reason = self._breached(account, view)
+        return None if reason is None else Breach(reason, flatten=self._flatten)
+
+    def _breached(self, account: str, view: RiskView) -> str | None:
+        if self._breach is None:
+            loss = -view.pnl(account).net
+            if loss >= self._limit:
+                self._breach = self._reason(loss)
+        return self._breach
 
     def _judge(
         self, account: str, symbol: str, side: Side, quantity: Quantity, view: RiskView, exclude: str | None
     ) -> str | None:
-        loss = -view.pnl(account).net
-        if loss < self._limit:
+        reason = self._breached(account, view)
+        if reason is None:
             return None
         if self._allow_reducing:
             held = view.position(account, symbol).quantity
             opposite = held < 0 if side is Side.BUY else held > 0
             if opposite and quantity + working_quantity(view, account, symbol, side, exclude) <= abs(held):
                 return None
-        return self._reason(loss)
+        return reason
 
     def _reason(self, loss: int) -> str:
         return f"daily_loss: loss {money_text(loss)} is at or past limit {money_text(self._limit)}"
