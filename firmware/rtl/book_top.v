@@ -187,9 +187,39 @@ module book_top #(
 
     // The group a level update touches: find the level of lv_price, else the first free one.
     wire [2:0]        lv_group = {r_slot, lv_sell};
-    wire [GROUP-1:0]  g_price  = level_price[GROUP*lv_group +: GROUP];
-    wire [GROUP-1:0]  g_size   = level_size[GROUP*lv_group +: GROUP];
-    wire [LEVELS-1:0] g_valid  = level_valid[LEVELS*lv_group +: LEVELS];
+    reg  [GROUP-1:0]  g_price, g_size, bid_price, bid_size, ask_price, ask_size;
+    reg  [LEVELS-1:0] g_valid, bid_valid, ask_valid;
+    integer           g;
+    // Group reads as explicit multiplexers (a variable part-select of the whole array synthesizes badly).
+    always @* begin
+        g_price   = {GROUP{1'b0}};
+        g_size    = {GROUP{1'b0}};
+        g_valid   = {LEVELS{1'b0}};
+        bid_price = {GROUP{1'b0}};
+        bid_size  = {GROUP{1'b0}};
+        bid_valid = {LEVELS{1'b0}};
+        ask_price = {GROUP{1'b0}};
+        ask_size  = {GROUP{1'b0}};
+        ask_valid = {LEVELS{1'b0}};
+        for (g = 0; g < 8; g = g + 1) begin
+            if (lv_group == g[2:0]) begin
+                g_price = level_price[GROUP*g +: GROUP];
+                g_size  = level_size[GROUP*g +: GROUP];
+                g_valid = level_valid[LEVELS*g +: LEVELS];
+            end
+            if ({r_slot, 1'b0} == g[2:0]) begin
+                bid_price = level_price[GROUP*g +: GROUP];
+                bid_size  = level_size[GROUP*g +: GROUP];
+                bid_valid = level_valid[LEVELS*g +: LEVELS];
+            end
+            if ({r_slot, 1'b1} == g[2:0]) begin
+                ask_price = level_price[GROUP*g +: GROUP];
+                ask_size  = level_size[GROUP*g +: GROUP];
+                ask_valid = level_valid[LEVELS*g +: LEVELS];
+            end
+        end
+    end
+
     reg               lv_hit, lv_free;
     reg  [2:0]        lv_hit_at, lv_free_at;
     integer           i;
@@ -211,17 +241,15 @@ module book_top #(
     end
     wire [5:0]  hit_entry  = {lv_group, lv_hit_at};
     wire [5:0]  free_entry = {lv_group, lv_free_at};
-    wire [31:0] hit_size   = g_size[32*lv_hit_at +: 32];
+    reg  [31:0] hit_size;
+    always @* begin
+        hit_size = 32'd0;
+        for (i = 0; i < LEVELS; i = i + 1) if (lv_hit_at == i[2:0]) hit_size = g_size[32*i +: 32];
+    end
     wire [32:0] lv_sum     = {1'b0, hit_size} + {1'b0, lv_qty};
     wire [32:0] lv_diff    = {1'b0, hit_size} - {1'b0, lv_qty};
 
     // Best level of each side of the message's slot (read in S_BEST).
-    wire [GROUP-1:0]  bid_price = level_price[GROUP*{r_slot, 1'b0} +: GROUP];
-    wire [GROUP-1:0]  bid_size  = level_size[GROUP*{r_slot, 1'b0} +: GROUP];
-    wire [LEVELS-1:0] bid_valid = level_valid[LEVELS*{r_slot, 1'b0} +: LEVELS];
-    wire [GROUP-1:0]  ask_price = level_price[GROUP*{r_slot, 1'b1} +: GROUP];
-    wire [GROUP-1:0]  ask_size  = level_size[GROUP*{r_slot, 1'b1} +: GROUP];
-    wire [LEVELS-1:0] ask_valid = level_valid[LEVELS*{r_slot, 1'b1} +: LEVELS];
     reg               best_bid_valid, best_ask_valid;
     reg  [31:0]       best_bid_price, best_bid_size, best_ask_price, best_ask_size;
     always @* begin
@@ -246,6 +274,7 @@ module book_top #(
     end
 
     // ---- control ------------------------------------------------------------------------------------------
+    integer e;
     always @(posedge clk) begin
         if (rst) begin
             state       <= S_CLEAR;
@@ -282,23 +311,21 @@ module book_top #(
             end
             if (set_overflow) overflow[r_slot] <= 1'b1;
             if (set_error)    error[r_slot]    <= 1'b1;
-            if (lv_add) begin
-                if (lv_hit) begin
-                    if (lv_sum[32]) overflow[r_slot] <= 1'b1;
-                    else level_size[32*hit_entry +: 32] <= lv_sum[31:0];
-                end else if (lv_free) begin
-                    level_valid[free_entry]            <= 1'b1;
-                    level_price[32*free_entry +: 32] <= lv_price;
-                    level_size[32*free_entry +: 32]  <= lv_qty;
-                end else overflow[r_slot] <= 1'b1;
-            end
-            if (lv_sub) begin
-                if (!lv_hit || lv_diff[32]) error[r_slot] <= 1'b1;
-                else begin
-                    level_size[32*hit_entry +: 32] <= lv_diff[31:0];
-                    if (lv_diff[31:0] == 32'd0) level_valid[hit_entry] <= 1'b0;
+            for (e = 0; e < 8 * LEVELS; e = e + 1) begin
+                if (lv_add && lv_hit && !lv_sum[32] && hit_entry == e[5:0])
+                    level_size[32*e +: 32] <= lv_sum[31:0];
+                if (lv_add && !lv_hit && lv_free && free_entry == e[5:0]) begin
+                    level_valid[e]          <= 1'b1;
+                    level_price[32*e +: 32] <= lv_price;
+                    level_size[32*e +: 32]  <= lv_qty;
+                end
+                if (lv_sub && lv_hit && !lv_diff[32] && hit_entry == e[5:0]) begin
+                    level_size[32*e +: 32] <= lv_diff[31:0];
+                    if (lv_diff[31:0] == 32'd0) level_valid[e] <= 1'b0;
                 end
             end
+            if (lv_add && (lv_hit ? lv_sum[32] : !lv_free)) overflow[r_slot] <= 1'b1;
+            if (lv_sub && (!lv_hit || lv_diff[32])) error[r_slot] <= 1'b1;
         end
     end
 

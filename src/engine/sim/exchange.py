@@ -26,14 +26,13 @@ from core.enums import ExecType, Liquidity, OrderType, OrdStatus, Side, TimeInFo
 from core.events import (
     BookUpdate,
     CancelReject,
-    ExecutionReport,
     OrderAction,
     OrderBookAction,
     TradeTick,
 )
 from core.instruments import Instrument
 from core.numbers import NANOS_PER_MICRO, NANOS_PER_MILLI, Money, Nanos, Price, Quantity, round_half_even_div
-from core.orders import Order
+from core.orders import Order, report_for
 from engine.sim import matching as L
 from engine.sim.flow import BackgroundFlow, FlowParams
 from engine.sim.matching import MatchingBook
@@ -389,31 +388,22 @@ class SimulatedExchange(Venue):
         assert self._listener is not None
         assert self._scheduler is not None
         self._exec_ids += 1
-        total = order.quantity if quantity is None else quantity
-        terminal = status in (OrdStatus.FILLED, OrdStatus.CANCELED, OrdStatus.REJECTED)
         self._listener.on_execution(
-            ExecutionReport(
+            report_for(
+                order,
                 exec_id=f"SIM-{self._session}-{self._exec_ids}",
-                order_id=order.order_id,
-                client_order_id=order.client_order_id,
-                account=order.account,
-                instrument=order.instrument,
-                side=order.side,
-                order_type=order.order_type,
                 exec_type=exec_type,
                 ord_status=status,
-                quantity=total,
-                price=price if quantity is not None else order.price,
-                cum_qty=cum_qty,
-                leaves_qty=0 if terminal else total - cum_qty,
                 ts_ns=self._scheduler.now_ns() if ts_ns is None else ts_ns,
+                quantity=quantity,
+                price=price,
+                cum_qty=cum_qty,
                 last_qty=last_qty,
                 last_price=last_price,
                 fee=fee,
                 liquidity=liquidity,
                 reason=reason,
                 venue=self.name,
-                strategy_id=order.strategy_id,
             )
         )
 
