@@ -23,8 +23,8 @@
 // removes the order and adds the new reference on the same side (a new entry, so a new collision check). Other
 // types and messages flagged m_bad_len change nothing.
 // Latency: the output beat is valid 1 cycle after the input is taken for an untracked locate, 3 cycles for a
-// tracked one, 5 for a tracked U. One message is in flight at a time; the next is taken in the cycle its
-// predecessor's output is. After rst the table is cleared for 2**TABLE_BITS cycles with s_ready low.
+// tracked one, 5 for a tracked U whose order is found. One message is in flight at a time; the next is taken in
+// the cycle its predecessor's output is. After rst the table is cleared for 2**TABLE_BITS cycles (s_ready low).
 `default_nettype none
 
 module book_top #(

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import os
 import random
-from collections import deque
-from dataclasses import dataclass, field
-from typing import Any
 
 import cocotb
 from book_streams import OUTPUTS, TABLE_BITS, BookStream, GoldenTops, Top, input_fields, table_index
-from cocotb.clock import Clock
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import ClockCycles
+from fields_bench import FieldBench
 
 from engine.itch.messages import AddOrder, Message, OrderDelete, OrderExecuted, OrderReplace
 
@@ -20,7 +17,6 @@ SEED = int(os.environ.get("FIRMWARE_SEED", "20260101"))
 RANDOM_MESSAGES = int(os.environ.get("FIRMWARE_MESSAGES", "4000"))
 LOCATES = [7, 3, 300, 65535]
 """The configured locates, slot 0 to 3."""
-PERIOD_NS = 4
 LATENCY_UNTRACKED = 1
 LATENCY_TRACKED = 3
 LATENCY_REPLACE = 5
@@ -34,84 +30,26 @@ def latency(message: Message) -> int:
     return LATENCY_REPLACE if message.TYPE == "U" else LATENCY_TRACKED
 
 
-@dataclass(slots=True)
-class Run:
-    """Drives messages into book_top with idle cycles and output backpressure; records every handshake."""
+INPUTS = ("type", "bad_len", "locate", "order_ref", "new_ref", "side", "shares", "price")
+CONFIG = {"cfg_locates": sum(loc << (16 * slot) for slot, loc in enumerate(LOCATES)), "cfg_enable": 0b1111}
 
-    dut: Any
-    rng: random.Random
-    idle: float
-    stall: float
-    cycle: int = 0
-    queue: deque[Message] = field(default_factory=deque)
-    accepted: list[int] = field(default_factory=list)
-    valid_since: list[int] = field(default_factory=list)
-    outputs: list[Top] = field(default_factory=list)
-    _current: Message | None = None
-    _ready: int = 1
-    _waiting: bool = False
 
-    async def start(self) -> None:
-        """Configure the locates, start the clock, reset and wait for the table to be cleared."""
-        dut = self.dut
-        cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
-        dut.cfg_locates.value = sum(loc << (16 * slot) for slot, loc in enumerate(LOCATES))
-        dut.cfg_enable.value = 0b1111
-        dut.rst.value = 1
-        dut.s_valid.value = 0
-        dut.m_ready.value = 0
-        for name in ("type", "bad_len", "locate", "order_ref", "new_ref", "side", "shares", "price"):
-            getattr(dut, f"s_{name}").value = 0
-        for _ in range(3):
-            await RisingEdge(dut.clk)
-        dut.rst.value = 0
-        for _ in range((1 << TABLE_BITS) + 2):
-            await RisingEdge(dut.clk)
-        assert int(dut.s_ready.value) == 1, "table not cleared"
+async def run_messages(dut, messages: list[Message], *, idle: float, stall: float, seed: int) -> FieldBench:
+    """Reset, wait for the table to be cleared, send the messages; checks every output's latency exactly."""
+    bench = FieldBench(dut, random.Random(seed), OUTPUTS, idle=idle, stall=stall)
+    await bench.start(CONFIG, INPUTS)
+    await ClockCycles(dut.clk, (1 << TABLE_BITS) + 2)
+    assert int(dut.s_ready.value) == 1, "table not cleared"
+    await bench.run([input_fields(message) for message in messages], lambda: len(bench.taken) == len(messages))
+    assert len(bench.taken) == len(messages)
+    want = [cycle + latency(message) for cycle, message in zip(bench.accepted, messages, strict=True)]
+    assert bench.valid_since == want, "output latency is not exact"
+    return bench
 
-    async def run(self, messages: list[Message]) -> list[Top]:
-        """Send the messages and return one output per message, checking each latency exactly."""
-        dut = self.dut
-        self.queue.extend(messages)
-        self._drive()
-        limit = 100 + 12 * len(messages)
-        while len(self.outputs) < len(messages):
-            await RisingEdge(dut.clk)
-            self.cycle += 1
-            if self._current is not None and int(dut.s_ready.value):
-                self.accepted.append(self.cycle)
-                self._current = None
-            self._sample()
-            assert self.cycle < limit, f"no progress after {limit} cycles"
-            self._drive()
-        want = [cycle + latency(message) for cycle, message in zip(self.accepted, messages, strict=True)]
-        assert self.valid_since == want, "output latency is not exact"
-        return self.outputs
 
-    def _sample(self) -> None:
-        dut = self.dut
-        if not int(dut.m_valid.value):
-            assert not self._waiting, "m_valid dropped before the beat was taken"
-            return
-        if not self._waiting:
-            self.valid_since.append(self.cycle)
-            self._waiting = True
-        if self._ready:
-            self.outputs.append(Top(**{name: int(getattr(dut, f"m_{name}").value) for name in OUTPUTS}))
-            self._waiting = False
-
-    def _drive(self) -> None:
-        dut = self.dut
-        if self._current is None:
-            if not self.queue or self.rng.random() < self.idle:
-                dut.s_valid.value = 0
-            else:
-                self._current = self.queue.popleft()
-                for name, value in input_fields(self._current).items():
-                    getattr(dut, f"s_{name}").value = value
-                dut.s_valid.value = 1
-        self._ready = 0 if self.rng.random() < self.stall else 1
-        dut.m_ready.value = self._ready
+def tops(bench: FieldBench) -> list[Top]:
+    """The output beats read."""
+    return [Top(**beat) for beat in bench.taken]
 
 
 def compare(outputs: list[Top], expected: list[Top], messages: list[Message]) -> None:
@@ -130,9 +68,8 @@ async def run_stream(dut, seed: int, count: int, *, prices_per_side: int, idle: 
     messages = BookStream(rng, LOCATES, prices_per_side=prices_per_side).messages(count)
     golden = GoldenTops(LOCATES)
     expected = [golden.apply(message) for message in messages]
-    run = Run(dut, random.Random(seed + 1), idle=idle, stall=stall)
-    await run.start()
-    compare(await run.run(messages), expected, messages)
+    bench = await run_messages(dut, messages, idle=idle, stall=stall, seed=seed + 1)
+    compare(tops(bench), expected, messages)
     return expected
 
 
@@ -152,10 +89,9 @@ async def full_rate(dut):
     messages = BookStream(rng, LOCATES).messages(600)
     golden = GoldenTops(LOCATES)
     expected = [golden.apply(message) for message in messages]
-    run = Run(dut, rng, idle=0.0, stall=0.0)
-    await run.start()
-    compare(await run.run(messages), expected, messages)
-    gaps = [later - earlier for earlier, later in zip(run.accepted, run.accepted[1:], strict=False)]
+    bench = await run_messages(dut, messages, idle=0.0, stall=0.0, seed=SEED)
+    compare(tops(bench), expected, messages)
+    gaps = [later - earlier for earlier, later in zip(bench.accepted, bench.accepted[1:], strict=False)]
     assert gaps == [latency(message) for message in messages[:-1]]
 
 
@@ -191,11 +127,13 @@ async def collisions_and_unknown_orders_are_flagged(dut):
         OrderExecuted(stock_locate=7, order_ref=ref, executed_shares=60, match_number=2, **head),
         OrderDelete(stock_locate=7, order_ref=ref, **head),
     ]
-    run = Run(dut, random.Random(SEED), idle=0.0, stall=0.0)
-    await run.start()
-    run.accepted.clear()
-    dut_out = await _run_directed(run, messages)
-    assert dut_out == [
+    bench = await run_messages(dut, messages, idle=0.0, stall=0.0, seed=SEED)
+    # Flags make the top untrustworthy: only they are compared where set.
+    outputs = [
+        Top(tracked=o.tracked, slot=o.slot, overflow=o.overflow, error=o.error) if o.overflow or o.error else o
+        for o in tops(bench)
+    ]
+    assert outputs == [
         Top(tracked=1, slot=0, bid_valid=1, bid_price=5000, bid_size=100),
         Top(tracked=1, slot=1, overflow=1),
         Top(tracked=1, slot=2, ask_valid=1, ask_price=7000, ask_size=10),
@@ -203,13 +141,4 @@ async def collisions_and_unknown_orders_are_flagged(dut):
         Top(tracked=1, slot=2, overflow=1),
         Top(tracked=1, slot=0, bid_valid=1, bid_price=5000, bid_size=40),
         Top(tracked=1, slot=0),
-    ]
-
-
-async def _run_directed(run: Run, messages: list[Message]) -> list[Top]:
-    outputs = await run.run(messages)
-    # Flags make the top untrustworthy: compare only them where set.
-    return [
-        Top(tracked=o.tracked, slot=o.slot, overflow=o.overflow, error=o.error) if o.overflow or o.error else o
-        for o in outputs
     ]

@@ -50,6 +50,13 @@ def test_quotes_one_bid_and_one_ask_half_spread_from_the_mid(aaa: Instrument) ->
     ]
 
 
+def test_half_spread_zero_joins_the_touch_of_a_one_tick_market(aaa: Instrument) -> None:
+    ctx, _ = start((aaa,), half_spread_ticks=0)
+    ctx.book("AAA", BID, BID + TICK)
+
+    assert quotes(ctx) == ((BID, 100), (BID + TICK, 100))
+
+
 def test_a_mid_between_ticks_is_quoted_at_least_half_spread_away(aaa: Instrument) -> None:
     ctx, _ = start((aaa,), half_spread_ticks=2, quote_size=300)
     ctx.book("AAA", BID, BID + TICK)  # mid 1_000_050
@@ -343,7 +350,7 @@ def test_inventory_counts_from_the_position_held_at_start(aaa: Instrument) -> No
 def test_params_are_checked() -> None:
     ctx = RecordingContext((Instrument(symbol="AAA"),))
     with pytest.raises(ParamError, match="half_spread_ticks"):
-        MarketMaker(ctx, {"half_spread_ticks": 0})
+        MarketMaker(ctx, {"half_spread_ticks": -1})
     with pytest.raises(ParamError, match="unknown"):
         MarketMaker(ctx, {"spread": 1})
 

@@ -46,7 +46,7 @@ def test_instrument_counts(specs: dict[str, StrategySpec]) -> None:
 
 def test_market_maker_parameters(specs: dict[str, StrategySpec]) -> None:
     params = declared(specs["market-maker"])
-    assert params["half_spread_ticks"] == (int, 1, 1, 100)
+    assert params["half_spread_ticks"] == (int, 1, 0, 100)
     assert params["quote_size"] == (int, 100, 1, 1_000_000)
     assert params["max_inventory"][:2] == (int, 1000)
     assert params["skew_ticks"][:2] == (int, 2)

@@ -25,9 +25,10 @@ PARAMS: tuple[Param, ...] = (
         name="half_spread_ticks",
         type=int,
         default=1,
-        minimum=1,
+        minimum=0,
         maximum=100,
-        description="Distance of each quote from the mid, in ticks.",
+        description="Distance of each quote from the mid, in ticks, rounded outwards to the grid "
+        "(0 joins the best bid and ask of a one-tick market).",
     ),
     Param(
         name="quote_size",
