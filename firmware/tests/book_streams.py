@@ -95,6 +95,8 @@ class GoldenTops:
         self.locates = locates
         self.books = ItchBooks(locates)
         self.overflow = [0] * len(locates)
+        self.most_levels = 0
+        """The most levels a side of a configured book held after any message."""
 
     def apply(self, message: Message) -> Top:
         """Apply one message to the engine's books and return the output the block must give for it."""
@@ -105,6 +107,7 @@ class GoldenTops:
         self.books.apply(message)
         book = self.books.book(locate)
         depth = book.depth(LEVELS + 1)
+        self.most_levels = max(self.most_levels, len(depth.bids), len(depth.asks))
         if len(depth.bids) > LEVELS or len(depth.asks) > LEVELS:
             self.overflow[slot] = 1
         bid, ask = book.best_bid(), book.best_ask()

@@ -7,7 +7,7 @@ import os
 import random
 
 import cocotb
-from book_streams import OUTPUTS, TABLE_BITS, BookStream, GoldenTops, Top, input_fields, table_index
+from book_streams import LEVELS, OUTPUTS, TABLE_BITS, BookStream, GoldenTops, Top, input_fields, table_index
 from cocotb.triggers import ClockCycles
 from fields_bench import FieldBench
 
@@ -70,6 +70,8 @@ async def run_stream(dut, seed: int, count: int, *, prices_per_side: int, idle: 
     expected = [golden.apply(message) for message in messages]
     bench = await run_messages(dut, messages, idle=idle, stall=stall, seed=seed + 1)
     compare(tops(bench), expected, messages)
+    if prices_per_side <= LEVELS:
+        assert golden.most_levels == LEVELS, "the stream never filled a side's levels"
     return expected
 
 
