@@ -8,8 +8,10 @@ from typing import Any
 
 from core.clock import Scheduler
 from core.contracts import VenueSetup
+from core.portfolio import Portfolio
 from engine.config import EngineConfig
 from engine.engine import Engine, ExecutionJournal
+from engine.order_manager import OrderManager
 from engine.plugins import PluginRegistry
 from engine.risk.engine import RiskEngine
 
@@ -39,11 +41,14 @@ def build_engine(
     router: str = "direct",
     journal: ExecutionJournal | None = None,
     seed: int | None = None,
+    orders: OrderManager | None = None,
+    portfolio: Portfolio | None = None,
 ) -> Engine:
     """An engine over ``config`` trading ``symbols`` (all configured instruments by default) on ``venue``.
 
     Everything is checked before anything starts: unknown instruments, venues, routers, risk checks or
     parameters raise :class:`AssemblyError` (or the risk engine's configuration error) with the reason.
+    ``orders`` and ``portfolio`` carry state recovered from the journal into the new engine.
     """
     known = {entry.instrument.symbol: entry.instrument for entry in config.instruments}
     chosen = list(symbols) if symbols else list(known)
@@ -70,4 +75,6 @@ def build_engine(
         router=router_spec.factory({}),
         venues={venue: venue_spec.factory(setup)},
         journal=journal,
+        orders=orders,
+        portfolio=portfolio,
     )

@@ -49,13 +49,14 @@ async def _run(args: argparse.Namespace, config: EngineConfig, registry: PluginR
     instruments = {entry.instrument.symbol: entry.instrument for entry in config.instruments}
     journal = Journal(open_database(args.db or config.database_url))
     recovered = recover(journal, instruments)
-    scheduler = AsyncioScheduler()
-    engine = build_engine(config, registry, scheduler, symbols=symbols, journal=journal, seed=args.seed)
     orders = OrderManager()
     for order in recovered.orders.values():
         orders.adopt(order)
-    engine.orders = orders
-    engine.portfolio = recovered.portfolio
+    scheduler = AsyncioScheduler()
+    engine = build_engine(
+        config, registry, scheduler, symbols=symbols, journal=journal, seed=args.seed,
+        orders=orders, portfolio=recovered.portfolio,
+    )  # fmt: skip
     out = sys.stdout
     fills = sum(len(order.fills) for order in recovered.orders.values())
     print(f"recovered {len(recovered.orders)} orders and {fills} fills from the journal", file=out, flush=True)
