@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from engine import routing
+from engine.itch import plugin as itch_plugin
 from engine.ouch import plugin as ouch_plugin
 from engine.risk import plugin as risk_plugin
 from engine.sim import plugin as sim_plugin
@@ -21,5 +22,6 @@ BUILTIN_PLUGINS: tuple[tuple[str, ModuleType], ...] = (
     ("simulator", sim_plugin),
     ("routing", routing),
     ("ouch", ouch_plugin),
+    ("itch", itch_plugin),
 )
 """Built-in plugins in registration order; a spec name registered here wins over a plugin's later one."""

@@ -41,6 +41,7 @@ def test_every_hook_is_documented_and_typed(name: str) -> None:
         ("register_risk_checks", "risk_checks"),
         ("register_venues", "venues"),
         ("register_routers", "routers"),
+        ("register_feeds", "feeds"),
     ],
 )
 def test_built_ins_register_through_each_hook(name: str, attribute: str) -> None:
