@@ -5,6 +5,7 @@ Used by the pytest entry points in ``tests/firmware/``; also a small command lin
     uv run python firmware/tests/runner.py sim moldudp64_framer
     uv run python firmware/tests/runner.py lint itch_parser
     uv run python firmware/tests/runner.py synth itch_parser
+    uv run python firmware/tests/runner.py sim tick_to_trade
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ TESTS = FIRMWARE / "tests"
 BUDGET = FIRMWARE / "budget.json"
 BLOCKS = ("moldudp64_framer", "itch_parser", "book_top", "trigger", "pretrade_risk", "ouch_enter")
 """The blocks, each ``rtl/<block>.v`` with its testbench ``tests/tb_<block>.py``."""
+CHAIN = "tick_to_trade"
+"""The whole chain (``rtl/tick_to_trade.v``, testbench ``tests/tb_tick_to_trade.py``): every block, the register
+file and the top; it has no size budget of its own."""
+CHAIN_SOURCES = (*BLOCKS, "regs", CHAIN)
 TOOLS = ("iverilog", "verilator", "yosys")
 INSTALL_HINT = (
     "install the HDL tools (Debian/Ubuntu: `apt-get install -y iverilog verilator yosys`) "
@@ -41,6 +46,11 @@ def missing_tools() -> list[str]:
     return [tool for tool in TOOLS if shutil.which(tool) is None]
 
 
+def sources(block: str) -> list[Path]:
+    """The Verilog files of ``block``: its own, or every file of the chain for :data:`CHAIN`."""
+    return [RTL / f"{name}.v" for name in (CHAIN_SOURCES if block == CHAIN else (block,))]
+
+
 def simulate(block: str, build_dir: Path, testcase: str | None = None) -> tuple[int, list[str]]:
     """Build ``block`` with Icarus and run its cocotb testbench; returns ``(tests run, failure messages)``."""
     from cocotb_tools.runner import get_runner
@@ -49,7 +59,7 @@ def simulate(block: str, build_dir: Path, testcase: str | None = None) -> tuple[
         sys.path.insert(0, str(TESTS))  # the simulator's Python gets the runner's sys.path
     runner = get_runner("icarus")
     runner.build(
-        sources=[RTL / f"{block}.v"],
+        sources=sources(block),
         hdl_toplevel=block,
         build_dir=build_dir,
         build_args=["-g2005"],
@@ -86,7 +96,7 @@ def _results(path: Path) -> tuple[int, list[str]]:
 def lint(block: str) -> str:
     """Verilator's ``--lint-only -Wall`` output for ``block`` (empty when clean)."""
     done = subprocess.run(
-        ["verilator", "--lint-only", "-Wall", "--top-module", block, str(RTL / f"{block}.v")],
+        ["verilator", "--lint-only", "-Wall", "--top-module", block, *map(str, sources(block))],
         capture_output=True,
         text=True,
         check=False,
@@ -105,15 +115,17 @@ class Size:
 
 def start_synth(block: str, report: Path) -> subprocess.Popen[str]:
     """Start Yosys ``synth_xilinx`` on ``block``, its ``stat`` going to ``report``."""
-    script = (
-        f"read_verilog {RTL / f'{block}.v'}; synth_xilinx -family {SYNTH_FAMILY} -top {block} -noiopad; "
-        f"tee -q -o {report} stat"
-    )
+    files = " ".join(map(str, sources(block)))
+    script = f"read_verilog {files}; synth_xilinx -family {SYNTH_FAMILY} -top {block} -noiopad; tee -q -o {report} stat"
     return subprocess.Popen(["yosys", "-q", "-p", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def parse_stat(text: str) -> Size:
-    """LUT, flip-flop and block RAM counts of a Yosys ``stat`` report of Xilinx cells."""
+    """LUT, flip-flop and block RAM counts of a Yosys ``stat`` report of Xilinx cells (of the whole design when
+    the report is hierarchical: its per-module sections are not counted again)."""
+    hierarchy = "=== design hierarchy ==="
+    if hierarchy in text:
+        text = text.split(hierarchy, 1)[1]
     cells: dict[str, int] = {}
     for name, count in re.findall(r"^\s+([A-Z][A-Z0-9_]*)\s+(\d+)\s*$", text, flags=re.MULTILINE):
         cells[name] = cells.get(name, 0) + int(count)

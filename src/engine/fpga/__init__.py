@@ -1,0 +1,21 @@
+"""Driver of the tick-to-trade firmware: configures it from engine objects and reads its counters back."""
+
+from engine.fpga.driver import (
+    BookSlot,
+    FirmwareCounters,
+    FirmwareDriver,
+    OrderEntry,
+    Reg,
+    RegisterBus,
+    TriggerRule,
+)
+
+__all__ = [
+    "BookSlot",
+    "FirmwareCounters",
+    "FirmwareDriver",
+    "OrderEntry",
+    "Reg",
+    "RegisterBus",
+    "TriggerRule",
+]
