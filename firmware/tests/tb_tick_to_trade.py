@@ -10,14 +10,17 @@ RTL.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import cocotb
 from axis import Beat, Bench, from_beat, to_beats
+from chain_model import ChainConfig, ChainModel, configure, random_feed
 from cocotb.task import bridge, resume
 from cocotb.triggers import ClockCycles, FallingEdge
 
+from core.enums import Side
 from core.instruments import Instrument
 from engine.fpga.driver import BookSlot, FirmwareCounters, FirmwareDriver, OrderEntry, TriggerRule
 from engine.itch.encode import encode_message
@@ -299,3 +302,81 @@ async def released_kill_switch_and_cleared_counters(dut):
     assert output.messages == [expected_order(1, LIMIT - 300)]
     counters = await bridge(driver.counters)()
     assert (counters.orders_sent, counters.order_requests, counters.last_latency_cycles) == (1, 1, STAMPED_LATENCY)
+
+
+RANDOM_SEED = 4
+"""Seed of the random stream (chosen so that every risk check but the kill switch vetoes some orders)."""
+RANDOM_MESSAGES = 400
+RANDOM_LOCATES = (13, 21, 7, 30)
+RANDOM_BASE = 100_000 + 1_000 * RANDOM_LOCATES[0]
+"""The watched book's lowest bid price in the stream (``book_streams.BookStream``: bids at base + 0..700, asks
+at base + 600..1300, a step of 100)."""
+RANDOM_CONFIG = ChainConfig(
+    slots=tuple(
+        BookSlot(instrument=Instrument(symbol=symbol), locate=locate)
+        for symbol, locate in zip(("AAPL", "MSFT", "IBM", "QQQ"), RANDOM_LOCATES, strict=True)
+    ),
+    rule=TriggerRule(
+        symbol="AAPL", quantity=100, buy_at_or_below=RANDOM_BASE + 700, sell_at_or_above=RANDOM_BASE + 700
+    ),
+    entry=OrderEntry(token_prefix="RND4", firm="FRM2", time_in_force=30, display="N", minimum_quantity=7),
+    risk={
+        "max_order_quantity": {"limit": 1_000},
+        "price_band": {"max_ticks": 1},  # 100 price units from the reference: an ask of base + 600 is beyond
+        "max_position": {"limit": 1_000},  # with 200 held: 8 buys, 12 sells of 100
+        "order_rate": {"max_orders": 16, "window_ms": 8_000},  # 2e9 cycles: an acceptance never ages out
+    },
+    positions={"AAPL": 200},
+    references={"AAPL": RANDOM_BASE + 760},
+)
+
+
+@cocotb.test()
+async def random_stream_matches_the_chain_model(dut):
+    """A seeded random stream (A F E C X D U P over 4 tracked locates and untracked ones, gaps, duplicate packets,
+    heartbeats), idle input cycles and output backpressure: the chain sends exactly the Enter Orders of the
+    engine-built model, byte for byte and in order, and its counters equal the model's counts."""
+    rng = random.Random(RANDOM_SEED)
+    feed = random_feed(rng, list(RANDOM_LOCATES), RANDOM_MESSAGES, thin=RANDOM_LOCATES[0])
+    model = ChainModel(RANDOM_CONFIG)
+    for raw in feed.packets:
+        model.packet(raw)
+
+    # The stream does what it is for: the top crosses the limits back and forth, both sides trade, and the
+    # band, position and rate checks each veto orders.
+    flips = sum(1 for before, after in pairwise(model.triggered) if before != after)
+    assert flips >= 3
+    vetoes = {name for request in model.requests for name in request.vetoes}
+    assert vetoes == {"price_band", "max_position", "order_rate"}
+    accepted = [request for request in model.requests if not request.vetoes]
+    assert {request.side for request in accepted} == {Side.BUY, Side.SELL}
+
+    dut.reg_addr.value = 0
+    dut.reg_wdata.value = 0
+    dut.reg_we.value = 0
+    bench = Bench(dut, random.Random(RANDOM_SEED), idle=0.2, stall=0.3)
+    await bench.start()
+    driver = FirmwareDriver(SimBus(dut), clock_hz=RANDOM_CONFIG.clock_hz)
+    assert await bridge(configure)(driver, RANDOM_CONFIG) == ()
+    await ClockCycles(dut.clk, CLEAR_CYCLES)
+
+    for idle, raw in zip(feed.idle_before, feed.packets, strict=True):
+        if idle:
+            bench.pause(idle)
+        bench.send(to_beats(raw))
+    output = Output()
+
+    def quiet() -> bool:
+        return bench.idle_input and bench.cycle - bench.accepted[-1][0] > 400
+
+    await bench.run(output.on_cycle, quiet, limit=bench.cycle + 40 * sum(len(raw) for raw in feed.packets))
+
+    assert output.current == b"", "an Enter Order was cut short"
+    assert len(output.messages) == len(model.orders)
+    for number, (got, want) in enumerate(zip(output.messages, model.orders, strict=True), start=1):
+        assert got == want, f"order {number}"
+
+    counters = await bridge(driver.counters)()
+    counts = model.counts()
+    assert counters.last_latency_cycles >= STAMPED_LATENCY
+    assert counters == FirmwareCounters(**asdict(counts), last_latency_cycles=counters.last_latency_cycles)
