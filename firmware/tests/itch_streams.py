@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from engine.itch.decode import decode_message
 from engine.itch.encode import encode_message
-from engine.itch.messages import LAYOUTS, Alpha, Message, Timestamp, UInt
+from engine.itch.messages import LAYOUTS, Message
 from engine.itch.moldudp64 import (
     MoldSequencer,
     build_end_of_session,
@@ -21,6 +21,7 @@ from engine.itch.moldudp64 import (
     build_packet,
     parse_packet,
 )
+from engine.wire import Alpha, Timestamp, UInt
 
 BOOK_TYPES = "AFECXDUP"
 """The types the parser decodes."""

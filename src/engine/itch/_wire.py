@@ -6,7 +6,8 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
-from engine.itch.messages import LAYOUTS, Alpha, Layout, Timestamp, UInt
+from engine.itch.messages import LAYOUTS, Layout
+from engine.wire import Alpha, Timestamp, UInt
 
 _UINT_CODES: Final = {1: "B", 2: "H", 4: "I", 8: "Q"}
 

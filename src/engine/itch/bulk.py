@@ -17,7 +17,8 @@ import numpy.typing as npt
 from engine.itch import _scan
 from engine.itch.decode import decode_message
 from engine.itch.errors import ItchDecodeError
-from engine.itch.messages import LAYOUTS, MESSAGE_LENGTHS, Alpha, Message, Timestamp, UInt, wire_dtype
+from engine.itch.messages import LAYOUTS, MESSAGE_LENGTHS, Message, wire_dtype
+from engine.wire import Alpha, Timestamp, UInt
 
 Column = npt.NDArray[np.int64] | npt.NDArray[np.uint64] | npt.NDArray[np.bytes_]
 

@@ -10,36 +10,12 @@ of ``V``); alpha fields are ASCII, left-justified and space padded on the wire a
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Final
 
 import numpy as np
 
-
-@dataclass(frozen=True, slots=True)
-class UInt:
-    """Marker: an unsigned big-endian integer of ``size`` bytes (1, 2, 4 or 8)."""
-
-    size: int
-
-
-@dataclass(frozen=True, slots=True)
-class Alpha:
-    """Marker: an ASCII field of ``size`` bytes, left-justified and space padded."""
-
-    size: int
-
-
-@dataclass(frozen=True, slots=True)
-class Timestamp:
-    """Marker: the 6-byte timestamp, nanoseconds since midnight."""
-
-    size: int = 6
-
-
-WireKind = UInt | Alpha | Timestamp
+from engine.wire import Alpha, FieldLayout, Timestamp, UInt, wire_fields
 
 U1 = Annotated[int, UInt(1)]
 U2 = Annotated[int, UInt(2)]
@@ -331,15 +307,6 @@ class DirectListingPriceDiscovery(Message):
 
 
 @dataclass(frozen=True, slots=True)
-class FieldLayout:
-    """One field of a message on the wire: its name, byte offset in the message and wire kind."""
-
-    name: str
-    offset: int
-    kind: WireKind
-
-
-@dataclass(frozen=True, slots=True)
 class Layout:
     """The wire layout of one message type (``letter``): its class, total length and fields after the type byte."""
 
@@ -350,16 +317,8 @@ class Layout:
 
 
 def _layout(cls: type[Message]) -> Layout:
-    hints = typing.get_type_hints(cls, include_extras=True)
-    offset = 1
-    fields: list[FieldLayout] = []
-    for field in dataclasses.fields(cls):
-        markers = [meta for meta in getattr(hints[field.name], "__metadata__", ()) if isinstance(meta, WireKind)]
-        if len(markers) != 1:
-            raise TypeError(f"{cls.__name__}.{field.name} has no wire width")
-        fields.append(FieldLayout(field.name, offset, markers[0]))
-        offset += markers[0].size
-    return Layout(cls.TYPE, cls, offset, tuple(fields))
+    fields, length = wire_fields(cls)
+    return Layout(cls.TYPE, cls, length, fields)
 
 
 MESSAGE_CLASSES: Final[tuple[type[Message], ...]] = (

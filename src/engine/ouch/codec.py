@@ -7,9 +7,7 @@ problem is. A field value that does not fit its wire field is refused with an :c
 
 from __future__ import annotations
 
-import dataclasses
 import struct
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
@@ -18,38 +16,22 @@ from typing import Any, Final
 from engine.ouch.messages import (
     INBOUND_TYPES,
     OUTBOUND_TYPES,
-    Alpha,
     InboundMessage,
     Message,
     OutboundMessage,
-    UInt,
 )
+from engine.wire import Alpha, FieldLayout, UInt, WireDecodeError, wire_fields
 
 
-class OuchDecodeError(ValueError):
+class OuchDecodeError(WireDecodeError):
     """Bytes that are not a valid OUCH 4.2 message; ``offset`` is the byte (within the message) at fault."""
 
-    def __init__(self, reason: str, *, offset: int, message_type: str | None = None) -> None:
-        where = f"at byte {offset} of the message"
-        if message_type is not None:
-            where += f" (type {message_type!r})"
-        super().__init__(f"{reason} {where}")
-        self.reason = reason
-        self.offset = offset
-        self.message_type = message_type
+    WHERE = "at byte {offset} of the message"
+    TYPE_NOTE = " (type {message_type!r})"
 
 
 class OuchEncodeError(ValueError):
     """A field value that does not fit its wire field (negative, too large, too long, not ASCII)."""
-
-
-@dataclass(frozen=True, slots=True)
-class FieldLayout:
-    """One field on the wire: its name, byte offset in the message (the type byte is offset 0) and kind."""
-
-    name: str
-    offset: int
-    kind: UInt | Alpha
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +44,8 @@ class Layout:
 
 
 def _layout_of(cls: type[Message]) -> Layout:
-    hints = typing.get_type_hints(cls, include_extras=True)
-    offset = 1
-    fields: list[FieldLayout] = []
-    for field in dataclasses.fields(cls):
-        kind = hints[field.name].__metadata__[0]
-        fields.append(FieldLayout(field.name, offset, kind))
-        offset += kind.size
-    return Layout(cls, offset, tuple(fields))
+    fields, size = wire_fields(cls)
+    return Layout(cls, size, fields)
 
 
 LAYOUTS: Final[dict[type[Message], Layout]] = {cls: _layout_of(cls) for cls in (*INBOUND_TYPES, *OUTBOUND_TYPES)}

@@ -13,20 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Final
 
-
-@dataclass(frozen=True, slots=True)
-class UInt:
-    """Marker: an unsigned big-endian integer of ``size`` bytes (4 or 8)."""
-
-    size: int
-
-
-@dataclass(frozen=True, slots=True)
-class Alpha:
-    """Marker: an ASCII field of ``size`` bytes, left-justified and space padded."""
-
-    size: int
-
+from engine.wire import Alpha, UInt
 
 U4 = Annotated[int, UInt(4)]
 U8 = Annotated[int, UInt(8)]
