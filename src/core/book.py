@@ -135,7 +135,41 @@ class _Level:
         self.orders: dict[int, Quantity] = {}
 
 
-class OrderBook:
+class _PriceLevels:
+    """Top-of-book and depth queries shared by the L3 and L2 books, over one sorted ladder per side.
+
+    A subclass keeps ``_ladders`` and says what one level holds through :meth:`_level`.
+    """
+
+    __slots__ = ()
+    _ladders: tuple[_Ladder, _Ladder]
+
+    def _level(self, side: int, price: Price) -> tuple[Quantity, int]:
+        """(total quantity, order count) of the level at ``price`` on ``side``; the level exists."""
+        raise NotImplementedError
+
+    def best_bid(self) -> tuple[Price, Quantity] | None:
+        """``(price, total quantity)`` of the best bid level, or None when there are no bids."""
+        return self._best(BID)
+
+    def best_ask(self) -> tuple[Price, Quantity] | None:
+        """``(price, total quantity)`` of the best ask level, or None when there are no asks."""
+        return self._best(ASK)
+
+    def depth(self, levels: int = 10) -> DepthSnapshot:
+        """The ``levels`` best levels of each side, best first, with their order counts (0 in an L2 book)."""
+        _check_levels(levels)
+        return DepthSnapshot(bids=self._side_depth(BID, levels), asks=self._side_depth(ASK, levels))
+
+    def _best(self, side: int) -> tuple[Price, Quantity] | None:
+        price = self._ladders[side].best()
+        return None if price is None else (price, self._level(side, price)[0])
+
+    def _side_depth(self, side: int, levels: int) -> tuple[DepthLevel, ...]:
+        return tuple((price, *self._level(side, price)) for price in self._ladders[side].best_first(levels))
+
+
+class OrderBook(_PriceLevels):
     """An order-level (L3) book of one instrument, updated with ITCH-style order messages.
 
     Each price level is a FIFO queue of orders: an order keeps its place when it is partly executed or
@@ -219,19 +253,6 @@ class OrderBook:
             order_ref=order_ref, side=_SIDES[level.side], price=level.price, quantity=level.orders[order_ref]
         )
 
-    def best_bid(self) -> tuple[Price, Quantity] | None:
-        """``(price, total quantity)`` of the best bid level, or None when there are no bids."""
-        return self._best(BID)
-
-    def best_ask(self) -> tuple[Price, Quantity] | None:
-        """``(price, total quantity)`` of the best ask level, or None when there are no asks."""
-        return self._best(ASK)
-
-    def depth(self, levels: int = 10) -> DepthSnapshot:
-        """The ``levels`` best levels of each side, best first, with their order counts."""
-        _check_levels(levels)
-        return DepthSnapshot(bids=self._side_depth(BID, levels), asks=self._side_depth(ASK, levels))
-
     def orders_at(self, side: Side, price: Price) -> tuple[BookOrder, ...]:
         """The orders resting at ``price`` on ``side``, first in line first (empty when there is no level)."""
         index = _side_index(side)
@@ -308,22 +329,12 @@ class OrderBook:
             self._before[key] = before
         self._deltas[key] = after
 
-    def _best(self, side: int) -> tuple[Price, Quantity] | None:
-        price = self._ladders[side].best()
-        if price is None:
-            return None
-        return price, self._levels[side][price].qty
-
-    def _side_depth(self, side: int, levels: int) -> tuple[DepthLevel, ...]:
-        by_price = self._levels[side]
-        out: list[DepthLevel] = []
-        for price in self._ladders[side].best_first(levels):
-            level = by_price[price]
-            out.append((price, level.qty, len(level.orders)))
-        return tuple(out)
+    def _level(self, side: int, price: Price) -> tuple[Quantity, int]:
+        level = self._levels[side][price]
+        return level.qty, len(level.orders)
 
 
-class L2Book:
+class L2Book(_PriceLevels):
     """A price-level (L2) book of one instrument, kept from the deltas of :class:`core.events.BookUpdate`.
 
     It offers the same top-of-book and depth queries as :class:`OrderBook`; depth levels carry an order count
@@ -376,19 +387,6 @@ class L2Book:
             levels.clear()
             ladder.clear()
 
-    def best_bid(self) -> tuple[Price, Quantity] | None:
-        """``(price, total quantity)`` of the best bid level, or None when there are no bids."""
-        return self._best(BID)
-
-    def best_ask(self) -> tuple[Price, Quantity] | None:
-        """``(price, total quantity)`` of the best ask level, or None when there are no asks."""
-        return self._best(ASK)
-
-    def depth(self, levels: int = 10) -> DepthSnapshot:
-        """The ``levels`` best levels of each side, best first (order counts are 0: unknown in L2)."""
-        _check_levels(levels)
-        return DepthSnapshot(bids=self._side_depth(BID, levels), asks=self._side_depth(ASK, levels))
-
     def _set(self, side: int, price: Price, qty: Quantity) -> None:
         levels = self._levels[side]
         if qty == 0:
@@ -399,12 +397,5 @@ class L2Book:
             self._ladders[side].insert(price)
         levels[price] = qty
 
-    def _best(self, side: int) -> tuple[Price, Quantity] | None:
-        price = self._ladders[side].best()
-        if price is None:
-            return None
-        return price, self._levels[side][price]
-
-    def _side_depth(self, side: int, levels: int) -> tuple[DepthLevel, ...]:
-        by_price = self._levels[side]
-        return tuple((price, by_price[price], 0) for price in self._ladders[side].best_first(levels))
+    def _level(self, side: int, price: Price) -> tuple[Quantity, int]:
+        return self._levels[side][price], 0
