@@ -37,7 +37,6 @@ class SimulatedScheduler:
         self._now = start_ns
         self._queue: list[tuple[Nanos, int, _Timer]] = []
         self._sequence = itertools.count()
-        self.callbacks_run = 0
 
     def now_ns(self) -> Nanos:
         return self._now
@@ -50,35 +49,17 @@ class SimulatedScheduler:
     def call_later(self, delay_ns: Nanos, callback: Callable[[], None]) -> _Timer:
         return self.call_at(self._now + delay_ns, callback)
 
-    def run_until(self, end_ns: Nanos, *, should_stop: Callable[[], bool] | None = None) -> None:
+    def run_until(self, end_ns: Nanos) -> None:
         """Run every callback due before ``end_ns`` in time order, then set the time to ``end_ns``."""
         queue = self._queue
         pop = heapq.heappop
-        run = 0
         while queue and queue[0][0] < end_ns:
             ts, _, timer = pop(queue)
             if timer.cancelled:
                 continue
             self._now = ts
             timer.callback()
-            run += 1
-            if should_stop is not None and run % 1024 == 0 and should_stop():
-                break
-        else:
-            self._now = max(self._now, end_ns)
-        self.callbacks_run += run
-
-    @property
-    def pending(self) -> int:
-        """Callbacks still queued (cancelled ones included until their time comes)."""
-        return len(self._queue)
-
-
-class LiveClock:
-    """The wall clock, in nanoseconds since the epoch."""
-
-    def now_ns(self) -> Nanos:
-        return time.time_ns()
+        self._now = max(self._now, end_ns)
 
 
 class AsyncioScheduler:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from core.clock import Scheduler, TimerHandle
-from core.commands import CancelAll, CancelOrder, Command, KillSwitch, ReplaceOrder, SubmitOrder
+from core.commands import CancelAll, CancelOrder, KillSwitch, ReplaceOrder, SubmitOrder
 from core.contracts import Router, Venue
 from core.enums import ExecType, OrderType, OrdStatus, Side, TimeInForce
 from core.events import (
@@ -121,19 +121,6 @@ class Engine:
         self.bus.publish(EngineStatus(ts_ns=self.scheduler.now_ns(), state=state, message=message))
 
     # --- commands --------------------------------------------------------------------------------------------
-
-    def execute(self, command: Command) -> None:
-        """Carry out any command (the entry point of desktops and FIX sessions)."""
-        if isinstance(command, SubmitOrder):
-            self.submit(command)
-        elif isinstance(command, CancelOrder):
-            self.cancel(command)
-        elif isinstance(command, ReplaceOrder):
-            self.replace(command)
-        elif isinstance(command, CancelAll):
-            self.cancel_all(command)
-        else:
-            self.kill_switch(command)
 
     def submit(self, request: SubmitOrder) -> Order | None:
         """Validate, risk-check, route and send a new order. Returns the order, or None for a duplicate id.

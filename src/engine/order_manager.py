@@ -95,9 +95,5 @@ class OrderManager:
                 continue
             yield order
 
-    def all(self) -> Iterable[Order]:
-        """Every order, in creation order."""
-        return self._by_id.values()
-
     def __len__(self) -> int:
         return len(self._by_id)
