@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,6 +14,8 @@ from engine.clock import SimulatedScheduler
 from engine.config import EngineConfig, load_config
 from engine.engine import Engine
 from engine.plugins import PluginRegistry, load_plugins
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # Qt tests run headless, whatever the user's session
 
 
 @pytest.fixture(scope="session")

@@ -17,20 +17,13 @@ import time
 from collections import deque
 from typing import TextIO
 
-from core.enums import ExecType, OrdStatus
 from core.events import ExecutionReport, RiskEvent
-from core.orders import report_for
 from core.params import parse_assignments
-from engine.assembly import build_engine
 from engine.clock import AsyncioScheduler
 from engine.config import EngineConfig
-from engine.engine import Engine
-from engine.order_manager import OrderManager
 from engine.plugins import PluginRegistry
+from engine.runtime import LiveRuntime
 from engine.status import render_status
-from engine.storage.db import open_database
-from engine.storage.journal import Journal, recover
-from engine.strategy_host import StrategyHost
 from engine.text import money_cents
 
 
@@ -46,54 +39,38 @@ async def _run(args: argparse.Namespace, config: EngineConfig, registry: PluginR
     symbols = args.instrument or [entry.instrument.symbol for entry in config.instruments]
     if spec.max_instruments is not None:
         symbols = symbols[: spec.max_instruments]
-    instruments = {entry.instrument.symbol: entry.instrument for entry in config.instruments}
-    journal = Journal(open_database(args.db or config.database_url))
-    recovered = recover(journal, instruments)
-    orders = OrderManager()
-    for order in recovered.orders.values():
-        orders.adopt(order)
     scheduler = AsyncioScheduler()
-    engine = build_engine(
-        config, registry, scheduler, symbols=symbols, journal=journal, seed=args.seed,
-        orders=orders, portfolio=recovered.portfolio,
-    )  # fmt: skip
+    runtime = LiveRuntime(config, registry, scheduler, db_url=args.db, seed=args.seed, symbols=symbols)
+    recovered = runtime.open()
+    engine = runtime.engine
     out = sys.stdout
-    fills = sum(len(order.fills) for order in recovered.orders.values())
-    print(f"recovered {len(recovered.orders)} orders and {fills} fills from the journal", file=out, flush=True)
+    print(f"recovered {recovered.orders} orders and {recovered.fills} fills from the journal", file=out, flush=True)
     for problem in recovered.problems:
         print(f"recovery problem: {problem}", file=sys.stderr)
-    _expire_orphans(engine)
     risk_log: deque[str] = deque(maxlen=5)
     engine.bus.subscribe(RiskEvent, lambda event: risk_log.append(f"{event.kind.value} {event.check}: {event.reason}"))
     if args.executions == "jsonl":
         engine.bus.subscribe(ExecutionReport, lambda report: _print_execution(report, out))
-    host = StrategyHost(
-        engine,
-        spec,
-        strategy_id=args.strategy,
-        account=args.account,
-        instruments=tuple(symbols),
-        params=parse_assignments(args.param),
-        order_id_prefix=f"{args.strategy}-{scheduler.now_ns() // 1_000_000}",
-    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    engine.start()
-    host.start()
+    runtime.start()
+    runtime.start_strategy(
+        args.strategy, account=args.account, instruments=symbols, params=parse_assignments(args.param),
+        strategy_id=args.strategy,
+    )  # fmt: skip
     started = time.monotonic()
     try:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=args.refresh)
             if args.executions == "none":
-                _show(render_status(engine, host, list(risk_log)), out)
+                _show(render_status(engine, runtime.strategy_states()[0], list(risk_log)), out)
             if args.seconds is not None and time.monotonic() - started >= args.seconds:
                 break
     finally:
-        host.stop("stopped by the user")
-        engine.stop()
+        runtime.stop()
     pnl = engine.portfolio.pnl(args.account)
     print(
         f"stopped: {len(engine.orders)} orders, {engine.fills} fills this session, "
@@ -102,22 +79,6 @@ async def _run(args: argparse.Namespace, config: EngineConfig, registry: PluginR
         flush=True,
     )
     return 0
-
-
-def _expire_orphans(engine: Engine) -> None:
-    """Expire recovered working orders: the simulated venue that held them no longer exists."""
-    now = engine.scheduler.now_ns()
-    for index, order in enumerate(list(engine.orders.working())):
-        engine.on_execution(
-            report_for(
-                order,
-                exec_id=f"RECOVERY-{now}-{index}",
-                exec_type=ExecType.EXPIRED,
-                ord_status=OrdStatus.EXPIRED,
-                ts_ns=now,
-                reason="venue session ended before the engine restarted",
-            )
-        )
 
 
 def _print_execution(report: ExecutionReport, out: TextIO) -> None:

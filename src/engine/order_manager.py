@@ -97,3 +97,7 @@ class OrderManager:
 
     def __len__(self) -> int:
         return len(self._by_id)
+
+    def __iter__(self) -> Iterator[Order]:
+        """Every order, working or finished, in creation order."""
+        return iter(list(self._by_id.values()))

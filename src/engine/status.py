@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.numbers import nanos_to_datetime
+from engine.client.protocol import StrategyState
 from engine.engine import Engine
-from engine.strategy_host import StrategyHost
 from engine.text import money_cents, price_text
 
 
-def render_status(engine: Engine, host: StrategyHost | None, risk_events: Sequence[str]) -> str:
+def render_status(engine: Engine, strategy: StrategyState | None, risk_events: Sequence[str]) -> str:
     """Best bid/ask per instrument, working orders, positions, P&L and the latest risk events."""
     now = engine.scheduler.now_ns()
     lines = [f"workstation engine  {nanos_to_datetime(now):%Y-%m-%d %H:%M:%S} UTC  state {engine.state.value}"]
-    if host is not None:
-        state = "running" if host.running else f"stopped ({host.error or 'by request'})"
-        lines.append(f"strategy {host.strategy_id} on account {host.account}: {state}")
+    if strategy is not None:
+        state = "running" if strategy.running else f"stopped ({strategy.error or 'by request'})"
+        lines.append(f"strategy {strategy.strategy_id} on account {strategy.account}: {state}")
     lines.append("")
     lines.append(
         f"{'instrument':<10} {'bid qty':>9} {'bid':>10} {'ask':>10} {'ask qty':>9} {'working':>8} "

@@ -1,0 +1,208 @@
+"""A live engine with its journal, recovery, market-data cache and strategy instances, ready to be driven.
+
+``workstation-engine sim``, the desktop's embedded engine and the FIX server all run the engine this way: open
+the journal, rebuild orders and positions from it, expire orders whose simulated venue is gone, then start the
+venues and whichever strategies are asked for. Runs on the scheduler it is given (the asyncio one for live use).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core.clock import Scheduler
+from core.enums import ExecType, OrdStatus
+from core.events import ExecutionReport
+from core.orders import report_for
+from core.portfolio import Portfolio
+from engine.assembly import build_engine
+from engine.client.protocol import StrategyState
+from engine.config import EngineConfig
+from engine.engine import Engine
+from engine.market_data import MarketDataCache
+from engine.order_manager import OrderManager
+from engine.plugins import PluginRegistry
+from engine.storage.db import open_database
+from engine.storage.journal import Journal, recover
+from engine.strategy_host import StrategyHost
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryReport:
+    """What the journal gave back on start: orders, fills, orders expired and problems met."""
+
+    orders: int
+    fills: int
+    expired: int
+    problems: tuple[str, ...]
+
+
+class _StrategyRun:
+    """A strategy instance and the P&L of its own fills."""
+
+    def __init__(self, host: StrategyHost, name: str, portfolio: Portfolio) -> None:
+        self.host = host
+        self.name = name
+        self.portfolio = portfolio
+
+
+class LiveRuntime:
+    """An engine on ``scheduler`` with everything around it. Call :meth:`open`, then :meth:`start`."""
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        registry: PluginRegistry,
+        scheduler: Scheduler,
+        *,
+        db_url: str | None = None,
+        seed: int | None = None,
+        symbols: Sequence[str] | None = None,
+    ) -> None:
+        self.config = config
+        self.registry = registry
+        self.scheduler = scheduler
+        self._db_url = db_url if db_url is not None else config.database_url
+        self._seed = seed
+        self.symbols = list(symbols) if symbols else [entry.instrument.symbol for entry in config.instruments]
+        self._runs: dict[str, _StrategyRun] = {}
+        self._run_numbers = itertools.count(1)
+        self._engine: Engine | None = None
+        self._market: MarketDataCache | None = None
+        self.journal: Journal | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("the runtime is not open")
+        return self._engine
+
+    @property
+    def market(self) -> MarketDataCache:
+        if self._market is None:
+            raise RuntimeError("the runtime is not open")
+        return self._market
+
+    def open(self) -> RecoveryReport:
+        """Open the journal, rebuild state from it and build the engine (nothing runs yet)."""
+        instruments = self.config.instrument_map()
+        self.journal = Journal(open_database(self._db_url))
+        recovered = recover(self.journal, instruments)
+        orders = OrderManager()
+        for order in recovered.orders.values():
+            orders.adopt(order)
+        self._engine = build_engine(
+            self.config, self.registry, self.scheduler, symbols=self.symbols, journal=self.journal,
+            seed=self._seed, orders=orders, portfolio=recovered.portfolio,
+        )  # fmt: skip
+        self._market = MarketDataCache(self._engine.bus, self.symbols)
+        self._engine.bus.subscribe(ExecutionReport, self._book_strategy_fill)
+        expired = self._expire_orphans()
+        fills = sum(len(order.fills) for order in recovered.orders.values())
+        return RecoveryReport(len(recovered.orders), fills, expired, tuple(recovered.problems))
+
+    def start(self) -> None:
+        """Start the venues: market data and executions begin to flow."""
+        self.engine.start()
+
+    def stop(self) -> None:
+        """Stop every strategy (cancelling its orders), then the venues."""
+        for run in self._runs.values():
+            run.host.stop("stopped with the engine")
+        self.engine.stop()
+
+    def _expire_orphans(self) -> int:
+        """Expire recovered working orders: the simulated venue that held them no longer exists."""
+        engine = self.engine
+        now = engine.scheduler.now_ns()
+        working = list(engine.orders.working())
+        for index, order in enumerate(working):
+            engine.on_execution(
+                report_for(
+                    order,
+                    exec_id=f"RECOVERY-{now}-{index}",
+                    exec_type=ExecType.EXPIRED,
+                    ord_status=OrdStatus.EXPIRED,
+                    ts_ns=now,
+                    reason="venue session ended before the engine restarted",
+                )
+            )
+        return len(working)
+
+    # --- strategies ------------------------------------------------------------------------------------------
+
+    def start_strategy(
+        self,
+        name: str,
+        *,
+        account: str,
+        instruments: Sequence[str],
+        params: Mapping[str, Any],
+        strategy_id: str | None = None,
+    ) -> StrategyState:
+        """Start an instance of strategy ``name``; raises ``ValueError``/``LookupError`` naming the problem."""
+        spec = self.registry.strategies.get(name)
+        if spec is None:
+            raise LookupError(f"no strategy named {name!r}; available: {', '.join(self.registry.strategies)}")
+        if account not in self.engine.risk.accounts:
+            raise ValueError(f"unknown account {account!r}; configured: {', '.join(self.engine.risk.accounts)}")
+        strategy_id = strategy_id or f"{name}-{next(self._run_numbers)}"
+        existing = self._runs.get(strategy_id)
+        if existing is not None and existing.host.running:
+            raise ValueError(f"strategy {strategy_id} is already running")
+        host = StrategyHost(
+            self.engine, spec, strategy_id=strategy_id, account=account, instruments=tuple(instruments),
+            params=params, order_id_prefix=f"{strategy_id}-{self.scheduler.now_ns() // 1_000_000}",
+        )  # fmt: skip
+        portfolio = Portfolio({symbol: self.engine.instruments[symbol] for symbol in instruments})
+        self._runs[strategy_id] = _StrategyRun(host, name, portfolio)
+        host.start()
+        return self.strategy_state(strategy_id)
+
+    def stop_strategy(self, strategy_id: str, reason: str = "stopped by the user") -> StrategyState:
+        """Stop a strategy instance; its working orders are cancelled."""
+        run = self._runs.get(strategy_id)
+        if run is None:
+            raise LookupError(f"no strategy instance {strategy_id!r}")
+        run.host.stop(reason)
+        return self.strategy_state(strategy_id)
+
+    def strategy_state(self, strategy_id: str) -> StrategyState:
+        """The state and own P&L of one strategy instance."""
+        run = self._runs[strategy_id]
+        host = run.host
+        realized = unrealized = fees = 0
+        for position in run.portfolio.positions():
+            realized += position.realized
+            fees += position.fees
+            unrealized += position.unrealized(self.engine.portfolio.mark(position.instrument.symbol))
+        return StrategyState(
+            strategy_id=strategy_id,
+            strategy=run.name,
+            account=host.account,
+            instruments=tuple(instrument.symbol for instrument in host.instruments),
+            params=dict(host.resolved_params),
+            running=host.running,
+            error=host.error,
+            realized=realized,
+            unrealized=unrealized,
+            fees=fees,
+            ts_ns=self.scheduler.now_ns(),
+        )
+
+    def strategy_states(self) -> list[StrategyState]:
+        return [self.strategy_state(strategy_id) for strategy_id in self._runs]
+
+    def _book_strategy_fill(self, report: ExecutionReport) -> None:
+        if report.exec_type is not ExecType.TRADE or report.strategy_id is None or report.last_price is None:
+            return
+        run = self._runs.get(report.strategy_id)
+        if run is not None:
+            run.portfolio.apply_fill(
+                report.account, report.instrument, report.side, report.last_qty, report.last_price, report.fee
+            )
