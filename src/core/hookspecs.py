@@ -16,6 +16,10 @@ from core.contracts import FeedSpec, RiskCheckSpec, RouterSpec, StrategySpec, Ve
 
 PROJECT = "workstation"
 
+DESKTOP_HOOKS = frozenset({"register_panels"})
+"""Hooks of the same project specified by the desktop (``workstation.hookspecs``). One entry-point group serves
+both sides, so the engine accepts plugins that implement them and leaves them to the desktop."""
+
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 

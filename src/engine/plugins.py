@@ -25,7 +25,7 @@ import pluggy
 
 import core.hookspecs
 from core.contracts import FeedSpec, RiskCheckSpec, RouterSpec, StrategySpec, VenueSpec
-from core.hookspecs import PROJECT
+from core.hookspecs import DESKTOP_HOOKS, PROJECT
 
 __all__ = [
     "BUILT_IN",
@@ -209,7 +209,15 @@ class _Loader:
             self.add(entry_point.name, _entry_point_source(entry_point), entry_point.load)
 
     def check_pending(self) -> None:
-        """Fail every plugin implementing a hook that has no spec (a misspelt name), one at a time."""
+        """Fail every plugin implementing a hook that has no spec (a misspelt name), one at a time.
+
+        The desktop's hooks (:data:`core.hookspecs.DESKTOP_HOOKS`) are known names without an engine spec: they are
+        left alone.
+        """
+        for name in DESKTOP_HOOKS:
+            caller = getattr(self.pm.hook, name, None)
+            if caller is not None and caller.spec is None:
+                delattr(self.pm.hook, name)
         while True:
             try:
                 self.pm.check_pending()

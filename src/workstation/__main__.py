@@ -1,4 +1,4 @@
-"""Entry point of the desktop workstation."""
+"""Entry point of the desktop workstation: ``uv run workstation``."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import sys
 
 
 def main() -> int:
-    """Start the desktop. The desktop panels are not part of this release yet; the engine runs headless."""
-    print("The desktop is not available yet: run `workstation-engine sim` for the headless engine.", file=sys.stderr)
-    return 2
+    """Open the workstation (see ``workstation --help``)."""
+    from workstation.app import run
+
+    return run(sys.argv[1:])
 
 
 if __name__ == "__main__":

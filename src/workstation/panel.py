@@ -9,6 +9,7 @@ joined to a link group.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -76,6 +77,9 @@ class Panel(QtWidgets.QWidget):
     instrument_set = QtCore.Signal(str)
     """The panel's instrument or link group changed (its instrument bar follows)."""
 
+    failed = QtCore.Signal(str)
+    """The panel raised while repainting; its dock shows the error instead of the panel."""
+
     def __init__(self, context: PanelContext, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
@@ -87,8 +91,13 @@ class Panel(QtWidgets.QWidget):
             context.links.changed.connect(self._on_link)
 
     def _on_frame(self) -> None:
-        if self.isVisible():
+        if not self.isVisible():
+            return
+        try:
             self.refresh()
+        except Exception:  # noqa: BLE001 - a broken panel is contained in its dock; the app goes on
+            self.context.frames.frame.disconnect(self._on_frame)
+            self.failed.emit(traceback.format_exc())
 
     def _on_link(self, group: str, symbol: str) -> None:
         if self.link_group is not None and group == self.link_group and symbol != self.instrument:

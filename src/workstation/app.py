@@ -1,0 +1,116 @@
+"""Starting the desktop: the Qt application on a qasync loop, the engine client, the session, the window."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+from engine.client.protocol import EngineClient
+from engine.config import ConfigError, load_config
+from engine.plugins import load_plugins
+from engine.storage.db import StorageError
+from workstation.main_window import MainWindow
+from workstation.panel_loader import load_panels
+from workstation.session import embedded_client, open_session
+from workstation.settings import DesktopPaths, load_settings
+from workstation.state import Severity
+from workstation.theme import THEMES, apply_theme, load_theme
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workstation",
+        description="The trading workstation: dockable panels over an embedded engine on a simulated market.",
+    )
+    parser.add_argument("--config", help="engine configuration file (TOML); the defaults need none")
+    parser.add_argument("--db", help="database URL of the embedded engine (default: SQLite in the data directory)")
+    parser.add_argument("--seed", type=int, help="seed of the simulated market")
+    parser.add_argument("--theme", choices=THEMES, help="colour theme (default: the saved one, else dark)")
+    parser.add_argument("--workspace", help="open this saved workspace instead of the last one used")
+    parser.add_argument("--config-dir", help="where settings and workspaces live (default: the user's config dir)")
+    parser.add_argument("--connect", metavar="URL", help="connect to a remote engine, fix://USER@HOST:PORT")
+    parser.add_argument("--screenshot", metavar="PNG", help="run offscreen, save a screenshot of the window, exit")
+    parser.add_argument("--after", type=float, default=5.0, help="seconds of market before the screenshot")
+    return parser
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the desktop until its window closes; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    if args.connect:
+        print(
+            "workstation: remote engines over FIX are not available in this version; run without --connect",
+            file=sys.stderr,
+        )
+        return 2
+    if args.screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"workstation: {error}", file=sys.stderr)
+        return 2
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    assert isinstance(app, QtWidgets.QApplication)
+    app.setApplicationName("Workstation")
+    import qasync  # after QApplication: qasync picks the Qt binding already in use
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    paths = DesktopPaths(Path(args.config_dir)) if args.config_dir else DesktopPaths.default()
+    settings, problem = load_settings(paths)
+    if args.theme:
+        settings.theme = args.theme
+    theme = load_theme(settings.theme)
+    apply_theme(app, theme)
+    registry = load_plugins()
+    panels = load_panels()
+    client: EngineClient = embedded_client(config, registry, loop, db_url=args.db, seed=args.seed)
+    holder: list[MainWindow] = []
+
+    def confirm(title: str, question: str) -> bool:
+        parent = holder[0] if holder else None
+        buttons = QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.No
+        answer = QtWidgets.QMessageBox.question(
+            parent, title, question, buttons, QtWidgets.QMessageBox.StandardButton.No
+        )
+        return answer == QtWidgets.QMessageBox.StandardButton.Yes
+
+    try:
+        session = loop.run_until_complete(open_session(client, settings, theme, confirm))
+    except (StorageError, ValueError, LookupError) as error:
+        print(f"workstation: cannot start the engine: {error}", file=sys.stderr)
+        return 2
+    if problem is not None:
+        session.state.audit.add(session.state.now_ns(), Severity.WARNING, "desktop", problem)
+    window = MainWindow(session, panels, paths, workspace=args.workspace)
+    holder.append(window)
+    window.show()
+    closed: asyncio.Future[None] = loop.create_future()
+    app.lastWindowClosed.connect(lambda: closed.done() or closed.set_result(None))
+    if args.screenshot:
+        QtCore.QTimer.singleShot(int(args.after * 1_000), lambda: _screenshot(window, Path(args.screenshot)))
+    try:
+        loop.run_until_complete(closed)
+        loop.run_until_complete(session.commands.drain())
+    finally:
+        loop.run_until_complete(client.close())
+    return 0
+
+
+def _screenshot(window: MainWindow, path: Path) -> None:
+    window.context.frames.frame.emit()
+    QtWidgets.QApplication.processEvents()
+    if window.grab().save(str(path)):
+        print(f"screenshot saved to {path}")
+    else:
+        print(f"workstation: could not write {path}", file=sys.stderr)
+    window.close()
