@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 
-BENCHMARKS = ("matching", "backtest", "tick-to-order", "itch", "ouch", "fix")
+BENCHMARKS = ("matching", "backtest", "tick-to-order", "itch", "ouch", "fix", "desktop")
 
 
 def _runner(name: str) -> Callable[[list[str]], int]:
@@ -30,6 +30,10 @@ def _runner(name: str) -> Callable[[list[str]], int]:
         from bench.fix import main as fix
 
         return fix
+    if name == "desktop":
+        from bench.desktop import main as desktop
+
+        return desktop
     from bench.tick_to_order import main as tick_to_order
 
     return tick_to_order
