@@ -39,6 +39,8 @@ def open_database(url: str | None = None) -> Engine:
     Raises :class:`StorageError` naming the URL when it cannot be parsed, its driver is missing or the
     database cannot be reached.
     """
+    import engine.fix.store
+
     text = default_database_url() if url is None else url
     parsed = _parse(text)
     shown = parsed.render_as_string(hide_password=True)
