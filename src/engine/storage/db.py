@@ -39,7 +39,7 @@ def open_database(url: str | None = None) -> Engine:
     Raises :class:`StorageError` naming the URL when it cannot be parsed, its driver is missing or the
     database cannot be reached.
     """
-    import engine.fix.store
+    from engine.fix import store as _fix_tables  # noqa: F401 - the FIX session tables (that module imports this one)
 
     text = default_database_url() if url is None else url
     parsed = _parse(text)
