@@ -8,6 +8,8 @@ rows is a vectorised numpy operation. ``version`` changes on every change, for v
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -83,6 +85,20 @@ class _Columns:
     def get(self, row: int, name: str) -> int:
         return int(self._data[name][row])
 
+    def extend(self, values: Mapping[str, npt.ArrayLike], count: int) -> range:
+        """Append ``count`` rows at once, column by column (columns not given are zero); returns the new rows."""
+        start, end = self.size, self.size + count
+        if end > len(self._data[self._names[0]]):
+            capacity = max(1024, 2 * self.size, end)
+            for name in self._names:
+                grown = np.zeros(capacity, dtype=np.int64)
+                grown[:start] = self._data[name][:start]
+                self._data[name] = grown
+        for name in self._names:
+            self._data[name][start:end] = values.get(name, 0)
+        self.size = end
+        return range(start, end)
+
 
 @dataclass(frozen=True, slots=True)
 class WorkingOrder:
@@ -115,6 +131,11 @@ class OrderTable:
         self._rows: dict[str, int] = {}
         self._working: dict[str, dict[str, int]] = {}
         self.version = 0
+        self.text_log: array[int] = array("q")
+        """Rows whose order id or reason changed, in order of change (append-only: each reader keeps its own
+        position), so text caches update those rows instead of rebuilding a million."""
+        self._search: list[str] = []
+        self._search_logged = 0
 
     def __len__(self) -> int:
         return self.columns.size
@@ -160,10 +181,12 @@ class OrderTable:
         if row is None:
             row = self._new_row(report.client_order_id, report.instrument, report.account, report.strategy_id)
             self.columns.set(row, "entered_ns", report.ts_ns)
-        if report.order_id:
+        if report.order_id and report.order_id != self.order_ids[row]:
             self.order_ids[row] = report.order_id
-        if report.reason:
+            self.text_log.append(row)
+        if report.reason and report.reason != self.reasons[row]:
             self.reasons[row] = report.reason
+            self.text_log.append(row)
         if report.exec_type is ExecType.TRADE and report.last_price is not None:
             cost = self.columns.get(row, "filled_cost") + report.last_price * report.last_qty
             self.columns.set(row, "filled_cost", cost)
@@ -242,6 +265,59 @@ class OrderTable:
         """Client order ids of every unfinished order."""
         return [client_order_id for rows in self._working.values() for client_order_id in rows]
 
+    def search_texts(self) -> list[str]:
+        """Per row, its client order id, order id and reason lower-cased in one line, for free-text filters.
+
+        Built on first use, then kept current: new rows are added and rows in :attr:`text_log` rewritten.
+        """
+        search = self._search
+        log = self.text_log
+        for row in set(log[self._search_logged :]):
+            if row < len(search):
+                search[row] = self._search_line(row)
+        self._search_logged = len(log)
+        if len(search) < len(self):
+            start = len(search)
+            search.extend(
+                f"{client_order_id}\n{order_id}\n{reason}".lower()
+                for client_order_id, order_id, reason in zip(
+                    self.client_order_ids[start:], self.order_ids[start:], self.reasons[start:], strict=True
+                )
+            )
+        return search
+
+    def _search_line(self, row: int) -> str:
+        return f"{self.client_order_ids[row]}\n{self.order_ids[row]}\n{self.reasons[row]}".lower()
+
+    def extend(
+        self,
+        columns: Mapping[str, npt.ArrayLike],
+        *,
+        client_order_ids: Sequence[str],
+        order_ids: Sequence[str],
+        reasons: Sequence[str],
+    ) -> range:
+        """Append many orders at once (history loads, synthetic tables for benchmarks); returns the new rows.
+
+        ``columns`` holds :data:`ORDER_COLUMNS` arrays with categorical values already coded (``instruments.code``,
+        ``accounts.code``, ``strategies.code``, and indexes into :data:`SIDES`, :data:`ORDER_TYPES`,
+        :data:`STATUSES`). Client order ids must be new.
+        """
+        count = len(client_order_ids)
+        if len(order_ids) != count or len(reasons) != count:
+            raise ValueError("client_order_ids, order_ids and reasons must have one value per row")
+        rows = self.columns.extend(columns, count)
+        self.client_order_ids.extend(client_order_ids)
+        self.order_ids.extend(order_ids)
+        self.reasons.extend(reasons)
+        self._rows.update(zip(client_order_ids, rows, strict=True))
+        statuses = self.columns.column("status")[rows.start :]
+        for offset in np.flatnonzero(~np.isin(statuses, TERMINAL_CODES)).tolist():
+            row = rows.start + offset
+            self._working.setdefault(self.instrument(row), {})[self.client_order_ids[row]] = row
+        self.version += 1
+        return rows
+
 
 EXECUTION_COLUMNS = ("ts_ns", "instrument", "account", "strategy", "side", "price", "quantity", "fee", "liquidity")
 
@@ -258,6 +334,7 @@ class ExecutionTable:
         self.client_order_ids: list[str] = []
         self._seen: set[str] = set()
         self.version = 0
+        self._search: list[str] = []
 
     def __len__(self) -> int:
         return self.columns.size
@@ -297,3 +374,32 @@ class ExecutionTable:
 
     def liquidity(self, row: int) -> Liquidity:
         return LIQUIDITIES[self.columns.get(row, "liquidity")]
+
+    def search_texts(self) -> list[str]:
+        """Per row, its execution id and client order id lower-cased in one line, for free-text filters."""
+        search = self._search
+        if len(search) < len(self):
+            start = len(search)
+            search.extend(
+                f"{exec_id}\n{client_order_id}".lower()
+                for exec_id, client_order_id in zip(self.exec_ids[start:], self.client_order_ids[start:], strict=True)
+            )
+        return search
+
+    def extend(
+        self, columns: Mapping[str, npt.ArrayLike], *, exec_ids: Sequence[str], client_order_ids: Sequence[str]
+    ) -> range:
+        """Append many fills at once (history loads, synthetic tables for benchmarks); returns the new rows.
+
+        ``columns`` holds :data:`EXECUTION_COLUMNS` arrays with categorical values already coded. Execution ids
+        must be new.
+        """
+        count = len(exec_ids)
+        if len(client_order_ids) != count:
+            raise ValueError("exec_ids and client_order_ids must have one value per row")
+        rows = self.columns.extend(columns, count)
+        self.exec_ids.extend(exec_ids)
+        self.client_order_ids.extend(client_order_ids)
+        self._seen.update(exec_ids)
+        self.version += 1
+        return rows
