@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from core.enums import ExecType
+from core.events import ExecutionReport
 from core.numbers import NANOS_PER_SECOND, Money, Nanos, datetime_to_nanos
 from engine.assembly import build_engine
 from engine.clock import SimulatedScheduler
@@ -55,6 +57,14 @@ class BacktestResult:
     completed: bool
     positions: Mapping[str, int]
     """Final quantity per instrument of the run's account."""
+    fills: tuple[ExecutionReport, ...] = ()
+    """The trade reports of the run's account, in the order they happened."""
+
+    @property
+    def equity_times(self) -> tuple[Nanos, ...]:
+        """Simulated time of each equity sample (the first is taken one interval after the start)."""
+        interval = round(self.equity_interval_s * NANOS_PER_SECOND)
+        return tuple(SESSION_START_NS + (index + 1) * interval for index in range(len(self.equity)))
 
     @property
     def events_per_s(self) -> float:
@@ -87,6 +97,13 @@ def run_backtest(
         instruments=tuple(symbols),
         params=request.params,
     )
+    fills: list[ExecutionReport] = []
+
+    def record_fill(report: ExecutionReport) -> None:
+        if report.exec_type is ExecType.TRADE and report.account == request.account:
+            fills.append(report)
+
+    engine.bus.subscribe(ExecutionReport, record_fill)
     equity: list[Money] = []
     interval = max(EQUITY_SAMPLE_NS, request.duration_ns // MAX_EQUITY_POINTS)
     interval -= interval % EQUITY_SAMPLE_NS
@@ -135,6 +152,7 @@ def run_backtest(
         orders=len(engine.orders),
         completed=completed,
         positions={symbol: engine.position(request.account, symbol).quantity for symbol in symbols},
+        fills=tuple(fills),
     )
 
 

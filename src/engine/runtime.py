@@ -77,6 +77,11 @@ class LiveRuntime:
         self.journal: Journal | None = None
 
     @property
+    def db_url(self) -> str | None:
+        """The database URL in use (None: the default SQLite file)."""
+        return self._db_url
+
+    @property
     def engine(self) -> Engine:
         if self._engine is None:
             raise RuntimeError("the runtime is not open")
