@@ -61,6 +61,8 @@ def _editor(param: Param, value: ParamValue, tip: str, invalid_style: str) -> tu
         return spin, lambda: param.coerce(spin.value())
     edit = QtWidgets.QLineEdit(str(value))
     edit.setPlaceholderText(_bounds_text(param))
+    if param.type is not str:
+        edit.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
 
     def mark() -> None:
         try:
