@@ -135,10 +135,11 @@ class Panel(QtWidgets.QWidget):
         return {"instrument": self.instrument, "link_group": self.link_group}
 
     def restore_state(self, state: Mapping[str, Any]) -> None:
-        """Restore what :meth:`save_state` returned."""
-        symbol = state.get("instrument")
-        if isinstance(symbol, str):
-            self.set_instrument(symbol, broadcast=False)
+        """Restore what :meth:`save_state` returned: the panel keeps its instrument and brings its group to it."""
         group = state.get("link_group")
         if group is None or isinstance(group, str):
-            self.set_link_group(group)
+            self.link_group = group
+        symbol = state.get("instrument")
+        if isinstance(symbol, str):
+            self.set_instrument(symbol)
+        self.instrument_set.emit(self.instrument)

@@ -132,8 +132,8 @@ def test_the_layout_survives_a_restart(make_window: Callable[[], MainWindow], de
     window.docks["follower-a"].setFloating(True)
     follower = window.panel("follower-a")
     assert isinstance(follower, Panel)
-    follower.set_instrument("QQQ")
     follower.set_link_group("blue")
+    follower.set_instrument("QQQ")
     window.close()
 
     restarted = make_window()
@@ -160,9 +160,10 @@ def test_linked_panels_follow_the_instrument_chosen_in_one_of_them(make_window: 
     a.set_instrument("MSFT")
 
     assert b.instrument == "MSFT"
-    b.set_link_group("green")
+    b.set_link_group("green")  # joining a group takes its instrument
+    assert b.instrument == "AAPL"
     a.set_instrument("SPY")
-    assert b.instrument == "MSFT"
+    assert b.instrument == "AAPL"
 
 
 def test_the_buy_hotkey_buys_the_active_instrument_at_the_best_offer(
@@ -191,11 +192,13 @@ def test_the_kill_switch_asks_then_leaves_no_working_order_even_with_its_panels_
         bid = desktop.state.market("MSFT").best_bid()
         assert bid is not None
         desktop.commands.submit("MSFT", Side.BUY, 100, bid[0] - offset * 500)
-    desktop.wait_for(lambda: sum(1 for _ in desktop.state.orders.working_ids()) == 3)
-    assert all(
-        desktop.state.orders.status(desktop.state.orders.row_of(cid)) is OrdStatus.NEW  # type: ignore[arg-type]
-        for cid in desktop.state.orders.working_ids()
-    )
+    orders = desktop.state.orders
+
+    def all_acknowledged() -> bool:
+        ids = orders.working_ids()
+        return len(ids) == 3 and all(orders.status(orders.row_of(cid)) is OrdStatus.NEW for cid in ids)  # type: ignore[arg-type]
+
+    desktop.wait_for(all_acknowledged)
 
     window.actions_by_name["kill_switch"].trigger()
     for dock in window.docks.values():
