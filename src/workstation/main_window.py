@@ -29,6 +29,8 @@ _AREAS = {
     "top": QtCore.Qt.DockWidgetArea.TopDockWidgetArea,
     "bottom": QtCore.Qt.DockWidgetArea.BottomDockWidgetArea,
 }
+_DEFAULT_TABS = {"strategies": "pnl", "backtest-lab": "blotter"}
+"""Built-in panels the default layout stacks as tabs with another: the wide backtest lab goes with the blotter."""
 _H = QtCore.Qt.Orientation.Horizontal
 _V = QtCore.Qt.Orientation.Vertical
 
@@ -68,7 +70,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.docks: dict[str, PanelDock] = {}
         for spec in panels.panels.values():
             self.docks[spec.name] = PanelDock(spec, self.context, self)
-        self.resize(1680, 1000)
+        self.resize(1760, 1000)
         self._arrange_default()
         self._default_state = self.saveState()
         self.status = StatusBar(self.context)
@@ -88,8 +90,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.second_timer.timeout.connect(self._each_second)
         self.second_timer.start(1_000)
         chosen = workspace or self.workspaces.last_used()
-        if chosen is not None:
-            self.load_workspace(chosen)
+        self._restored = chosen is not None and self.load_workspace(chosen)
+        self._shown_once = False
 
     # --- layout ------------------------------------------------------------------------------------------------------
 
@@ -126,8 +128,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 continue
             if spec.tab_with is not None and spec.tab_with in placed:
                 self.tabifyDockWidget(docks[spec.tab_with], docks[spec.name])
-            elif spec.name in ("strategies", "backtest-lab") and "pnl" in placed:
-                self.tabifyDockWidget(docks["pnl"], docks[spec.name])
+            elif _DEFAULT_TABS.get(spec.name) in placed:
+                self.tabifyDockWidget(docks[_DEFAULT_TABS[spec.name]], docks[spec.name])
             else:
                 self.addDockWidget(_AREAS.get(spec.area, _AREAS["right"]), docks[spec.name])
             placed.add(spec.name)
@@ -139,12 +141,23 @@ class MainWindow(QtWidgets.QMainWindow):
         for first in ("pnl", "blotter"):
             if first in docks:
                 docks[first].raise_()
-        widths = (("market-watch", 330), ("order-book", 860), ("pnl", 470))
+        widths = (("market-watch", 390), ("order-book", 820), ("pnl", 550))
         present = [(docks[name], width) for name, width in widths if name in docks]
         if present:
             self.resizeDocks([dock for dock, _ in present], [width for _, width in present], _H)
         if "blotter" in docks:
-            self.resizeDocks([docks["blotter"]], [290], _V)
+            self.resizeDocks([docks["blotter"]], [300], _V)
+        column = [docks[name] for name in ("market-watch", "order-ticket") if name in docks]
+        if len(column) == 2:
+            self.resizeDocks(column, [190, 400], _V)
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        """Dock sizes only take once the window has its size: apply the default ones on the first show."""
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            if not self._restored:
+                QtCore.QTimer.singleShot(0, self._size_default)
 
     def _specs(self) -> list[PanelSpec]:
         return [dock.spec for dock in self.docks.values()]
@@ -155,6 +168,7 @@ class MainWindow(QtWidgets.QMainWindow):
             dock.setFloating(False)
             dock.setVisible(dock.spec.visible)
         self.restoreState(self._default_state)
+        self._size_default()
 
     # --- workspaces ------------------------------------------------------------------------------------------------
 

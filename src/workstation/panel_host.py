@@ -14,6 +14,23 @@ from workstation.state import Severity
 log = logging.getLogger(__name__)
 
 
+LARGE_PANEL = QtCore.QSize(600, 360)
+"""A panel whose minimum size is beyond this scrolls inside its dock rather than forcing the layout around it."""
+
+
+def _is_large(widget: QtWidgets.QWidget) -> bool:
+    hint = widget.minimumSizeHint()
+    return hint.width() > LARGE_PANEL.width() or hint.height() > LARGE_PANEL.height()
+
+
+def _scrollable(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
+    area = QtWidgets.QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
+
+
 class PanelError(QtWidgets.QWidget):
     """What a failed panel's dock shows: which panel, what went wrong, the traceback."""
 
@@ -55,7 +72,7 @@ class PanelDock(QtWidgets.QDockWidget):
         self.panel = widget
         if isinstance(widget, Panel):
             widget.failed.connect(lambda details: self._fail("while repainting", details))
-        self.setWidget(widget)
+        self.setWidget(_scrollable(widget) if _is_large(widget) else widget)
 
     def _fail(self, what: str, details: str) -> None:
         log.error("panel %s failed %s:\n%s", self.spec.name, what, details)
