@@ -67,14 +67,19 @@ class DepthHistory:
         """True when ``now_ns`` falls in a slot not sampled yet."""
         return self.slot is None or now_ns // self.interval_ns > self.slot
 
-    def sample(self, now_ns: Nanos, depth: DepthSnapshot, mid: Price | None) -> bool:
+    def sample(self, now_ns: Nanos, depth: DepthSnapshot, mid: Price | None, *, live: bool = False) -> bool:
         """Record ``depth`` in the slot of ``now_ns``; False (nothing done) when that slot is already sampled
-        or there is no price yet."""
-        if not self.due(now_ns) or mid is None:
+        or there is no price yet. With ``live``, the current slot is sampled again (the newest column follows
+        the book until its slot closes; the grid only moves at a new slot)."""
+        if mid is None:
             return False
         slot = now_ns // self.interval_ns
-        self._clear_skipped(slot)
-        self._follow(mid)
+        current = self.slot is not None and slot == self.slot
+        if not self.due(now_ns) and not (live and current):
+            return False
+        if not current:
+            self._clear_skipped(slot)
+            self._follow(mid)
         assert self.low is not None
         position = slot % self.slots
         column = self.sizes[position]
@@ -88,8 +93,9 @@ class DepthHistory:
             column[rows[inside]] = np.log1p(levels[inside, 1].astype(np.float32))
         self.best_bid[position] = depth.bids[0][0] / self.tick if depth.bids else np.nan
         self.best_ask[position] = depth.asks[0][0] / self.tick if depth.asks else np.nan
-        self.slot = slot
-        self.samples += 1
+        if not current:
+            self.slot = slot
+            self.samples += 1
         return True
 
     def _clear_skipped(self, slot: int) -> None:

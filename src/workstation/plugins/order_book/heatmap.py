@@ -50,6 +50,7 @@ class DepthHeatmap(QtWidgets.QWidget):
         palette = Palette.from_theme(context.theme)
         self.history = DepthHistory(ladder.axis.tick)
         self._origin_slot: int | None = None
+        self._sampled_version = -1
         self._y_range: tuple[float, float] | None = None
         self._levels: tuple[float, float] | None = None
         layout = QtWidgets.QVBoxLayout(self)
@@ -100,6 +101,7 @@ class DepthHeatmap(QtWidgets.QWidget):
         """Start over for another instrument."""
         self.history.clear(self.ladder.axis.tick)
         self._origin_slot = None
+        self._sampled_version = -1
         self.image_item.clear()
         for item in (self.bid_casing, self.ask_casing, self.bid_line, self.ask_line, self.buys, self.sells):
             item.setData([], [])
@@ -109,10 +111,12 @@ class DepthHeatmap(QtWidgets.QWidget):
     def refresh(self) -> None:
         """Sample the book when a new slot began and redraw; keep the price range in line with the ladder."""
         now = self.context.state.now_ns()
-        if self.history.due(now):
-            market = self.ladder.market
+        market = self.ladder.market
+        # The newest column follows the book every frame (a Bookmap-style live edge); older ones are 100 ms slots.
+        if market.version != self._sampled_version or self.history.due(now):
+            self._sampled_version = market.version
             depth = market.book.depth(self.history.levels)
-            if self.history.sample(now, depth, market.mid()):
+            if self.history.sample(now, depth, market.mid(), live=True):
                 self._redraw(now)
         self._follow_ladder()
 
