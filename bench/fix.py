@@ -1,20 +1,37 @@
-"""FIX codec benchmark: parse and encode rates of a ~165-byte NewOrderSingle, ours against ``simplefix``.
+"""FIX benchmarks: the codec's parse and encode rates, and the engine's FIX server over loopback.
 
-Usage: ``python -m bench fix [--messages N] [--runs N] [--json]``. Figures are the median of ``--runs`` timed runs
-(messages per second). ``parse`` feeds one frame at a time to :class:`engine.fix.codec.FixParser` (framing,
-BodyLength and CheckSum checks, field split); ``encode`` writes a frame from its field list. ``simplefix`` is
-measured when importable (``uv pip install simplefix==1.0.17``), else skipped with a note.
+Usage: ``python -m bench fix [--messages N] [--runs N] [--round-trips N] [--orders N] [--no-server] [--json]``.
+
+Codec: parse and encode rates of a ~165-byte NewOrderSingle, ours against ``simplefix``; the median of ``--runs``
+timed runs (messages per second). ``parse`` feeds one frame at a time to :class:`engine.fix.codec.FixParser`
+(framing, BodyLength and CheckSum checks, field split); ``encode`` writes a frame from its field list.
+``simplefix`` is measured when importable (``uv pip install simplefix==1.0.17``), else skipped with a note.
+
+Server (``workstation-engine serve`` in a child process, the engine on the simulated exchange trading AAPL,
+journal and FIX sequence numbers in SQLite in a temporary directory; the client a blocking socket here):
+
+* ``round_trip``: a NewOrderSingle sent, its acknowledgement (ExecutionReport 150=0) received, one at a time;
+  p50/p99 over ``--round-trips`` orders after a warm-up. The orders rest away from the market (no fills).
+* ``sustained``: ``--orders`` NewOrderSingles written as fast as the socket takes them on one session; orders
+  per second until every one is acknowledged, checking that each got exactly one acknowledgement.
+
+The account has no risk checks but the kill switch (the default order-rate limit would refuse a burst). The
+simulated venue's order latency is ``--venue-latency-us`` (0 by default: the figures are the engine's and the
+server's own; any latency below a millisecond costs about a millisecond, as asyncio sleeps in whole
+milliseconds).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import socket
 import statistics
 import time
 from collections.abc import Callable
 
 from engine.fix.codec import FixParser, encode
+from engine.fix.message import FixMessage
 
 NEW_ORDER_SINGLE: list[tuple[int, bytes]] = [
     (35, b"D"), (49, b"CLIENT1"), (56, b"EXCHANGE"), (34, b"1234"), (52, b"20240601-13:30:00.123"),
@@ -71,11 +88,145 @@ def _simplefix(frame: bytes) -> tuple[Callable[[int], None], Callable[[int], Non
     return parse, write
 
 
+def _server_benchmarks(round_trips: int, orders: int, venue_latency_us: int) -> dict[str, object]:
+    """Round trip and sustained rate of orders through ``workstation-engine serve`` (see the module docs)."""
+    import re
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from engine.fix.users import add_user
+
+    work = Path(tempfile.mkdtemp(prefix="bench-fix-"))
+    users = work / "users.toml"
+    add_user(users, "bench", "bench-password", accounts=["main"])
+    config = work / "engine.toml"
+    config.write_text(
+        f"[simulator]\norder_latency_us = {venue_latency_us}\n\n"
+        '[[instruments]]\nsymbol = "AAPL"\nstart_price = "190.00"\n\n[[accounts]]\nname = "main"\nrisk = {}\n'
+    )
+    command = [sys.executable, "-m", "engine.cli", "--config", str(config), "--db", f"sqlite:///{work / 'engine.db'}"]
+    command += ["serve", "--listen", "127.0.0.1:0", "--users", str(users), "--seed", "3"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert server.stdout is not None
+        port = 0
+        for line in server.stdout:
+            match = re.match(r"listening on 127\.0\.0\.1:(\d+)", line)
+            if match:
+                port = int(match.group(1))
+                break
+        if not port:
+            raise RuntimeError("the FIX server did not start")
+        client = _BenchClient(socket.create_connection(("127.0.0.1", port)))
+        try:
+            client.logon()
+            latencies = client.round_trips(round_trips)
+            rate = client.sustained(orders)
+        finally:
+            client.close()
+    finally:
+        server.terminate()
+        server.wait(60)
+        shutil.rmtree(work, ignore_errors=True)
+    latencies.sort()
+    return {
+        "venue_latency_us": venue_latency_us,
+        "round_trips": round_trips,
+        "round_trip_p50_us": round(latencies[len(latencies) // 2] / 1000, 1),
+        "round_trip_p99_us": round(latencies[min(len(latencies) - 1, len(latencies) * 99 // 100)] / 1000, 1),
+        "sustained_orders": orders,
+        "sustained_orders_per_s": round(rate),
+    }
+
+
+class _BenchClient:
+    """A minimal blocking FIX client for the server benchmarks."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = sock
+        self.seq = 1
+        self.parser = FixParser()
+        self.next_id = 0
+
+    def frame(self, msg_type: bytes, body: list[tuple[int, bytes]]) -> bytes:
+        from engine.fix.message import format_utc_timestamp
+
+        header = [(35, msg_type), (49, b"bench"), (56, b"ENGINE"), (34, b"%d" % self.seq)]
+        self.seq += 1
+        return encode([*header, (52, format_utc_timestamp(time.time_ns())), *body])
+
+    def order(self) -> tuple[bytes, bytes]:
+        """A resting limit order (buy below or sell above the market, which opens at 190.00) and its ClOrdID."""
+        self.next_id += 1
+        cl_ord_id = b"B-%d" % self.next_id
+        level = b"%02d" % (self.next_id % 100)  # spread over 100 price levels per side
+        side, price = (b"1", b"185." + level) if self.next_id % 2 else (b"2", b"195." + level)
+        body = [(11, cl_ord_id), (55, b"AAPL"), (54, side), (60, b"20240601-13:30:00"), (38, b"1"), (40, b"2")]
+        return self.frame(b"D", [*body, (44, price)]), cl_ord_id
+
+    def receive(self) -> list[FixMessage]:
+        data = self.sock.recv(1 << 20)
+        if not data:
+            raise ConnectionError("the server closed the connection")
+        return self.parser.feed(data)
+
+    def logon(self) -> None:
+        body = [(98, b"0"), (108, b"30"), (553, b"bench"), (554, b"bench-password")]
+        self.sock.sendall(self.frame(b"A", body))
+        while not any(message.msg_type == "A" for message in self.receive()):
+            pass
+
+    def round_trips(self, count: int) -> list[int]:
+        latencies: list[int] = []
+        for index in range(count + count // 10):
+            frame, cl_ord_id = self.order()
+            start = time.perf_counter_ns()
+            self.sock.sendall(frame)
+            while not any(m.get(11) == cl_ord_id and m.get(150) == b"0" for m in self.receive()):
+                pass
+            if index >= count // 10:  # after the warm-up
+                latencies.append(time.perf_counter_ns() - start)
+        return latencies
+
+    def sustained(self, count: int) -> float:
+        import threading
+
+        frames = [self.order() for _ in range(count)]
+        expected = {cl_ord_id for _, cl_ord_id in frames}
+        acked: list[bytes] = []
+
+        def read() -> None:
+            while len(acked) < count:
+                acked.extend(m.get(11) or b"" for m in self.receive() if m.get(150) in (b"0", b"8"))
+
+        reader = threading.Thread(target=read, daemon=True)
+        start = time.perf_counter()
+        reader.start()
+        for offset in range(0, count, 200):
+            self.sock.sendall(b"".join(frame for frame, _ in frames[offset : offset + 200]))
+        reader.join(300)
+        elapsed = time.perf_counter() - start
+        if sorted(acked) != sorted(expected):
+            raise AssertionError(f"{len(acked)} acknowledgements for {count} orders")
+        return count / elapsed
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 def main(argv: list[str]) -> int:
     """Run the benchmark and print its figures (one JSON object with ``--json``)."""
     parser = argparse.ArgumentParser(prog="bench fix", description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--round-trips", type=int, default=2_000)
+    parser.add_argument("--orders", type=int, default=20_000)
+    parser.add_argument("--venue-latency-us", type=int, default=0, help="the simulated venue's order latency")
+    parser.add_argument("--no-server", action="store_true", help="only the codec figures")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     frame = encode(NEW_ORDER_SINGLE)
@@ -91,9 +242,15 @@ def main(argv: list[str]) -> int:
         count = max(1, args.messages // 10)
         results["simplefix_parse_per_s"] = round(_rate(peer[0], count, args.runs))
         results["simplefix_encode_per_s"] = round(_rate(peer[1], count, args.runs))
+    if not args.no_server:
+        results.update(_server_benchmarks(args.round_trips, args.orders, args.venue_latency_us))
     if args.json:
         print(json.dumps(results))
     else:
         for key, value in results.items():
-            print(f"{key:>24}: {value:,}" if isinstance(value, int) else f"{key:>24}: {value}")
+            print(
+                f"{key:>24}: {value:,}"
+                if isinstance(value, int) and not isinstance(value, bool)
+                else f"{key:>24}: {value}"
+            )
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from engine import routing
+from engine.fix import venue as fix_venue
 from engine.itch import plugin as itch_plugin
 from engine.ouch import plugin as ouch_plugin
 from engine.risk import plugin as risk_plugin
@@ -23,5 +24,6 @@ BUILTIN_PLUGINS: tuple[tuple[str, ModuleType], ...] = (
     ("routing", routing),
     ("ouch", ouch_plugin),
     ("itch", itch_plugin),
+    ("fix", fix_venue),
 )
 """Built-in plugins in registration order; a spec name registered here wins over a plugin's later one."""

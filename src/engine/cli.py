@@ -1,4 +1,4 @@
-"""``workstation-engine``: the headless engine on the command line (sim, backtest, plugins)."""
+"""``workstation-engine``: the headless engine on the command line (sim, serve, backtest, plugins, users)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from engine.backtest import SESSION_START_NS, BacktestRequest, BacktestResult, r
 from engine.config import ConfigError, EngineConfig, load_config
 from engine.itch import cli as itch
 from engine.plugins import PluginRegistry, format_plugins, load_plugins, plugins_as_json
+from engine.serve import ServeError, add_serve_parsers, run_serve, run_users
 from engine.storage.db import open_database
 from engine.storage.runs import BacktestRunRecord, RunStore
 from engine.text import money_cents, money_text
@@ -48,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     plugins.add_argument("--json", action="store_true")
 
     itch.add_parser(commands)
+    add_serve_parsers(commands)
     return parser
 
 
@@ -73,14 +75,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _plugins(args)
         if args.command == "itch":
             return itch.run(args)
+        if args.command == "users":
+            return run_users(args)
         config = load_config(args.config)
         registry = load_plugins()
         if args.command == "backtest":
             return _backtest(args, config, registry)
+        if args.command == "serve":
+            return run_serve(args, config, registry)
         from engine.live import run_live
 
         return run_live(args, config, registry)
-    except (ConfigError, AssemblyError, ParamError, LookupError) as error:
+    except (ConfigError, AssemblyError, ParamError, LookupError, ServeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
 

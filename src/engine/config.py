@@ -2,9 +2,11 @@
 
 Every section and key of the file is optional. ``[[instruments]]`` and ``[[accounts]]``, when given, replace the
 default lists; an account without a ``risk`` table gets the default limits, and one with a ``risk`` table gets
-exactly the checks it lists. Prices and fees are decimal strings (``"190.00"``) or integers, never floats, so
-they stay exact. The whole file is checked before anything is returned; a :class:`ConfigError` names the file,
-the key (``instruments[1].tick_size``) and what was expected against what was found.
+exactly the checks it lists. ``[[fix.sessions]]`` declares the FIX sessions the engine's server accepts (none:
+any user of the users file, see ``docs/fix.md``). Prices and fees are decimal strings (``"190.00"``) or
+integers, never floats, so they stay exact. The whole file is checked before anything is returned; a
+:class:`ConfigError` names the file, the key (``instruments[1].tick_size``) and what was expected against what
+was found.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from core.instruments import Instrument
 from core.numbers import NANOS_PER_MICRO, NANOS_PER_MILLI, Nanos, Price
 from engine.sim.flow import FlowParams
 
+FixAuth: TypeAlias = Literal["password", "none"]
+"""How a FIX session's Logon is checked: Username/Password against the users file, or not at all (loopback only)."""
+FIX_AUTH_MODES: tuple[str, ...] = get_args(FixAuth)
 StpMode: TypeAlias = Literal["cancel-incoming", "cancel-resting", "off"]
 """Self-trade prevention: cancel the incoming order, cancel the resting one, or let them trade."""
 STP_MODES: tuple[str, ...] = get_args(StpMode)
@@ -112,6 +117,50 @@ class SimulatorConfig:
             raise ValueError(f"stp_mode must be one of {', '.join(STP_MODES)}, got {self.stp_mode!r}")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FixSessionSettings:
+    """One FIX session the engine's server accepts: the CompID pair and how the session behaves.
+
+    ``cancel_on_disconnect`` None follows the user's setting (users file); ``accounts`` None allows every account
+    of the user, otherwise the session may use only these (within the user's; ``"*"`` is every account).
+    """
+
+    sender_comp_id: str = "ENGINE"
+    """The engine's CompID on this session (the client's TargetCompID, 56)."""
+    target_comp_id: str
+    """The client's CompID (its SenderCompID, 49)."""
+    reset_on_logon: bool = False
+    reset_on_logout: bool = False
+    reset_on_disconnect: bool = False
+    auth: FixAuth = "password"
+    cancel_on_disconnect: bool | None = None
+    accounts: tuple[str, ...] | None = None
+    sending_time_tolerance_s: int = 120
+
+    def __post_init__(self) -> None:
+        if not self.sender_comp_id or not self.target_comp_id:
+            raise ValueError("sender_comp_id and target_comp_id must not be empty")
+        if self.auth not in FIX_AUTH_MODES:
+            raise ValueError(f"auth must be one of {', '.join(FIX_AUTH_MODES)}, got {self.auth!r}")
+        if self.sending_time_tolerance_s < 0:
+            raise ValueError(f"sending_time_tolerance_s must not be negative, got {self.sending_time_tolerance_s}")
+        if self.accounts is not None:
+            object.__setattr__(self, "accounts", tuple(self.accounts))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FixConfig:
+    """The ``[fix]`` table: the declared sessions (empty: any user of the users file may log on)."""
+
+    sessions: tuple[FixSessionSettings, ...] = ()
+
+    def __post_init__(self) -> None:
+        pairs = [(session.sender_comp_id, session.target_comp_id) for session in self.sessions]
+        repeated = sorted({f"{s}->{t}" for s, t in pairs if pairs.count((s, t)) > 1})
+        if repeated:
+            raise ValueError(f"duplicate FIX session {', '.join(repeated)}")
+
+
 def _default_instruments() -> tuple[InstrumentConfig, ...]:
     # Opening price, daily volatility and correlation with the market of liquid US names: an index ETF moves about
     # half as much as a stock and almost only with the market (SPY and QQQ correlate about 0.9), a large-cap stock
@@ -139,6 +188,7 @@ class EngineConfig:
     accounts: tuple[AccountConfig, ...] = field(default_factory=lambda: (AccountConfig(name="main"),))
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     database_url: str | None = None
+    fix: FixConfig = field(default_factory=FixConfig)
     source: str = DEFAULTS_SOURCE
 
     def __post_init__(self) -> None:
@@ -186,7 +236,20 @@ def load_config(path: str | os.PathLike[str] | None) -> EngineConfig:
 
 # --- reading ---------------------------------------------------------------------------------------------------
 
-_TOP_KEYS = ("database_url", "instruments", "accounts", "simulator")
+_TOP_KEYS = ("database_url", "instruments", "accounts", "simulator", "fix")
+_FIX_KEYS = ("sessions",)
+_FIX_SESSION_KEYS = (
+    "sender_comp_id",
+    "target_comp_id",
+    "reset_on_logon",
+    "reset_on_logout",
+    "reset_on_disconnect",
+    "auth",
+    "cancel_on_disconnect",
+    "accounts",
+    "sending_time_tolerance_s",
+)
+_COMP_ID = re.compile(r"[!-9;-~]{1,64}")
 _INSTRUMENT_KEYS = ("symbol", "tick_size", "price_scale", "lot_size", "currency", "start_price", "sim")
 _ACCOUNT_KEYS = ("name", "currency", "risk")
 _SIMULATOR_KEYS = (
@@ -318,8 +381,14 @@ class _Reader:
             accounts = tuple(self.account(entry, f"accounts[{i}]") for i, entry in enumerate(entries))
             self.unique([account.name for account in accounts], "accounts", "name")
         simulator = self.simulator(top.get("simulator", {}), "simulator")
+        fix = self.fix(top.get("fix", {}), "fix")
         return EngineConfig(
-            instruments=instruments, accounts=accounts, simulator=simulator, database_url=url, source=self.source
+            instruments=instruments,
+            accounts=accounts,
+            simulator=simulator,
+            database_url=url,
+            fix=fix,
+            source=self.source,
         )
 
     def unique(self, names: list[str], section: str, field_name: str) -> None:
@@ -407,6 +476,62 @@ class _Reader:
             stp_mode=cast(StpMode, stp),
         )
 
+    def fix(self, value: object, key: str) -> FixConfig:
+        table = self.table(value, key, _FIX_KEYS)
+        if "sessions" not in table:
+            return FixConfig()
+        sessions_key = f"{key}.sessions"
+        entries = self.tables(table["sessions"], sessions_key)
+        sessions = tuple(self.fix_session(entry, f"{sessions_key}[{i}]") for i, entry in enumerate(entries))
+        first: dict[tuple[str, str], int] = {}
+        for index, session in enumerate(sessions):
+            pair = (session.sender_comp_id, session.target_comp_id)
+            if pair in first:
+                expected = f"a CompID pair not used before (also at {sessions_key}[{first[pair]}])"
+                self.fail(f"{sessions_key}[{index}].target_comp_id", expected, session.target_comp_id)
+            first[pair] = index
+        return FixConfig(sessions=sessions)
+
+    def fix_session(self, entry: dict[str, Any], key: str) -> FixSessionSettings:
+        table = self.table(entry, key, _FIX_SESSION_KEYS)
+        comp_id = "a CompID (1 to 64 printable ASCII characters, no space or colon)"
+        sender = self.text(table.get("sender_comp_id", "ENGINE"), f"{key}.sender_comp_id", _COMP_ID, comp_id)
+        target = self.text(
+            self.required(table, key, "target_comp_id", comp_id), f"{key}.target_comp_id", _COMP_ID, comp_id
+        )
+        flags = {
+            name: self.boolean(table.get(name, False), _child(key, name))
+            for name in ("reset_on_logon", "reset_on_logout", "reset_on_disconnect")
+        }
+        auth = table.get("auth", "password")
+        if auth not in FIX_AUTH_MODES:
+            self.fail(f"{key}.auth", " or ".join(json.dumps(mode) for mode in FIX_AUTH_MODES), auth)
+        cancel = table.get("cancel_on_disconnect")
+        accounts: tuple[str, ...] | None = None
+        if "accounts" in table:
+            listed = table["accounts"]
+            if not isinstance(listed, list) or not all(isinstance(a, str) and _SYMBOL.fullmatch(a) for a in listed):
+                self.fail(f"{key}.accounts", 'an array of account names (["*"] for every account)', listed)
+            accounts = tuple(listed)
+        return FixSessionSettings(
+            sender_comp_id=sender,
+            target_comp_id=target,
+            reset_on_logon=flags["reset_on_logon"],
+            reset_on_logout=flags["reset_on_logout"],
+            reset_on_disconnect=flags["reset_on_disconnect"],
+            auth=cast(FixAuth, auth),
+            cancel_on_disconnect=None if cancel is None else self.boolean(cancel, f"{key}.cancel_on_disconnect"),
+            accounts=accounts,
+            sending_time_tolerance_s=self.integer(
+                table.get("sending_time_tolerance_s", 120), f"{key}.sending_time_tolerance_s", 0
+            ),
+        )
+
+    def boolean(self, value: object, key: str) -> bool:
+        if not isinstance(value, bool):
+            self.fail(key, "true or false", value)
+        return value
+
     def fee(self, table: dict[str, Any], key: str, name: str, default: Decimal) -> Decimal:
         return self.decimal(table[name], _child(key, name)) if name in table else default
 
@@ -469,7 +594,39 @@ def dump_config(config: EngineConfig) -> str:
         for check, params in account.risk.items():
             lines += ["", f"[accounts.risk.{_toml_key(check)}]"]
             lines += [_line(param, value, _RISK_NOTES.get((check, param), "")) for param, value in params.items()]
+    lines += _fix_lines(config.fix)
     return "\n".join(lines) + "\n"
+
+
+def _fix_lines(fix: FixConfig) -> list[str]:
+    lines = [
+        "",
+        "# FIX sessions the engine's server accepts (workstation-engine serve). Without any, every user of the",
+        '# users file may log on with SenderCompID = the user name and TargetCompID = "ENGINE".',
+    ]
+    if not fix.sessions:
+        lines += [
+            "# [[fix.sessions]]",
+            '# sender_comp_id = "ENGINE"',
+            '# target_comp_id = "alice"',
+        ]
+    for session in fix.sessions:
+        lines += [
+            "",
+            "[[fix.sessions]]",
+            _line("sender_comp_id", session.sender_comp_id, "the engine's CompID"),
+            _line("target_comp_id", session.target_comp_id, "the client's CompID"),
+            _line("reset_on_logon", session.reset_on_logon, ""),
+            _line("reset_on_logout", session.reset_on_logout, ""),
+            _line("reset_on_disconnect", session.reset_on_disconnect, ""),
+            _line("auth", session.auth, '"password" (users file) or "none" (loopback only)'),
+        ]
+        if session.cancel_on_disconnect is not None:
+            lines.append(_line("cancel_on_disconnect", session.cancel_on_disconnect, ""))
+        if session.accounts is not None:
+            lines.append(f"accounts = [{', '.join(_toml(account) for account in session.accounts)}]")
+        lines.append(_line("sending_time_tolerance_s", session.sending_time_tolerance_s, ""))
+    return lines
 
 
 _INSTRUMENT_NOTES = {

@@ -1,17 +1,28 @@
-"""Starting the desktop: the Qt application on a qasync loop, the engine client, the session, the window."""
+"""Starting the desktop: the Qt application on a qasync loop, the engine client, the session, the window.
+
+The engine is embedded (it runs in the desktop's process on the simulated market) unless ``--connect
+fix://USER@HOST:PORT`` names an engine server to reach over FIX (``--tls-ca FILE``: over TLS, trusting that CA).
+The password is never on the command line: it comes from the ``WORKSTATION_FIX_PASSWORD`` environment variable
+(for scripts and tests), else from the OS keyring when the ``keyring`` package is installed and holds one for
+service ``workstation`` and user ``fix://USER@HOST:PORT``, else the desktop asks for it (a dialog; on the
+terminal when Qt has no screen).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import importlib
 import logging
 import os
 import sys
 from pathlib import Path
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.client.protocol import EngineClient
+from engine.client.remote import RemoteClient, RemoteEndpoint
 from engine.config import ConfigError, load_config
 from engine.plugins import load_plugins
 from engine.storage.db import StorageError
@@ -24,11 +35,18 @@ from workstation.theme import THEMES, apply_theme, load_theme
 
 log = logging.getLogger(__name__)
 
+PASSWORD_VARIABLE = "WORKSTATION_FIX_PASSWORD"
+"""Environment variable with the password of ``--connect`` (for scripts and tests)."""
+KEYRING_SERVICE = "workstation"
+"""Keyring service under which a ``--connect`` password may be stored (user: the ``fix://`` URL)."""
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workstation",
         description="The trading workstation: dockable panels over an embedded engine on a simulated market.",
+        epilog=f"With --connect, the password comes from ${PASSWORD_VARIABLE}, else the OS keyring (service "
+        f"{KEYRING_SERVICE!r}, user the fix:// URL, when the keyring package is installed), else a prompt.",
     )
     parser.add_argument("--config", help="engine configuration file (TOML); the defaults need none")
     parser.add_argument("--db", help="database URL of the embedded engine (default: SQLite in the data directory)")
@@ -37,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workspace", help="open this saved workspace instead of the last one used")
     parser.add_argument("--config-dir", help="where settings and workspaces live (default: the user's config dir)")
     parser.add_argument("--connect", metavar="URL", help="connect to a remote engine, fix://USER@HOST:PORT")
+    parser.add_argument("--tls-ca", metavar="FILE", help="with --connect: use TLS, trusting this CA file (PEM)")
     parser.add_argument("--screenshot", metavar="PNG", help="run offscreen, save a screenshot of the window, exit")
     parser.add_argument("--after", type=float, default=5.0, help="seconds of market before the screenshot")
     return parser
@@ -45,11 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
 def run(argv: list[str] | None = None) -> int:
     """Run the desktop until its window closes; returns the exit code."""
     args = build_parser().parse_args(argv)
-    if args.connect:
-        print(
-            "workstation: remote engines over FIX are not available in this version; run without --connect",
-            file=sys.stderr,
-        )
+    try:
+        endpoint = _endpoint(args)
+    except ValueError as error:
+        print(f"workstation: {error}", file=sys.stderr)
         return 2
     if args.screenshot:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -73,7 +91,15 @@ def run(argv: list[str] | None = None) -> int:
     apply_theme(app, theme)
     registry = load_plugins()
     panels = load_panels()
-    client: EngineClient = embedded_client(config, registry, loop, db_url=args.db, seed=args.seed)
+    client: EngineClient
+    if endpoint is None:
+        client = embedded_client(config, registry, loop, db_url=args.db, seed=args.seed)
+    else:
+        password = fix_password(endpoint)
+        if password is None:
+            print("workstation: no password given", file=sys.stderr)
+            return 2
+        client = RemoteClient(endpoint, password, tls_ca=args.tls_ca)
     holder: list[MainWindow] = []
 
     def confirm(title: str, question: str) -> bool:
@@ -88,6 +114,12 @@ def run(argv: list[str] | None = None) -> int:
         session = loop.run_until_complete(open_session(client, settings, theme, confirm))
     except (StorageError, ValueError, LookupError) as error:
         print(f"workstation: cannot start the engine: {error}", file=sys.stderr)
+        return 2
+    except (OSError, TimeoutError) as error:
+        print(
+            f"workstation: cannot connect to {endpoint or 'the engine'}: {error or type(error).__name__}",
+            file=sys.stderr,
+        )
         return 2
     if problem is not None:
         session.state.audit.add(session.state.now_ns(), Severity.WARNING, "desktop", problem)
@@ -114,3 +146,48 @@ def _screenshot(window: MainWindow, path: Path) -> None:
     else:
         print(f"workstation: could not write {path}", file=sys.stderr)
     window.close()
+
+
+def _endpoint(args: argparse.Namespace) -> RemoteEndpoint | None:
+    """The engine server of ``--connect`` (None: embedded engine); raises ValueError for a bad URL."""
+    if not args.connect:
+        if args.tls_ca:
+            raise ValueError("--tls-ca goes with --connect")
+        return None
+    try:
+        return RemoteEndpoint.parse(args.connect)
+    except ValueError as error:
+        raise ValueError(f"--connect: {error}") from None
+
+
+def fix_password(endpoint: RemoteEndpoint) -> str | None:
+    """The password of ``endpoint``'s user: from the environment, the OS keyring, or asked (None: not given)."""
+    password = os.environ.get(PASSWORD_VARIABLE)
+    if password:
+        return password
+    password = _keyring_password(str(endpoint))
+    if password:
+        return password
+    if QtGui.QGuiApplication.platformName() in ("offscreen", "minimal"):
+        try:
+            return getpass.getpass(f"Password for {endpoint}: ") or None
+        except EOFError:
+            return None
+    text, accepted = QtWidgets.QInputDialog.getText(
+        None, "Connect to the engine", f"Password for {endpoint}:", QtWidgets.QLineEdit.EchoMode.Password
+    )
+    return text if accepted and text else None
+
+
+def _keyring_password(user: str) -> str | None:
+    """The keyring's password for ``user`` under :data:`KEYRING_SERVICE`, when the ``keyring`` package is there."""
+    try:
+        keyring = importlib.import_module("keyring")
+    except ImportError:
+        return None
+    try:
+        found = keyring.get_password(KEYRING_SERVICE, user)
+    except Exception as error:  # noqa: BLE001 - any keyring backend failure means: ask instead
+        log.warning("the keyring could not be read: %s", error)
+        return None
+    return found if isinstance(found, str) else None

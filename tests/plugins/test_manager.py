@@ -335,5 +335,5 @@ def test_built_ins_load_through_the_same_manager_or_are_reported() -> None:
         assert registry.plugins[0].status == "failed"
         assert registry.plugins[0].reason.startswith("cannot load:")
     else:
-        assert names == ["strategies", "risk", "simulator", "routing", "ouch", "itch"]
+        assert names == ["strategies", "risk", "simulator", "routing", "ouch", "itch", "fix"]
         assert registry.failures() == []

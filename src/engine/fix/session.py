@@ -8,7 +8,9 @@ A :class:`Session` is the protocol state of one connection, with no transport in
 
 and gives it a ``send(bytes)`` callable to write with and a ``close(reason)`` callable, called exactly once when
 the session is over (the transport then disconnects, and a server forgets the session). Application messages go
-to an :class:`Application`; the application sends with :meth:`Session.send_app`.
+to an :class:`Application`; the application sends with :meth:`Session.send_app`. The initiator side
+(:class:`engine.fix.initiator.InitiatorSession`) is a subclass that sends the Logon and checks the answer to it;
+everything after the Logon exchange is this class's.
 
 Behaviour follows FIX 4.4 Volume 2 and its session test cases:
 
@@ -677,6 +679,11 @@ class Session:
         if reset_requested:
             body.append((141, b"Y"))
         self._transmit(b"A", body)
+        self._logged_on(message, seq, expected)
+
+    def _logged_on(self, message: FixMessage, seq: int, expected: int) -> None:
+        """The Logon exchange is complete (state already LOGGED_ON): consumes the counterparty's Logon ``seq``, or
+        queues it behind a ResendRequest when it is above ``expected``, then tells the application."""
         log.info("%r: logged on (user %s)", self, self._username)
         if seq == expected:
             self._set_target(seq + 1)
@@ -793,7 +800,7 @@ class Session:
         if self._state is not SessionState.LOGGED_ON:
             return
         log.info("%r: logging out: %s", self, reason)
-        self._transmit(b"5", [(58, _text(reason))])
+        self._transmit(b"5", [(58, _text(reason))] if reason else [])
         self._state = SessionState.LOGOUT_SENT
         self._logout_reason = reason
         self._logout_deadline = self._clock() + self._config.logout_timeout_s * NANOS_PER_SECOND
@@ -801,7 +808,7 @@ class Session:
     def _logout_now(self, reason: str) -> None:
         if self._state is SessionState.ENDED:
             return
-        self._transmit(b"5", [(58, _text(reason))])
+        self._transmit(b"5", [(58, _text(reason))] if reason else [])
         self._end(reason, graceful=False)
 
     def _end(self, reason: str, *, graceful: bool) -> None:
