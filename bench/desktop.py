@@ -1,6 +1,6 @@
 """Desktop under load: the whole window on the busy simulated market (resources/scenarios/busy.toml).
 
-Measures, over a run of ``--seconds`` (default 10) with every built-in panel open at 1680x1000:
+Measures, over a run of ``--seconds`` (default 10) with every built-in panel open in the default layout:
 - market data delivered to the desktop: exchange book messages, level changes and updates per second;
 - repaints per second of the ladder and the depth heatmap (real paint events of their widgets);
 - the frame's cost (every visible panel refreshing from the latest state), p50/p99;
@@ -154,7 +154,7 @@ def main(argv: list[str]) -> int:
     if args.json:
         print(json.dumps({"benchmark": "desktop", "window": window, "blotter": blotter}))
         return 0
-    print(f"desktop on {args.config.name}, {window['seconds']} s, every built-in panel open (offscreen, 1680x1000)")
+    print(f"desktop on {args.config.name}, {window['seconds']} s, every built-in panel open (offscreen, default window size)")
     print(
         f"  market data in   {window['book_messages_per_s']:>10,} book messages/s  "
         f"{window['level_changes_per_s']:>8,} level changes/s  {window['book_updates_per_s']:>6,} updates/s"
