@@ -154,7 +154,7 @@ def main(argv: list[str]) -> int:
     if args.json:
         print(json.dumps({"benchmark": "desktop", "window": window, "blotter": blotter}))
         return 0
-    print(f"desktop on {args.config.name}, {window['seconds']} s, every built-in panel open (offscreen, default window size)")
+    print(f"desktop on {args.config.name}, {window['seconds']} s, every built-in panel open (offscreen)")
     print(
         f"  market data in   {window['book_messages_per_s']:>10,} book messages/s  "
         f"{window['level_changes_per_s']:>8,} level changes/s  {window['book_updates_per_s']:>6,} updates/s"
