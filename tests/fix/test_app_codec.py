@@ -3,8 +3,6 @@ decoding errors carry the answer the server must send."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 
@@ -593,10 +591,6 @@ def test_text_is_utf8_and_never_breaks_the_frame() -> None:
 # --- an independent FIX implementation ----------------------------------------------------------------------
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("simplefix") is None,
-    reason="simplefix is only in the bench-peers dependency group, not in the default environment",
-)
 def test_simplefix_reads_and_writes_the_same_messages() -> None:
     import simplefix  # type: ignore[import-not-found]
 
