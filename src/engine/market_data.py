@@ -1,4 +1,4 @@
-"""The engine's market-data cache: every instrument's full L2 book, its last trade and its session volume.
+"""The engine's market-data cache: every instrument's full L2 book and its last trade.
 
 Book updates carry deltas; a client that joins late (a desktop, a FIX session asking for a snapshot) needs the
 whole book. The cache applies every update as it is published and answers snapshots as a :class:`BookUpdate`
@@ -24,7 +24,6 @@ class _Instrument:
     ts_ns: Nanos = 0
     last_price: Price | None = None
     last_qty: Quantity = 0
-    volume: Quantity = 0
 
 
 class MarketDataCache:
@@ -49,7 +48,6 @@ class MarketDataCache:
             return
         state.last_price = trade.price
         state.last_qty = trade.quantity
-        state.volume += trade.quantity
 
     def snapshot(self, symbol: str, levels: int = 1_000) -> BookUpdate:
         """The whole book of ``symbol`` (up to ``levels`` per side) as one update whose deltas set every level."""
@@ -75,7 +73,3 @@ class MarketDataCache:
         """The last traded price and quantity of ``symbol`` (``(None, 0)`` before the first trade)."""
         state = self._state[symbol]
         return state.last_price, state.last_qty
-
-    def volume(self, symbol: str) -> Quantity:
-        """The quantity traded in ``symbol`` since the engine started."""
-        return self._state[symbol].volume

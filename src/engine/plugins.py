@@ -33,6 +33,8 @@ __all__ = [
     "PluginInfo",
     "PluginRegistry",
     "PluginStatus",
+    "attempt",
+    "entry_point_source",
     "format_plugins",
     "load_plugins",
     "plugins_as_json",
@@ -113,8 +115,9 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _attempt(action: Callable[[], Any]) -> tuple[Any, str | None]:
-    """``(result, None)``, or ``(None, reason)`` if ``action`` raises: where plugin code is isolated."""
+def attempt(action: Callable[[], Any]) -> tuple[Any, str | None]:
+    """``(result, None)``, or ``(None, reason)`` if ``action`` raises: where plugin code is isolated (the desktop's
+    panel discovery uses it too)."""
     try:
         return action(), None
     except Exception as exc:  # noqa: BLE001 - plugin code may raise anything; it is reported, never fatal
@@ -126,11 +129,26 @@ def _given(plugin: object) -> Callable[[], object]:
     return lambda: plugin
 
 
-def _entry_point_source(entry_point: metadata.EntryPoint) -> str:
+def entry_point_source(entry_point: metadata.EntryPoint) -> str:
+    """How a plugin report names where an entry point's plugin came from."""
     dist = entry_point.dist
     if dist is None:
         return "entry point (unknown distribution)"
     return f"entry point {dist.name} {dist.version}"
+
+
+def _desktop_hooks() -> type:
+    """Placeholder specs for the desktop's hooks, so that a plugin serving both sides validates here too. Their
+    real specs live in ``workstation.hookspecs``; the engine never calls them."""
+
+    def placeholder(name: str) -> Callable[[], None]:
+        def spec() -> None:
+            """Specified by the desktop."""
+
+        spec.__name__ = name
+        return core.hookspecs.hookspec(spec)
+
+    return type("DesktopHooks", (), {name: staticmethod(placeholder(name)) for name in DESKTOP_HOOKS})
 
 
 class _Loader:
@@ -139,6 +157,7 @@ class _Loader:
     def __init__(self, disabled: Collection[str]) -> None:
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(core.hookspecs)
+        self.pm.add_hookspecs(_desktop_hooks())
         self.disabled = frozenset(disabled)
         self.records: list[_Record] = []
 
@@ -166,7 +185,7 @@ class _Loader:
         first = self._registered(name=name)
         if first is not None:
             return self._fail(record, f"duplicate plugin name {name} (already registered by {first.source})")
-        plugin, error = _attempt(load)
+        plugin, error = attempt(load)
         if error is not None:
             return self._fail(record, f"cannot load: {error}")
         if plugin is None:
@@ -177,7 +196,7 @@ class _Loader:
         same = self._registered(plugin=plugin)
         if same is not None:
             return self._fail(record, f"the same object is already registered as plugin {same.name}")
-        _, error = _attempt(lambda: self.pm.register(plugin, name=name))
+        _, error = attempt(lambda: self.pm.register(plugin, name=name))
         if error is not None:
             return self._fail(record, error)
         record.plugin = plugin
@@ -201,23 +220,18 @@ class _Loader:
 
     def add_entry_points(self, group: str) -> None:
         """Every entry point of ``group`` in the installed distributions, each loaded in its own guard."""
-        entry_points, error = _attempt(lambda: metadata.entry_points(group=group))
+        entry_points, error = attempt(lambda: metadata.entry_points(group=group))
         if error is not None:
             self.add_failed(f"entry points {group}", "entry point", f"cannot list the entry points: {error}")
             return
         for entry_point in entry_points:
-            self.add(entry_point.name, _entry_point_source(entry_point), entry_point.load)
+            self.add(entry_point.name, entry_point_source(entry_point), entry_point.load)
 
     def check_pending(self) -> None:
         """Fail every plugin implementing a hook that has no spec (a misspelt name), one at a time.
 
-        The desktop's hooks (:data:`core.hookspecs.DESKTOP_HOOKS`) are known names without an engine spec: they are
-        left alone.
+        The desktop's hooks (:data:`core.hookspecs.DESKTOP_HOOKS`) are known by name (see :func:`_desktop_hooks`).
         """
-        for name in DESKTOP_HOOKS:
-            caller = getattr(self.pm.hook, name, None)
-            if caller is not None and caller.spec is None:
-                delattr(self.pm.hook, name)
         while True:
             try:
                 self.pm.check_pending()
@@ -263,7 +277,7 @@ class _Loader:
                     continue
                 if impl.wrapper or impl.hookwrapper:
                     return [], f"{kind.hook} is a hook wrapper; registration hooks must return their specs"
-                result, error = _attempt(partial(_call_hook, impl.function))
+                result, error = attempt(partial(_call_hook, impl.function))
                 if error is not None:
                     return [], f"{kind.hook} raised {error}"
                 problem = _check_result(kind, result)

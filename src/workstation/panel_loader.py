@@ -18,6 +18,7 @@ from typing import Any
 import pluggy
 
 from core.hookspecs import PROJECT
+from engine.plugins import attempt, entry_point_source
 from workstation import hookspecs
 from workstation.panel import PanelSpec
 
@@ -32,20 +33,12 @@ class PanelRegistry:
     plugins: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _describe(error: BaseException) -> str:
-    return " ".join(f"{type(error).__name__}: {error}".split())
-
-
-def _source(entry_point: metadata.EntryPoint) -> str:
-    dist = entry_point.dist
-    return "entry point" if dist is None else f"entry point {dist.name} {dist.version}"
-
-
 class _PanelLoader:
     def __init__(self) -> None:
         self.registry = PanelRegistry()
 
     def _report(self, name: str, source: str, status: str, registers: Sequence[str] = (), reason: str = "") -> None:
+        reason = " ".join(reason.split())  # one line per report
         if status == "failed":
             log.warning("panel plugin %s (%s) failed: %s", name, source, reason)
         self.registry.plugins.append(
@@ -53,21 +46,19 @@ class _PanelLoader:
         )
 
     def add(self, name: str, source: str, load: Callable[[], object]) -> None:
-        try:
-            plugin = load()
-        except Exception as error:  # noqa: BLE001 - a plugin may raise anything on import
-            self._report(name, source, "failed", reason=f"cannot load: {_describe(error)}")
+        plugin, error = attempt(load)
+        if error is not None:
+            self._report(name, source, "failed", reason=f"cannot load: {error}")
             return
-        hook = getattr(plugin, "register_panels", None)
-        if hook is None:
+        if not hasattr(plugin, "register_panels"):
             return
         manager = pluggy.PluginManager(PROJECT)
         manager.add_hookspecs(hookspecs)
-        try:
-            manager.register(plugin, name=name)
-            results = manager.hook.register_panels()
-        except Exception as error:  # noqa: BLE001 - the plugin's hook is plugin code
-            self._report(name, source, "failed", reason=f"register_panels raised {_describe(error)}")
+        _, error = attempt(lambda: manager.register(plugin, name=name))
+        if error is None:
+            results, error = attempt(manager.hook.register_panels)
+        if error is not None:
+            self._report(name, source, "failed", reason=f"register_panels raised {error}")
             return
         specs = [spec for result in results for spec in (result if isinstance(result, list | tuple) else [result])]
         problem = self._check(specs)
@@ -103,7 +94,7 @@ def load_panels(
             loader.add(name, "built-in", lambda module=module: importlib.import_module(module))
     if entry_points:
         for entry_point in metadata.entry_points(group=group):
-            loader.add(entry_point.name, _source(entry_point), entry_point.load)
+            loader.add(entry_point.name, entry_point_source(entry_point), entry_point.load)
     for plugin in extra:
         name = getattr(plugin, "__name__", None) or type(plugin).__name__
         loader.add(str(name), "extra", lambda plugin=plugin: plugin)

@@ -82,15 +82,12 @@ def _check_seq(seq: int) -> None:
         raise ValueError(f"a sequence number starts at 1, got {seq}")
 
 
-class MemoryStore:
-    """A :class:`SessionStore` in memory: nothing survives the process."""
+class _SequenceCounters:
+    """The in-memory view of a session's two sequence numbers and their start, which both stores keep."""
 
-    def __init__(self, *, clock: Callable[[], Nanos] = time.time_ns) -> None:
-        self._clock = clock
-        self._sender = 1
-        self._target = 1
-        self._created = clock()
-        self._messages: dict[int, bytes] = {}
+    _sender: int
+    _target: int
+    _created: Nanos
 
     @property
     def next_sender_seq(self) -> int:
@@ -106,6 +103,17 @@ class MemoryStore:
     def created_ns(self) -> Nanos:
         """When the sequence numbers were last (re)started at 1."""
         return self._created
+
+
+class MemoryStore(_SequenceCounters):
+    """A :class:`SessionStore` in memory: nothing survives the process."""
+
+    def __init__(self, *, clock: Callable[[], Nanos] = time.time_ns) -> None:
+        self._clock = clock
+        self._sender = 1
+        self._target = 1
+        self._created = clock()
+        self._messages: dict[int, bytes] = {}
 
     def set_next_sender_seq(self, seq: int) -> None:
         """Records the MsgSeqNum of the next message we send."""
@@ -163,7 +171,7 @@ SESSIONS = table_of(FixSessionRow)
 MESSAGES = table_of(FixMessageRow)
 
 
-class SqlSessionStore:
+class SqlSessionStore(_SequenceCounters):
     """A :class:`SessionStore` in the engine's database; each write is one committed transaction.
 
     Holds one connection until :meth:`close`. Not thread-safe; one store object per session key and process.
@@ -199,21 +207,6 @@ class SqlSessionStore:
         if self._conn is None:
             raise StorageError(f"the FIX session store of {self._key} is closed")
         return self._conn
-
-    @property
-    def next_sender_seq(self) -> int:
-        """MsgSeqNum of the next message we send."""
-        return self._sender
-
-    @property
-    def next_target_seq(self) -> int:
-        """MsgSeqNum we expect on the next message from the counterparty."""
-        return self._target
-
-    @property
-    def created_ns(self) -> Nanos:
-        """When the sequence numbers were last (re)started at 1."""
-        return self._created
 
     def _update(self, **values: int) -> None:
         self._connection.execute(update(SESSIONS).where(SESSIONS.c.session_key == self._key).values(**values))

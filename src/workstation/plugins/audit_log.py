@@ -14,7 +14,7 @@ from workstation.hookspecs import hookimpl
 from workstation.panel import Panel, PanelContext, PanelSpec
 from workstation.state.audit import AuditEntry, AuditLog, Severity
 from workstation.theme import Theme
-from workstation.widgets import time_text
+from workstation.widgets import dense_table, time_text
 
 Qt = QtCore.Qt
 COLUMNS = ("Time", "Severity", "Source", "Message")
@@ -185,20 +185,9 @@ class AuditLogPanel(Panel):
         self.count_label = QtWidgets.QLabel()
         self.count_label.setStyleSheet(f"color: {context.theme.hex('muted')};")
 
-        self.view = QtWidgets.QTableView()
-        self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setAlternatingRowColors(True)
-        self.view.setShowGrid(False)
-        self.view.setWordWrap(False)
+        self.view = dense_table(self.model)
         metrics = self.view.fontMetrics()
-        rows = self.view.verticalHeader()
-        rows.hide()
-        rows.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(metrics.height() + 4)
         header = self.view.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setStretchLastSection(True)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         for section, sample in enumerate(("00:00:00.000000", "WARNING", "connection")):
             header.resizeSection(section, metrics.horizontalAdvance(sample) + 18)

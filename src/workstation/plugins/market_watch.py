@@ -23,7 +23,7 @@ from workstation.hookspecs import hookimpl
 from workstation.panel import Panel, PanelContext, PanelSpec
 from workstation.state import DesktopState, InstrumentMarket
 from workstation.theme import Theme
-from workstation.widgets import InstrumentBar
+from workstation.widgets import InstrumentBar, Selection, dense_table
 
 COLUMNS = ("Symbol", "Bid Sz", "Bid", "Ask", "Ask Sz", "Last", "Chg", "Chg %", "Volume", "Age")
 SYMBOL, BID_QTY, BID, ASK, ASK_QTY, LAST, CHANGE, CHANGE_PCT, VOLUME, AGE = range(len(COLUMNS))
@@ -224,20 +224,13 @@ class MarketWatch(Panel):
         self.bar = InstrumentBar(self)
         layout.addWidget(self.bar)
         self.model = QuotesModel(context.state, context.theme, context.settings.stale_feed_ms, self)
-        self.table = QtWidgets.QTableView()
-        self.table.setModel(self.model)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(21)
+        self.table = dense_table(self.model, selection=Selection.SingleSelection, row_height=21)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)  # measure the last column at its natural width
         self.model.update()
         self._size_columns()
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.setAlternatingRowColors(True)
-        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setHighlightSections(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header.setStretchLastSection(True)
         self.table.clicked.connect(lambda index: self.choose_row(index.row()))
         self.table.selectionModel().currentRowChanged.connect(lambda current, _old: self.choose_row(current.row()))
         layout.addWidget(self.table, 1)

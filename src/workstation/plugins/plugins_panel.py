@@ -11,6 +11,7 @@ from PySide6 import QtCore, QtWidgets
 from workstation.hookspecs import hookimpl
 from workstation.panel import Panel, PanelContext, PanelSpec
 from workstation.theme import Theme
+from workstation.widgets import dense_table
 
 Qt = QtCore.Qt
 COLUMNS = ("Plugin", "Source", "Status", "Registers", "Reason")
@@ -101,21 +102,14 @@ class PluginsPanel(Panel):
         self.model = PluginModel(context.theme, self)
         self.summary = QtWidgets.QLabel()
         self.summary.setStyleSheet(f"color: {context.theme.hex('muted')};")
-        self.view = QtWidgets.QTableView()
-        self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setAlternatingRowColors(True)
-        self.view.setShowGrid(False)
+        self.view = dense_table(self.model)
         # Few rows: what a plugin registers and why it failed wrap onto as many lines as they need.
         self.view.setWordWrap(True)
         metrics = self.view.fontMetrics()
         rows = self.view.verticalHeader()
-        rows.hide()
         rows.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         rows.setMinimumSectionSize(metrics.height() + 4)
         header = self.view.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setStretchLastSection(True)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         for section, sample in enumerate(("market-maker-plugin", "entry point package 0.0.0", "disabled")):
             header.resizeSection(section, metrics.horizontalAdvance(sample) + 18)

@@ -26,6 +26,7 @@ from workstation.hookspecs import hookimpl
 from workstation.panel import Panel, PanelContext, PanelSpec
 from workstation.state import DesktopState
 from workstation.theme import Theme
+from workstation.widgets import dense_table
 
 DAILY_LOSS_CHECK = "daily_loss"
 """The risk check whose ``limit`` parameter the gauges show (see ``engine.risk.checks_account.DailyLoss``)."""
@@ -243,15 +244,9 @@ class PnlPanel(Panel):
         layout.setSpacing(4)
         layout.addLayout(self._build_summary())
         self.model = PositionsModel(theme, self)
-        self.table = QtWidgets.QTableView()
-        self.table.setModel(self.model)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(20)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table = dense_table(self.model, row_height=20)
         header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)  # the instrument column takes the spare width
         header.setMinimumSectionSize(56)
         header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)  # a few lines: cheap
         header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)

@@ -24,6 +24,7 @@ from workstation.panel import Panel, PanelContext, PanelSpec
 from workstation.param_form import build_param_form
 from workstation.state import DesktopState
 from workstation.theme import Theme
+from workstation.widgets import Selection, dense_table
 
 POLL_SECONDS = 1.0
 """How often the panel asks the engine for fresh strategy figures while it is shown."""
@@ -301,16 +302,7 @@ class StrategiesPanel(Panel):
         bar.addWidget(self.message)
         layout.addLayout(bar)
         self.model = StrategiesModel(context.theme, self)
-        self.table = QtWidgets.QTableView()
-        self.table.setModel(self.model)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(21)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.setAlternatingRowColors(True)
-        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = dense_table(self.model, selection=Selection.SingleSelection, row_height=21)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         layout.addWidget(self.table, 1)
         self._update_buttons()

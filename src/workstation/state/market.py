@@ -120,9 +120,6 @@ class InstrumentMarket:
             return (bid[0] + ask[0]) // 2
         return self.last_price
 
-    def volume_at(self, price: Price) -> Quantity:
-        return self.buy_volume_at.get(price, 0) + self.sell_volume_at.get(price, 0)
-
     def feed_age_ns(self) -> Nanos | None:
         """Wall time since the last book update arrived, or None before the first."""
         if self.received_monotonic_ns == 0:

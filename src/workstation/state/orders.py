@@ -117,28 +117,47 @@ ORDER_COLUMNS = (
 )  # fmt: skip
 
 
-class OrderTable:
-    """One row per order, kept current by execution reports (and by local pending rows sent from the desktop)."""
+class _CodedTable:
+    """Columns with the categorical codes both tables share: instrument, account, strategy and side."""
 
-    def __init__(self) -> None:
-        self.columns = _Columns(ORDER_COLUMNS)
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.columns = _Columns(names)
         self.instruments: Interner[str] = Interner()
         self.accounts: Interner[str] = Interner()
         self.strategies: Interner[str] = Interner()
+        self.version = 0
+
+    def __len__(self) -> int:
+        return self.columns.size
+
+    def side(self, row: int) -> Side:
+        return SIDES[self.columns.get(row, "side")]
+
+    def instrument(self, row: int) -> str:
+        return self.instruments.values[self.columns.get(row, "instrument")]
+
+    def account(self, row: int) -> str:
+        return self.accounts.values[self.columns.get(row, "account")]
+
+    def strategy(self, row: int) -> str:
+        return self.strategies.values[self.columns.get(row, "strategy")]
+
+
+class OrderTable(_CodedTable):
+    """One row per order, kept current by execution reports (and by local pending rows sent from the desktop)."""
+
+    def __init__(self) -> None:
+        super().__init__(ORDER_COLUMNS)
         self.client_order_ids: list[str] = []
         self.order_ids: list[str] = []
         self.reasons: list[str] = []
         self._rows: dict[str, int] = {}
         self._working: dict[str, dict[str, int]] = {}
-        self.version = 0
         self.text_log: array[int] = array("q")
         """Rows whose order id or reason changed, in order of change (append-only: each reader keeps its own
         position), so text caches update those rows instead of rebuilding a million."""
         self._search: list[str] = []
         self._search_logged = 0
-
-    def __len__(self) -> int:
-        return self.columns.size
 
     def row_of(self, client_order_id: str) -> int | None:
         return self._rows.get(client_order_id)
@@ -168,7 +187,8 @@ class OrderTable:
         return row
 
     def mark(self, client_order_id: str, status: OrdStatus) -> None:
-        """Show a request in flight (PendingCancel, PendingReplace) until the engine answers."""
+        """Show the order in ``status`` until the engine reports on it: a request in flight (PendingCancel,
+        PendingReplace), or the working status again after a refused cancel or replace."""
         row = self._rows.get(client_order_id)
         if row is None or self.status(row) in TERMINAL:
             return
@@ -198,10 +218,6 @@ class OrderTable:
         self.version += 1
         return row
 
-    def restore(self, client_order_id: str, status: OrdStatus) -> None:
-        """A cancel or replace was refused: show the order as it was."""
-        self.mark(client_order_id, status)
-
     def _write(
         self, row: int, ts_ns: Nanos, side: Side, order_type: OrderType, price: Price | None, quantity: Quantity,
         cum_qty: Quantity, leaves_qty: Quantity, status: OrdStatus,
@@ -228,20 +244,8 @@ class OrderTable:
     def status(self, row: int) -> OrdStatus:
         return STATUSES[self.columns.get(row, "status")]
 
-    def side(self, row: int) -> Side:
-        return SIDES[self.columns.get(row, "side")]
-
     def order_type(self, row: int) -> OrderType:
         return ORDER_TYPES[self.columns.get(row, "order_type")]
-
-    def instrument(self, row: int) -> str:
-        return self.instruments.values[self.columns.get(row, "instrument")]
-
-    def account(self, row: int) -> str:
-        return self.accounts.values[self.columns.get(row, "account")]
-
-    def strategy(self, row: int) -> str:
-        return self.strategies.values[self.columns.get(row, "strategy")]
 
     def price(self, row: int) -> Price | None:
         value = self.columns.get(row, "price")
@@ -322,22 +326,15 @@ class OrderTable:
 EXECUTION_COLUMNS = ("ts_ns", "instrument", "account", "strategy", "side", "price", "quantity", "fee", "liquidity")
 
 
-class ExecutionTable:
+class ExecutionTable(_CodedTable):
     """One row per fill, in arrival order; a fill seen twice (snapshot and stream) is kept once."""
 
     def __init__(self) -> None:
-        self.columns = _Columns(EXECUTION_COLUMNS)
-        self.instruments: Interner[str] = Interner()
-        self.accounts: Interner[str] = Interner()
-        self.strategies: Interner[str] = Interner()
+        super().__init__(EXECUTION_COLUMNS)
         self.exec_ids: list[str] = []
         self.client_order_ids: list[str] = []
         self._seen: set[str] = set()
-        self.version = 0
         self._search: list[str] = []
-
-    def __len__(self) -> int:
-        return self.columns.size
 
     def apply(self, report: ExecutionReport) -> bool:
         """Add the fill of a TRADE report; False for anything else or a fill already kept."""
@@ -359,18 +356,6 @@ class ExecutionTable:
         self.client_order_ids.append(report.client_order_id)
         self.version += 1
         return True
-
-    def side(self, row: int) -> Side:
-        return SIDES[self.columns.get(row, "side")]
-
-    def instrument(self, row: int) -> str:
-        return self.instruments.values[self.columns.get(row, "instrument")]
-
-    def account(self, row: int) -> str:
-        return self.accounts.values[self.columns.get(row, "account")]
-
-    def strategy(self, row: int) -> str:
-        return self.strategies.values[self.columns.get(row, "strategy")]
 
     def liquidity(self, row: int) -> Liquidity:
         return LIQUIDITIES[self.columns.get(row, "liquidity")]

@@ -145,7 +145,7 @@ class DesktopState:
         row = self.orders.row_of(reject.client_order_id)
         if row is not None and self.orders.status(row) in (OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE):
             working = OrdStatus.PARTIALLY_FILLED if self.orders.columns.get(row, "cum_qty") else OrdStatus.NEW
-            self.orders.restore(reject.client_order_id, working)
+            self.orders.mark(reject.client_order_id, working)  # refused: the order is as it was
         self.last_rejects[reject.client_order_id] = reject.reason
         what = "replace" if reject.is_replace else "cancel"
         self.audit.add(

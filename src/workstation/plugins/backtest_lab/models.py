@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from workstation.plugins.backtest_lab.results import Cell
 from workstation.theme import Theme
+from workstation.widgets import Selection, dense_table
 
 _RIGHT = QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
 _LEFT = QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter
@@ -72,21 +73,9 @@ class CellTableModel(QtCore.QAbstractTableModel):
 
 def table_view(model: QtCore.QAbstractItemModel, *, selectable: bool = False) -> QtWidgets.QTableView:
     """A dense, read-only table view of ``model`` (rows selectable when asked)."""
-    view = QtWidgets.QTableView()
-    view.setModel(model)
-    view.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(
-        QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection
-        if selectable
-        else QtWidgets.QAbstractItemView.SelectionMode.NoSelection
+    view = dense_table(
+        model, selection=Selection.ExtendedSelection if selectable else Selection.NoSelection, row_height=20
     )
-    view.verticalHeader().setVisible(False)
-    view.verticalHeader().setDefaultSectionSize(20)
-    view.horizontalHeader().setHighlightSections(False)
-    view.horizontalHeader().setStretchLastSection(True)
-    view.setShowGrid(False)
-    view.setAlternatingRowColors(True)
-    view.setWordWrap(False)
+    view.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
     view.setHorizontalScrollMode(QtWidgets.QAbstractItemView.ScrollMode.ScrollPerPixel)
     return view

@@ -13,6 +13,7 @@ from workstation.panel import Panel, PanelContext
 from workstation.plugins.blotter.columns import STATUS_TEXT
 from workstation.plugins.blotter.models import BlotterModel, ExecutionModel, OrderModel
 from workstation.plugins.blotter.views import DONE, WORKING, BlotterFilter, BlotterSort
+from workstation.widgets import dense_table
 
 Qt = QtCore.Qt
 ORDERS_TAB = 0
@@ -22,23 +23,11 @@ _MAX_ID_WIDTH = 260
 
 def _table_view(model: BlotterModel, parent: QtWidgets.QWidget) -> QtWidgets.QTableView:
     """A dense, sortable, row-selecting view of ``model`` with columns sized for their typical values."""
-    view = QtWidgets.QTableView(parent)
-    view.setModel(model)
-    view.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection)
-    view.setAlternatingRowColors(True)
-    view.setShowGrid(False)
-    view.setWordWrap(False)
+    view = dense_table(model, parent=parent)
     view.setTextElideMode(Qt.TextElideMode.ElideRight)
     view.setHorizontalScrollMode(QtWidgets.QAbstractItemView.ScrollMode.ScrollPerPixel)
     metrics = view.fontMetrics()
-    rows = view.verticalHeader()
-    rows.hide()
-    rows.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Fixed)
-    rows.setDefaultSectionSize(metrics.height() + 4)
     header = view.horizontalHeader()
-    header.setHighlightSections(False)
-    header.setStretchLastSection(True)
     header.setSectionsMovable(True)
     header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     for section, column in enumerate(model.columns.columns):
