@@ -10,9 +10,11 @@ DATA fields (RawData, XmlData, Signature...) may hold SOH; they are read by the 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import repeat
+from zlib import adler32
 
 from engine.fix.message import Field, FixMessage
 
@@ -22,7 +24,22 @@ _START = b"8=FIX"
 _MAX_HEADER = 64
 """Bytes after which a BeginString or BodyLength field without its SOH is garbled rather than incomplete."""
 
-_PREFIXES: dict[int, bytes] = {tag: b"%d=" % tag for tag in range(1, 1000)}
+_FAST_TAGS = 10_000
+"""Tags below this are looked up in a table when splitting and encoding; larger ones take the general path."""
+_PREFIXES: tuple[bytes, ...] = tuple(b"%d=" % tag for tag in range(_FAST_TAGS))
+_FRAMING_TAGS = frozenset({8, 9, 10})
+_EQUALS = repeat(b"=")
+_CHECKSUM_TEXT: tuple[bytes, ...] = tuple(b"%03d" % value for value in range(256))
+_CHECKSUM_CHUNK = 256
+"""Bytes per Adler-32 call in :func:`checksum`: 256 bytes sum to at most 65,280, below Adler-32's modulus 65,521,
+so the low half of the digest minus one is their exact sum."""
+
+
+@lru_cache(maxsize=8)
+def _tag_numbers(length_tags: frozenset[int]) -> dict[bytes, int]:
+    """Tag text to tag number for the common tags, leaving out LENGTH tags so that a message carrying a DATA
+    field misses the table and takes the length-aware split."""
+    return {b"%d" % tag: tag for tag in range(1, _FAST_TAGS) if tag not in length_tags}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,7 +57,7 @@ class FixParser:
     ``max_body_length`` bounds the BodyLength accepted; ``on_garbled`` hears about every frame dropped.
     """
 
-    __slots__ = ("_buffer", "_data_lengths", "_data_re", "_max_body", "_on_garbled", "_skipping", "garbled_count")
+    __slots__ = ("_buffer", "_data_lengths", "_max_body", "_on_garbled", "_skipping", "_tag_numbers", "garbled_count")
 
     def __init__(
         self,
@@ -54,8 +71,7 @@ class FixParser:
 
             data_lengths = fix44().data_lengths
         self._data_lengths = dict(data_lengths)
-        alternatives = b"|".join(b"%d" % tag for tag in sorted(self._data_lengths))
-        self._data_re = re.compile(b"(?:^|\x01)(?:" + alternatives + b")=") if alternatives else None
+        self._tag_numbers = _tag_numbers(frozenset(self._data_lengths))
         self._max_body = max_body_length
         self._on_garbled = on_garbled
         self._buffer = b""
@@ -120,40 +136,44 @@ class FixParser:
             return -1 if size - start < _MAX_HEADER else self._reject(buf, start, "BeginString without SOH")
         if size < soh1 + 3:
             return -1
-        if buf[soh1 + 1 : soh1 + 3] != b"9=":
+        if not buf.startswith(b"9=", soh1 + 1):
             return self._reject(buf, start, "BodyLength (9) is not the second field")
         soh2 = buf.find(SOH, soh1 + 3)
         if soh2 < 0:
             return -1 if size - soh1 < _MAX_HEADER else self._reject(buf, start, "BodyLength without SOH")
         length_text = buf[soh1 + 3 : soh2]
-        if not length_text.isdigit() or int(length_text) > self._max_body:
+        length = int(length_text) if length_text.isdigit() else -1
+        if length < 0 or length > self._max_body:
             return self._reject(buf, start, f"BodyLength {length_text!r} is not a valid length")
         body_start = soh2 + 1
-        body_end = body_start + int(length_text)
+        body_end = body_start + length
         if size < body_end + 7:
             overrun = buf.find(b"\x01" + _START, body_start, body_end)
             if overrun >= 0:
                 return self._reject(buf, start, "BodyLength runs into the next message")
             return -1
-        if buf[body_end : body_end + 3] != b"10=" or buf[body_end + 6] != 1 or buf[body_end - 1] != 1:
-            return self._reject(buf, start, f"BodyLength {int(length_text)} does not end at CheckSum (10)")
+        if buf[body_end - 1] != 1 or not buf.startswith(b"10=", body_end) or buf[body_end + 6] != 1:
+            return self._reject(buf, start, f"BodyLength {length} does not end at CheckSum (10)")
         checksum_text = buf[body_end + 3 : body_end + 6]
-        if not checksum_text.isdigit() or int(checksum_text) != sum(buf[start:body_end]) & 255:
+        if checksum_text != _CHECKSUM_TEXT[checksum(buf[start:body_end])]:
             return self._reject(buf, start, f"CheckSum {checksum_text!r} does not match the bytes")
         body = buf[body_start : body_end - 1]
+        parts = body.split(SOH)
+        numbers = self._tag_numbers
         try:
-            if self._data_re is not None and self._data_re.search(body):
+            # Common case: every field is tag=value with a tag from the table; anything else (a DATA field, a
+            # field without '=', an unusual tag) takes the general split, which reports what is wrong.
+            fields = [(numbers[tag], value) for tag, equals, value in map(bytes.partition, parts, _EQUALS) if equals]
+        except KeyError:
+            fields = []
+        try:
+            if len(fields) != len(parts):
                 fields = self._split_with_data(body)
-            else:
-                fields = [(int(tag), value) for tag, _, value in (part.partition(b"=") for part in body.split(SOH))]
         except ValueError as error:
             return self._reject(buf, start, f"malformed field: {error}")
         if not fields or fields[0][0] != 35:
             return self._reject(buf, start, "MsgType (35) is not the third field")
-        fields.insert(0, (9, length_text))
-        fields.insert(0, (8, buf[start + 2 : soh1]))
-        fields.append((10, checksum_text))
-        out.append(FixMessage(fields))
+        out.append(FixMessage(((8, buf[start + 2 : soh1]), (9, length_text), *fields, (10, checksum_text))))
         return body_end + 7
 
     def _split_with_data(self, body: bytes) -> list[Field]:
@@ -166,7 +186,10 @@ class FixParser:
             eq = body.find(b"=", pos)
             if eq < 0:
                 raise ValueError(f"no '=' after byte {pos}")
-            tag = int(body[pos:eq])
+            tag_text = body[pos:eq]
+            if not tag_text.isdigit():
+                raise ValueError(f"tag {tag_text!r} at byte {pos} is not a number")
+            tag = int(tag_text)
             length = pending.pop(tag, None)
             if length is not None:
                 end = eq + 1 + length
@@ -186,11 +209,12 @@ class FixParser:
 def encode(fields: Iterable[Field], begin_string: bytes = BEGIN_STRING) -> bytes:
     """One wire frame of ``fields`` (MsgType first; any 8, 9 and 10 given are replaced by correct ones)."""
     prefixes = _PREFIXES
-    parts = [(prefixes.get(tag) or b"%d=" % tag) + value + SOH for tag, value in fields if tag not in (8, 9, 10)]
-    body = b"".join(parts)
-    head = b"8=%s\x019=%d\x01" % (begin_string, len(body))
-    frame = head + body
-    return frame + b"10=%03d\x01" % (sum(frame) & 255)
+    try:
+        body = b"".join([prefixes[tag] + value + SOH for tag, value in fields if tag not in _FRAMING_TAGS])
+    except IndexError:
+        body = b"".join([b"%d=" % tag + value + SOH for tag, value in fields if tag not in _FRAMING_TAGS])
+    frame = b"8=%s\x019=%d\x01%s" % (begin_string, len(body), body)
+    return b"%s10=%s\x01" % (frame, _CHECKSUM_TEXT[checksum(frame)])
 
 
 def encode_message(message: FixMessage, begin_string: bytes | None = None) -> bytes:
@@ -201,4 +225,9 @@ def encode_message(message: FixMessage, begin_string: bytes | None = None) -> by
 
 def checksum(frame: bytes) -> int:
     """FIX CheckSum of the bytes before ``10=``: their sum modulo 256."""
-    return sum(frame) & 255
+    if len(frame) <= _CHECKSUM_CHUNK:
+        return ((adler32(frame) & 0xFFFF) - 1) & 255
+    total = 0
+    for offset in range(0, len(frame), _CHECKSUM_CHUNK):
+        total += (adler32(frame[offset : offset + _CHECKSUM_CHUNK]) & 0xFFFF) - 1
+    return total & 255
