@@ -240,7 +240,10 @@ def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("colour = 1\n", "colour: unknown key (expected one of: database_url, instruments, accounts, simulator, fix)"),
+        (
+            "colour = 1\n",
+            "colour: unknown key (expected one of: database_url, instruments, accounts, simulator, fix, venue)",
+        ),
         (
             '[[instruments]]\nsymbol = "X"\nstart_price = "1"\ntick_sise = "0.01"\n',
             "instruments[0].tick_sise: unknown key (expected one of: symbol, tick_size, price_scale, lot_size, "

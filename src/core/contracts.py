@@ -305,9 +305,31 @@ class Venue(ABC):
         """Change a working order's total quantity and/or price."""
 
 
+class SettingError(ValueError):
+    """A venue's (or a feed's) setting that cannot be used, raised by its factory.
+
+    ``key`` is the setting's path inside the venue's own settings (``"host"``, ``"itch.publish"``) and ``problem``
+    says what was expected against what was found. The engine reports it against the configuration file, as
+    ``<file>: venue.host: expected ..., found ...``; :class:`core.settings.SettingsReader` raises it for you.
+    """
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}" if key else problem)
+        self.key = key
+        self.problem = problem
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VenueSetup:
-    """What a venue factory receives: the engine's instruments, the venue's settings and the run's seed."""
+    """What a venue factory receives: the engine's instruments, the venue's settings and the run's seed.
+
+    ``settings`` is the venue's own table of the engine configuration (``[venue]`` without its ``name``) as TOML
+    values: strings, integers, floats, booleans, arrays and tables. The simulated exchange instead receives its
+    ``[simulator]`` table and each instrument's order flow. A factory checks every setting before it builds
+    anything, refuses unknown ones, and raises :class:`SettingError` naming the setting it cannot use. It never
+    receives a password in clear from the file: a setting such as ``password_env`` names the environment
+    variable that holds it.
+    """
 
     instruments: Mapping[str, Instrument]
     settings: Mapping[str, Any] = field(default_factory=dict)
@@ -316,7 +338,8 @@ class VenueSetup:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VenueSpec:
-    """A venue a plugin offers."""
+    """A venue a plugin offers: its name (what ``[venue] name`` selects), the factory that builds it from a
+    :class:`VenueSetup` (raising :class:`SettingError` for a bad setting) and a one-line description."""
 
     name: str
     factory: Callable[[VenueSetup], Venue]

@@ -42,7 +42,12 @@ def register_risk_checks() -> Sequence[RiskCheckSpec]:  # type: ignore[empty-bod
 
 @hookspec
 def register_venues() -> Sequence[VenueSpec]:  # type: ignore[empty-body]
-    """Venues (where orders execute) this plugin offers."""
+    """Venues (where orders execute) this plugin offers.
+
+    The engine's configuration selects one by :attr:`VenueSpec.name` (``[venue] name``) and hands the rest of that
+    table to its factory as :attr:`VenueSetup.settings`; the factory raises :class:`core.contracts.SettingError`
+    for a setting it cannot use, which the engine reports against the file's key (``venue.port``).
+    """
 
 
 @hookspec

@@ -17,7 +17,7 @@ from core.events import ExecutionReport
 from core.numbers import NANOS_PER_SECOND, Money, Nanos, datetime_to_nanos
 from engine.assembly import build_engine
 from engine.clock import SimulatedScheduler
-from engine.config import EngineConfig
+from engine.config import SIM_VENUE, EngineConfig
 from engine.metrics import RunMetrics, compute_metrics
 from engine.plugins import PluginRegistry
 from engine.strategy_host import StrategyHost
@@ -88,7 +88,7 @@ def run_backtest(
         raise LookupError(f"no strategy named {request.strategy!r}; available: {', '.join(registry.strategies)}")
     scheduler = SimulatedScheduler(SESSION_START_NS)
     symbols = request.instruments or _default_instruments(config, spec.min_instruments)
-    engine = build_engine(config, registry, scheduler, symbols=symbols, seed=request.seed)
+    engine = build_engine(config, registry, scheduler, venue=SIM_VENUE, symbols=symbols, seed=request.seed)
     host = StrategyHost(
         engine,
         spec,

@@ -3,15 +3,20 @@
 Every section and key of the file is optional. ``[[instruments]]`` and ``[[accounts]]``, when given, replace the
 default lists; an account without a ``risk`` table gets the default limits, and one with a ``risk`` table gets
 exactly the checks it lists. ``[[fix.sessions]]`` declares the FIX sessions the engine's server accepts (none:
-any user of the users file, see ``docs/fix.md``). Prices and fees are decimal strings (``"190.00"``) or
-integers, never floats, so they stay exact. The whole file is checked before anything is returned; a
-:class:`ConfigError` names the file, the key (``instruments[1].tick_size``) and what was expected against what
-was found.
+any user of the users file, see ``docs/fix.md``). ``[venue]`` chooses the venue plugin by ``name`` (default: the
+simulated exchange, configured by ``[simulator]``) and holds that venue's own settings, which its factory checks
+when the engine is built (:func:`venue_error` turns its :class:`SettingError` into a :class:`ConfigError` naming
+``venue.<key>``); a password is never written there, only the environment variable that holds it.
+``[simulator.itch]`` makes the simulated exchange publish its books as ITCH 5.0 over MoldUDP64. Prices and fees
+are decimal strings (``"190.00"``) or integers, never floats, so they stay exact. The whole file is checked before
+anything is returned; a :class:`ConfigError` names the file, the key (``instruments[1].tick_size``) and what was
+expected against what was found.
 """
 
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
 import math
 import os
@@ -23,9 +28,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, NoReturn, TypeAlias, cast, get_args
 
+from core.contracts import SettingError
 from core.instruments import Instrument
-from core.numbers import NANOS_PER_MICRO, NANOS_PER_MILLI, Nanos, Price
+from core.numbers import NANOS_PER_MICRO, NANOS_PER_MILLI, NANOS_PER_SECOND, Nanos, Price
+from core.settings import child_key, describe_value
+from engine.itch.udp import MAX_MESSAGES_PER_PACKET
 from engine.sim.flow import FlowParams
+from engine.sim.itch_feed import ItchFeedSettings, check_publishable, session_name_ok
 
 FixAuth: TypeAlias = Literal["password", "none"]
 """How a FIX session's Logon is checked: Username/Password against the users file, or not at all (loopback only)."""
@@ -44,6 +53,8 @@ SIM_SETTINGS: tuple[str, ...] = tuple(
 _INTEGER_SIM_SETTINGS = frozenset(field.name for field in fields(FlowParams) if field.type in (int, "int"))
 
 DEFAULTS_SOURCE = "<defaults>"
+SIM_VENUE = "sim"
+"""The simulated exchange's venue name: the default venue, configured by ``[simulator]``."""
 
 
 class ConfigError(ValueError):
@@ -109,6 +120,8 @@ class SimulatorConfig:
     maker_fee_bps: Decimal = Decimal("-0.2")
     taker_fee_bps: Decimal = Decimal("0.3")
     stp_mode: StpMode = "cancel-incoming"
+    itch: ItchFeedSettings | None = None
+    """Publish the books as ITCH 5.0 over MoldUDP64 while the exchange runs (``[simulator.itch]``; None: not)."""
 
     def __post_init__(self) -> None:
         if min(self.order_latency_ns, self.market_data_latency_ns) < 0 or self.publish_interval_ns <= 0:
@@ -161,6 +174,29 @@ class FixConfig:
             raise ValueError(f"duplicate FIX session {', '.join(repeated)}")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VenueConfig:
+    """The ``[venue]`` table: the venue plugin by name and its own settings, as TOML values, for its factory to
+    check (:class:`core.contracts.VenueSetup`). The simulated exchange takes none here: ``[simulator]`` is its table."""
+
+    name: str = SIM_VENUE
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("the venue name must not be empty")
+        if self.name == SIM_VENUE and self.settings:
+            raise ValueError("the simulated exchange takes its settings from [simulator], not [venue]")
+        written = sorted(key for key in self.settings if _is_password(key))
+        if written:
+            raise ValueError(f"a venue password is never configured in clear ({', '.join(written)})")
+        object.__setattr__(self, "settings", dict(self.settings))
+
+
+def _is_password(key: str) -> bool:
+    return key.lower().removeprefix("fix_") == "password"
+
+
 def _default_instruments() -> tuple[InstrumentConfig, ...]:
     # Opening price, daily volatility and correlation with the market of liquid US names: an index ETF moves about
     # half as much as a stock and almost only with the market (SPY and QQQ correlate about 0.9), a large-cap stock
@@ -189,6 +225,7 @@ class EngineConfig:
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     database_url: str | None = None
     fix: FixConfig = field(default_factory=FixConfig)
+    venue: VenueConfig = field(default_factory=VenueConfig)
     source: str = DEFAULTS_SOURCE
 
     def __post_init__(self) -> None:
@@ -203,6 +240,13 @@ class EngineConfig:
     def instrument_map(self) -> dict[str, Instrument]:
         """Symbol -> instrument, in configuration order (as ``Portfolio`` and ``recover`` take them)."""
         return {config.instrument.symbol: config.instrument for config in self.instruments}
+
+
+def venue_error(config: EngineConfig, venue: str, error: SettingError) -> ConfigError:
+    """The :class:`SettingError` of venue ``venue``'s factory as the configuration error it is: the file,
+    ``venue.<key>`` (``simulator.<key>`` for the simulated exchange) and the problem."""
+    table = "simulator" if venue == SIM_VENUE else "venue"
+    return ConfigError(config.source, f"{table}.{error.key}" if error.key else table, error.problem)
 
 
 def default_config() -> EngineConfig:
@@ -236,7 +280,7 @@ def load_config(path: str | os.PathLike[str] | None) -> EngineConfig:
 
 # --- reading ---------------------------------------------------------------------------------------------------
 
-_TOP_KEYS = ("database_url", "instruments", "accounts", "simulator", "fix")
+_TOP_KEYS = ("database_url", "instruments", "accounts", "simulator", "fix", "venue")
 _FIX_KEYS = ("sessions",)
 _FIX_SESSION_KEYS = (
     "sender_comp_id",
@@ -260,31 +304,17 @@ _SIMULATOR_KEYS = (
     "maker_fee_bps",
     "taker_fee_bps",
     "stp",
+    "itch",
 )
+_ITCH_KEYS = ("publish", "session", "max_messages_per_packet", "heartbeat_ms", "allow_remote")
+_ADDRESS = re.compile(r"(?P<host>[0-9.]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})")
 _SYMBOL = re.compile(r"\S+")
 _CURRENCY = re.compile(r"[A-Z][A-Z0-9]{2,9}")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def _describe(value: object) -> str:
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, float):
-        return f"the float {value!r}"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    return f"a {type(value).__name__}"
-
-
-def _child(parent: str, name: str) -> str:
-    shown = name if _BARE_KEY.fullmatch(name) else json.dumps(name, ensure_ascii=False)
-    return f"{parent}.{shown}" if parent else shown
+_describe = describe_value
+_child = child_key
 
 
 class _Reader:
@@ -381,13 +411,17 @@ class _Reader:
             accounts = tuple(self.account(entry, f"accounts[{i}]") for i, entry in enumerate(entries))
             self.unique([account.name for account in accounts], "accounts", "name")
         simulator = self.simulator(top.get("simulator", {}), "simulator")
+        if simulator.itch is not None:
+            self.publishable(instruments)
         fix = self.fix(top.get("fix", {}), "fix")
+        venue = self.venue(top.get("venue", {}), "venue")
         return EngineConfig(
             instruments=instruments,
             accounts=accounts,
             simulator=simulator,
             database_url=url,
             fix=fix,
+            venue=venue,
             source=self.source,
         )
 
@@ -474,7 +508,63 @@ class _Reader:
             maker_fee_bps=self.fee(table, key, "maker_fee_bps", base.maker_fee_bps),
             taker_fee_bps=self.fee(table, key, "taker_fee_bps", base.taker_fee_bps),
             stp_mode=cast(StpMode, stp),
+            itch=self.itch(table["itch"], f"{key}.itch") if "itch" in table else None,
         )
+
+    def itch(self, value: object, key: str) -> ItchFeedSettings:
+        table = self.table(value, key, _ITCH_KEYS)
+        address = 'an IP address and UDP port such as "127.0.0.1:26400"'
+        written = self.required(table, key, "publish", address)
+        match = _ADDRESS.fullmatch(written) if isinstance(written, str) else None
+        if match is None:
+            self.fail(f"{key}.publish", address, written)
+        host, port = match["host"].strip("[]"), int(match["port"])
+        allow_remote = self.boolean(table.get("allow_remote", False), f"{key}.allow_remote")
+        try:
+            remote = not ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            self.fail(f"{key}.publish", address, written)
+        if not 0 < port <= 0xFFFF:
+            self.fail(f"{key}.publish", f"{address} (port within 1..65535)", written)
+        if remote and not allow_remote:
+            self.fail(f"{key}.publish", "a loopback address (or allow_remote = true)", written)
+        session = table.get("session")
+        if session is not None and (not isinstance(session, str) or not session_name_ok(session)):
+            self.fail(f"{key}.session", "a MoldUDP64 session name of 1 to 10 ASCII letters or digits", session)
+        count = table.get("max_messages_per_packet")
+        if count is not None:
+            count = self.integer(count, f"{key}.max_messages_per_packet", 1, MAX_MESSAGES_PER_PACKET)
+        heartbeat_ns = self.duration(table, key, "heartbeat_ms", NANOS_PER_SECOND, NANOS_PER_MILLI)
+        return ItchFeedSettings(
+            host=host,
+            port=port,
+            session=session,
+            max_messages_per_packet=count,
+            heartbeat_ns=heartbeat_ns,
+            allow_remote=allow_remote,
+        )
+
+    def publishable(self, instruments: Sequence[InstrumentConfig]) -> None:
+        for index, entry in enumerate(instruments):
+            problem = check_publishable(entry.instrument)
+            if problem is not None:
+                key = "price_scale" if entry.instrument.price_scale != 4 else "symbol"
+                raise ConfigError(self.source, f"instruments[{index}].{key}", f"{problem} ([simulator.itch] is set)")
+
+    def venue(self, value: object, key: str) -> VenueConfig:
+        table = dict(self.table(value, key))
+        name = table.pop("name", SIM_VENUE)
+        if not isinstance(name, str) or not _SYMBOL.fullmatch(name):
+            self.fail(f"{key}.name", 'a venue plugin name such as "ouch"', name)
+        for setting, written in table.items():
+            if _is_password(setting):
+                expected = f"no password in the file (set {setting}_env to the environment variable holding it)"
+                self.fail(_child(key, setting), expected, written)
+        if name == SIM_VENUE and table:
+            setting = next(iter(table))
+            problem = "unknown key: the simulated exchange is configured in [simulator] (expected only name)"
+            raise ConfigError(self.source, _child(key, setting), problem)
+        return VenueConfig(name=name, settings=table)
 
     def fix(self, value: object, key: str) -> FixConfig:
         table = self.table(value, key, _FIX_KEYS)
@@ -577,6 +667,7 @@ def dump_config(config: EngineConfig) -> str:
         _line("maker_fee_bps", _plain(sim.maker_fee_bps), "basis points of notional; negative: a rebate"),
         _line("taker_fee_bps", _plain(sim.taker_fee_bps), ""),
         _line("stp", sim.stp_mode, "self-trade prevention: " + ", ".join(STP_MODES)),
+        *_itch_lines(sim.itch),
         "",
         "# Instruments: this list replaces the default one.",
     ]
@@ -595,7 +686,36 @@ def dump_config(config: EngineConfig) -> str:
             lines += ["", f"[accounts.risk.{_toml_key(check)}]"]
             lines += [_line(param, value, _RISK_NOTES.get((check, param), "")) for param, value in params.items()]
     lines += _fix_lines(config.fix)
+    lines += _venue_lines(config.venue)
     return "\n".join(lines) + "\n"
+
+
+def _itch_lines(itch: ItchFeedSettings | None) -> list[str]:
+    lines = ["", "# The books as an ITCH 5.0 feed over MoldUDP64 (UDP), published while the exchange runs."]
+    if itch is None:
+        return [*lines, "# [simulator.itch]", '# publish = "127.0.0.1:26400"']
+    host = f"[{itch.host}]" if ":" in itch.host else itch.host
+    lines += ["[simulator.itch]", _line("publish", f"{host}:{itch.port}", "a loopback address unless allow_remote")]
+    if itch.session is not None:
+        lines.append(_line("session", itch.session, "default: the start time in epoch seconds"))
+    if itch.max_messages_per_packet is not None:
+        lines.append(_line("max_messages_per_packet", itch.max_messages_per_packet, ""))
+    lines.append(_line("heartbeat_ms", _whole(itch.heartbeat_ns, NANOS_PER_MILLI), "while idle; 0: none"))
+    if itch.allow_remote:
+        lines.append(_line("allow_remote", True, "publish beyond this host"))
+    return lines
+
+
+def _venue_lines(venue: VenueConfig) -> list[str]:
+    lines = ["", "# The venue orders go to: a venue plugin by name, and its own settings (default: the simulator)."]
+    if venue.name == SIM_VENUE:
+        return [*lines, "# [venue]", '# name = "ouch"', '# host = "127.0.0.1"', "# port = 15000"]
+    lines += ["[venue]", _line("name", venue.name, "")]
+    tables = {key: value for key, value in venue.settings.items() if isinstance(value, dict)}
+    lines += [_line(key, value, "") for key, value in venue.settings.items() if key not in tables]
+    for key, table in tables.items():
+        lines += ["", f"[venue.{_toml_key(key)}]"] + [_line(name, value, "") for name, value in table.items()]
+    return lines
 
 
 def _fix_lines(fix: FixConfig) -> list[str]:
@@ -696,6 +816,8 @@ def _toml(value: object) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{_toml_key(k)} = {_toml(v)}" for k, v in value.items()) + " }" if value else "{}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
     return repr(value)
 
 

@@ -13,32 +13,33 @@ Market data: the venue subscribes (V) to the book and trades of its instruments 
 each snapshot (W) as one book update that sets every level (and removes those gone since the last one), each
 incremental refresh (X) as book updates and trades.
 
-The venue logs on when started and again whenever the connection is lost (after ``fix_reconnect_s``); requests
-made while it is not logged on wait and go out at the next Logon. With ``fix_store_url`` the sequence numbers and
+The venue logs on when started and again whenever the connection is lost (after ``reconnect_s``); requests
+made while it is not logged on wait and go out at the next Logon. With ``store_url`` the sequence numbers and
 sent messages are kept in that database (a restarted venue resumes the session, and the acceptor resends what was
 missed); without it they are kept in memory and every Logon resets them (``ResetSeqNumFlag``).
 
-Settings (``VenueSetup.settings``):
+Settings (``VenueSetup.settings``, the ``[venue]`` table of the engine configuration; in code each may also be
+written with a ``fix_`` prefix):
 
-==========================  ==========================================================================
-``fix_port``                the acceptor's port (required)
-``fix_sender_comp_id``      the venue's CompID (required)
-``fix_password``            the Logon's Password, or ``fix_password_env``: the environment variable
-                            holding it (one of them is required)
-``fix_host``                the acceptor's host (127.0.0.1)
-``fix_target_comp_id``      the acceptor's CompID (``ENGINE``)
-``fix_username``            the Logon's Username (the sender CompID)
-``fix_account``             Account (1) of every order (default: the engine order's own account)
-``fix_symbols``             the instruments traded there (default: every instrument of the engine)
-``fix_market_data``         subscribe to the acceptor's market data (true)
-``fix_heartbeat_s``         HeartBtInt (30)
-``fix_reconnect_s``         wait before logging on again after a lost connection (1.0)
-``fix_timeout_s``           bound of the connection and the Logon (10.0)
-``fix_store_url``           SQLAlchemy URL of the session store (none: in memory, reset on every Logon)
-``fix_reset_on_logon``      reset the sequence numbers on every Logon even with a store (false)
-``fix_tls_ca``              connect with TLS, trusting this CA file (PEM); ``fix_tls``: TLS with the
-                            system's authorities
-==========================  ==========================================================================
+======================  ==========================================================================
+``port``                the acceptor's port (required)
+``sender_comp_id``      the venue's CompID (required)
+``password_env``        the environment variable holding the Logon's Password (required; code may
+                        give ``password`` itself, the configuration file may not)
+``host``                the acceptor's host (127.0.0.1)
+``target_comp_id``      the acceptor's CompID (``ENGINE``)
+``username``            the Logon's Username (the sender CompID)
+``account``             Account (1) of every order (default: the engine order's own account)
+``symbols``             the instruments traded there (default: every instrument of the engine)
+``market_data``         subscribe to the acceptor's market data (true)
+``heartbeat_s``         HeartBtInt (30)
+``reconnect_s``         wait before logging on again after a lost connection (1.0)
+``timeout_s``           bound of the connection and the Logon (10.0)
+``store_url``           SQLAlchemy URL of the session store (none: in memory, reset on every Logon)
+``reset_on_logon``      reset the sequence numbers on every Logon even with a store (false)
+``tls_ca``              connect with TLS, trusting this CA file (PEM); ``tls``: TLS with the
+                        system's authorities
+======================  ==========================================================================
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ import dataclasses
 import itertools
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,13 +60,14 @@ from sqlalchemy import create_engine
 
 from core.clock import Scheduler
 from core.commands import CancelOrder, ReplaceOrder, SubmitOrder
-from core.contracts import Venue, VenueListener, VenueSetup, VenueSpec
+from core.contracts import SettingError, Venue, VenueListener, VenueSetup, VenueSpec
 from core.enums import ExecType, OrdStatus
 from core.events import ASK, BID, CancelReject, ExecutionReport
 from core.hookspecs import hookimpl
 from core.instruments import Instrument
 from core.numbers import NANOS_PER_MILLI, Price, Quantity
 from core.orders import TERMINAL, Order, report_for
+from core.settings import SettingsReader
 from engine.fix import app_codec as fix
 from engine.fix.engine_app import server_dictionary
 from engine.fix.initiator import FixInitiator, InitiatorConfig, LogonError, client_ssl_context
@@ -104,42 +106,36 @@ class FixVenueSettings:
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> FixVenueSettings:
-        """The FIX venue's settings (keys ``fix_*``) in ``settings``; other keys are ignored. Raises ValueError
-        naming a missing or unusable one."""
-        missing = [key for key in ("fix_port", "fix_sender_comp_id") if key not in settings]
-        if missing:
-            raise ValueError(f"the FIX venue needs the setting(s) {', '.join(missing)}")
-        chosen = {
-            name: convert(settings[f"fix_{name}"])
-            for name, convert in _OPTIONAL.items()
-            if settings.get(f"fix_{name}") is not None
-        }
+        """The FIX venue's settings in ``settings``, each written with or without its ``fix_`` prefix. Raises
+        :class:`SettingError` naming a missing, unknown or unusable one."""
+        read = SettingsReader(settings, _SETTINGS, owner="the FIX venue", prefix="fix_")
+        comp_id = "a CompID"
         return cls(
-            port=int(settings["fix_port"]), sender_comp_id=str(settings["fix_sender_comp_id"]),
-            password=_password(settings), **chosen,
-        )  # fmt: skip
+            port=read.integer("port", minimum=1, maximum=65535, what="a TCP port"),
+            sender_comp_id=read.text("sender_comp_id", what=comp_id),
+            password=read.secret("password", os.environ),
+            host=read.text("host", "127.0.0.1", what="a host name or address"),
+            target_comp_id=read.text("target_comp_id", "ENGINE", what=comp_id),
+            username=read.text("username", None, what="a user name"),
+            account=read.text("account", None, what="an account name"),
+            symbols=read.texts("symbols", None, what="an array of symbols"),
+            market_data=read.boolean("market_data", True),
+            heartbeat_s=read.integer("heartbeat_s", 30, minimum=1, what="a heartbeat interval in seconds"),
+            reconnect_s=read.number("reconnect_s", 1.0, minimum=0.001, what="seconds"),
+            timeout_s=read.number("timeout_s", 10.0, minimum=0.001, what="seconds"),
+            store_url=read.text("store_url", None, what="an SQLAlchemy database URL"),
+            reset_on_logon=read.boolean("reset_on_logon", False),
+            tls_ca=read.text("tls_ca", None, what="the path of a CA file (PEM)"),
+            tls=read.boolean("tls", False),
+        )
 
 
-_OPTIONAL: dict[str, Callable[[Any], Any]] = {
-    "host": str, "target_comp_id": str, "username": str, "account": str, "store_url": str, "tls_ca": str,
-    "market_data": bool, "reset_on_logon": bool, "tls": bool, "reconnect_s": float, "timeout_s": float,
-    "heartbeat_s": int, "symbols": tuple,
-}  # fmt: skip
-"""The optional settings (without their ``fix_`` prefix) and how each value is read."""
-
-
-def _password(settings: Mapping[str, Any]) -> str:
-    """``fix_password``, else the value of the environment variable named by ``fix_password_env``."""
-    password = settings.get("fix_password")
-    if password is not None:
-        return str(password)
-    if "fix_password_env" not in settings:
-        raise ValueError("the FIX venue needs fix_password or fix_password_env")
-    name = str(settings["fix_password_env"])
-    value = os.environ.get(name)
-    if value is None:
-        raise ValueError(f"the FIX venue's password variable {name} is not set")
-    return value
+_SETTINGS = (
+    "host", "port", "sender_comp_id", "target_comp_id", "username", "password", "password_env", "account",
+    "symbols", "market_data", "heartbeat_s", "reconnect_s", "timeout_s", "store_url", "reset_on_logon", "tls_ca",
+    "tls",
+)  # fmt: skip
+"""The settings the venue reads (each may be written with a ``fix_`` prefix)."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -163,7 +159,8 @@ class FixVenue(Venue):
         symbols = self.settings.symbols or tuple(setup.instruments)
         unknown = [symbol for symbol in symbols if symbol not in setup.instruments]
         if unknown:
-            raise ValueError(f"the FIX venue trades {', '.join(unknown)}, which the engine does not know")
+            key = "fix_symbols" if "fix_symbols" in setup.settings else "symbols"
+            raise SettingError(key, f"expected instruments of the engine, found {', '.join(unknown)}")
         self._instruments: dict[str, Instrument] = {symbol: setup.instruments[symbol] for symbol in symbols}
         self._prefix = ""
         self._ids = itertools.count(1)
@@ -529,7 +526,7 @@ def register_venues() -> Sequence[VenueSpec]:
         VenueSpec(
             name="fix",
             factory=FixVenue,
-            description="FIX 4.4 to an acceptor, e.g. another engine's server (settings: fix_port, "
-            "fix_sender_comp_id, fix_password or fix_password_env)",
+            description="FIX 4.4 to an acceptor, e.g. another engine's server (settings: port, sender_comp_id, "
+            "password_env)",
         )
     ]

@@ -8,6 +8,9 @@ Two parts:
   its own ITCH order reference, as the exchange would.
 * :class:`ItchUdpPublisher` packs messages into MoldUDP64 packets with sequence numbers and sends them with an
   asyncio datagram transport, with heartbeats while idle and an end-of-session mark at close.
+  :class:`engine.itch.udp.MoldUdpSender` does the same without an event loop (the simulated exchange's).
+
+Both send to a loopback address only, unless told ``allow_remote`` (a multicast group of a lab network, say).
 
 Mapping of the kernel's events: a rest is an A; a fill is an E on the resting (maker) order; a cancel of a resting
 order is a D (orders that never rested are not in the ITCH book and produce nothing); a replace that keeps its
@@ -23,7 +26,6 @@ midnight UTC. Fills against orders whose rest was not recorded (anonymous orders
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -32,7 +34,6 @@ import numpy as np
 import numpy.typing as npt
 
 from core.numbers import NANOS_PER_SECOND, Nanos
-from engine.itch.encode import encode_message
 from engine.itch.messages import (
     AddOrder,
     Message,
@@ -42,7 +43,14 @@ from engine.itch.messages import (
     OrderReplace,
     StockDirectory,
 )
-from engine.itch.moldudp64 import HEADER, build_end_of_session, build_heartbeat, build_packet
+from engine.itch.moldudp64 import build_end_of_session, build_heartbeat, build_packet
+from engine.itch.udp import (
+    DEFAULT_MAX_PACKET,
+    MAX_MESSAGES_PER_PACKET,
+    check_address,
+    check_packing,
+    packet_batches,
+)
 from engine.sim.matching import (
     BUY,
     E_AUX,
@@ -64,8 +72,6 @@ from engine.sim.matching import (
 )
 
 NANOS_PER_DAY = 86_400 * NANOS_PER_SECOND
-DEFAULT_MAX_PACKET = 1400
-"""Largest datagram sent (bytes): MoldUDP64 header and message blocks, below a common Ethernet MTU."""
 
 
 @dataclass(slots=True)
@@ -284,8 +290,8 @@ class ItchUdpPublisher:
     """Sends ITCH messages in MoldUDP64 packets of one session to ``host:port`` (a loopback address).
 
     Messages are numbered from ``first_sequence`` on; :meth:`send` packs as many as fit in ``max_packet``
-    bytes per datagram. While nothing is sent for ``heartbeat_ns``, a heartbeat announces the next sequence
-    number (0 turns heartbeats off). :meth:`close` sends the end-of-session mark.
+    bytes (and ``max_messages`` blocks) per datagram. While nothing is sent for ``heartbeat_ns``, a heartbeat
+    announces the next sequence number (0 turns heartbeats off). :meth:`close` sends the end-of-session mark.
     """
 
     def __init__(
@@ -297,15 +303,16 @@ class ItchUdpPublisher:
         first_sequence: int = 1,
         heartbeat_ns: Nanos = NANOS_PER_SECOND,
         max_packet: int = DEFAULT_MAX_PACKET,
+        max_messages: int = MAX_MESSAGES_PER_PACKET,
+        allow_remote: bool = False,
     ) -> None:
-        if not ipaddress.ip_address(host).is_loopback:
-            raise ValueError(f"the simulator publishes to a loopback address only, got {host}")
-        if max_packet < HEADER.size + 2 + 64:
-            raise ValueError(f"max_packet of {max_packet} bytes cannot hold an ITCH message")
+        check_address(host, allow_remote=allow_remote)
+        check_packing(max_packet, max_messages)
         build_heartbeat(session, first_sequence)  # checks the session name early
         self.session = session
         self.address = (host, port)
         self.max_packet = max_packet
+        self.max_messages = max_messages
         self.heartbeat_ns = heartbeat_ns
         self._next = first_sequence
         self._protocol: _SenderProtocol | None = None
@@ -334,20 +341,10 @@ class ItchUdpPublisher:
     def send(self, messages: Sequence[Message]) -> int:
         """Encode, number and send ``messages``; returns the number of packets sent."""
         transport = self._transport()
-        limit = self.max_packet - HEADER.size
-        batch: list[bytes] = []
-        size = 0
-        packets = 0
-        for message in messages:
-            raw = encode_message(message)
-            if batch and size + 2 + len(raw) > limit:
-                packets += self._send_packet(transport, batch)
-                batch, size = [], 0
-            batch.append(raw)
-            size += 2 + len(raw)
-        if batch:
-            packets += self._send_packet(transport, batch)
-        return packets
+        return sum(
+            self._send_packet(transport, batch)
+            for batch in packet_batches(messages, self.max_packet, self.max_messages)
+        )
 
     def publish_book(self, book: MatchingBook, translator: ItchTranslator) -> int:
         """Send the ITCH messages of the book's recorded events and clear them; returns the packets sent."""

@@ -16,6 +16,7 @@ def register_venues() -> Sequence[VenueSpec]:
         VenueSpec(
             name="ouch",
             factory=OuchVenue,
-            description="OUCH 4.2 over SoupBinTCP to an exchange's OUCH port (settings: port, username, password)",
+            description="OUCH 4.2 over SoupBinTCP to an exchange's OUCH port "
+            "(settings: host, port, username, password_env)",
         )
     ]

@@ -7,9 +7,10 @@ sequence number, so a replayed message is the same report (the journal drops the
 when started, queues requests while it is not logged in, and after a lost connection logs in again asking for the
 next sequence number it needs.
 
-Settings (``VenueSetup.settings``): ``port``, ``username`` and ``password`` (required), ``host`` (127.0.0.1),
-``firm`` (""), ``symbols`` (default: every instrument of the setup), ``token_prefix``, ``heartbeat_s`` (1),
-``timeout_s`` (15), ``reconnect_s`` (1). Prices must be on the 4-decimal scale of OUCH 4.2.
+Settings (``VenueSetup.settings``, the ``[venue]`` table of the engine configuration): ``port`` and ``username``
+(required), ``password_env`` (the environment variable holding the password; code may give ``password`` itself),
+``host`` (127.0.0.1), ``firm`` (""), ``symbols`` (default: every instrument of the setup), ``token_prefix``,
+``heartbeat_s`` (1), ``timeout_s`` (15), ``reconnect_s`` (1). Prices must be on the 4-decimal scale of OUCH 4.2.
 
 Mapping: limit and market orders (market: price :data:`~engine.ouch.messages.MARKET_PRICE`); time in force DAY is
 market hours, GTC system hours, IOC 0, FOK 0 with the whole order as minimum quantity. A replace sends the new open
@@ -23,17 +24,19 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from core.clock import Scheduler
-from core.contracts import Venue, VenueListener, VenueSetup
+from core.contracts import SettingError, Venue, VenueListener, VenueSetup
 from core.enums import ExecType, Liquidity, OrderType, OrdStatus, Side, TimeInForce
 from core.events import CancelReject
 from core.instruments import Instrument
 from core.numbers import NANOS_PER_SECOND, Price, Quantity
 from core.orders import Order, report_for
+from core.settings import SettingsReader
 from engine.ouch import messages as m
 from engine.ouch.codec import OuchDecodeError, decode_outbound, encode
 from engine.ouch.soupbintcp import LoginRejected, SoupBinClient, SoupBinError
@@ -67,15 +70,23 @@ class OuchVenueSettings:
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> OuchVenueSettings:
-        """The OUCH settings in ``settings`` (other keys are ignored); a missing required one raises."""
-        missing = [key for key in ("port", "username", "password") if key not in settings]
-        if missing:
-            raise ValueError(f"the OUCH venue needs the setting(s) {', '.join(missing)}")
-        names = {"host", "firm", "token_prefix", "heartbeat_s", "timeout_s", "reconnect_s"}
-        chosen: dict[str, Any] = {key: settings[key] for key in names if key in settings}
-        if "symbols" in settings:
-            chosen["symbols"] = tuple(settings["symbols"])
-        return cls(port=int(settings["port"]), username=settings["username"], password=settings["password"], **chosen)
+        """The OUCH settings in ``settings``; raises :class:`SettingError` naming a missing, unknown or unusable one."""
+        read = SettingsReader(settings, _SETTINGS, owner="the OUCH venue")
+        seconds = {name: read.number(name, default, minimum=0.001) for name, default in _TIMERS.items()}
+        return cls(
+            port=read.integer("port", minimum=1, maximum=65535, what="a TCP port"),
+            username=read.text("username", what="a SoupBinTCP username"),
+            password=read.secret("password", os.environ),
+            host=read.text("host", "127.0.0.1", what="a host name or address"),
+            firm=read.text("firm", "", what="a firm identifier"),
+            symbols=read.texts("symbols", None, what="an array of symbols"),
+            token_prefix=read.text("token_prefix", None, what="a token prefix"),
+            **seconds,
+        )
+
+
+_TIMERS = {"heartbeat_s": 1.0, "timeout_s": 15.0, "reconnect_s": 1.0}
+_SETTINGS = ("host", "port", "username", "password", "password_env", "firm", "symbols", "token_prefix", *_TIMERS)
 
 
 def _default_prefix(now_ns: int) -> str:
@@ -114,7 +125,7 @@ class OuchVenue(Venue):
         for symbol in symbols:
             instrument = setup.instruments.get(symbol)
             if instrument is None:
-                raise ValueError(f"the OUCH venue trades {symbol}, which the engine does not know")
+                raise SettingError("symbols", f"expected instruments of the engine, found {symbol!r}")
             if instrument.price_scale != 4:
                 raise ValueError(
                     f"{symbol}: OUCH 4.2 prices have 4 implied decimals; the instrument's scale is "
@@ -125,7 +136,7 @@ class OuchVenue(Venue):
             self._instruments[symbol] = instrument
         prefix = self.settings.token_prefix
         if prefix is not None and (len(prefix) > 6 or not prefix.isascii() or " " in prefix):
-            raise ValueError(f"token prefix {prefix!r} must be at most 6 ASCII characters without spaces")
+            raise SettingError("token_prefix", f"expected at most 6 ASCII characters without spaces, found {prefix!r}")
         self._prefix = prefix
         self._tokens = itertools.count(1)
         self._by_token: dict[str, _Tracked] = {}

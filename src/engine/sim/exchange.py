@@ -7,11 +7,13 @@ actions. The background flow of each instrument is seeded from the run's seed an
 market factor the instruments share from the run's seed alone (each flow regenerates it), so a run is
 reproducible and one instrument's market does not depend on which others are simulated. An engine order that
 takes liquidity also moves its instrument's latent fundamental (see :meth:`BackgroundFlow.take_impact`), so a
-large one leaves a lasting footprint.
+large one leaves a lasting footprint. With ``itch`` settings every book event, whoever's order it concerns, also
+goes out as ITCH 5.0 over MoldUDP64 as it is processed (:mod:`engine.sim.itch_feed`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -35,6 +37,7 @@ from core.numbers import NANOS_PER_MICRO, NANOS_PER_MILLI, Money, Nanos, Price, 
 from core.orders import Order, report_for
 from engine.sim import matching as L
 from engine.sim.flow import BackgroundFlow, FlowParams
+from engine.sim.itch_feed import ItchFeed, ItchFeedSettings
 from engine.sim.matching import MatchingBook
 
 STP_MODES = {"off": L.STP_NONE, "cancel-incoming": L.STP_CANCEL_INCOMING, "cancel-resting": L.STP_CANCEL_RESTING}
@@ -61,12 +64,19 @@ class ExchangeSettings:
     maker_fee_bps: Decimal = Decimal("-0.2")
     taker_fee_bps: Decimal = Decimal("0.3")
     stp_mode: str = "cancel-incoming"
+    itch: ItchFeedSettings | None = None
+    """Publish the books as an ITCH 5.0 feed over MoldUDP64 (None: no feed)."""
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> ExchangeSettings:
-        """The settings found in ``settings`` (other keys are ignored), checked."""
+        """The settings found in ``settings`` (other keys are ignored), checked. ``itch`` is a table of
+        :class:`ItchFeedSettings` fields (or one already built)."""
         known = {field.name for field in fields(cls)}
-        chosen = cls(**{key: value for key, value in settings.items() if key in known})
+        chosen = cls(**{key: value for key, value in settings.items() if key in known and key != "itch"})
+        itch = settings.get("itch")
+        if itch is not None:
+            feed = itch if isinstance(itch, ItchFeedSettings) else ItchFeedSettings.from_mapping(itch)
+            chosen = dataclasses.replace(chosen, itch=feed)
         if chosen.stp_mode not in STP_MODES:
             raise ValueError(f"simulator stp_mode {chosen.stp_mode!r} is not one of {', '.join(STP_MODES)}")
         if min(chosen.order_latency_ns, chosen.market_data_latency_ns) < 0 or chosen.publish_interval_ns <= 0:
@@ -149,6 +159,8 @@ class SimulatedExchange(Venue):
         self._want_trades = False
         self._want_actions = False
         self.own_messages = 0
+        self.itch = None if self.settings.itch is None else ItchFeed(self.settings.itch, self.instruments())
+        """The ITCH feed of the books, when the settings ask for one."""
 
     # --- Venue contract --------------------------------------------------------------------------------------
 
@@ -167,8 +179,10 @@ class SimulatedExchange(Venue):
         self._session = format(now, "x")
         self._want_trades = listener.wants(TradeTick)
         self._want_actions = listener.wants(OrderBookAction)
+        if self.itch is not None:
+            self.itch.start(scheduler)
         for market in self._markets.values():
-            if self._want_actions:
+            if self._want_actions or self.itch is not None:  # both need every order's events, not only the engine's
                 market.book = MatchingBook(market.instrument.tick_size, stp_mode=market.stp_mode, record_anonymous=True)
             market.flow = BackgroundFlow(market.book, market.params, market.seed, now, market_seed=market.market_seed)
             self._advance(market, now + 1)
@@ -178,6 +192,8 @@ class SimulatedExchange(Venue):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self.itch is not None and self._scheduler is not None:
+            self.itch.stop(self._scheduler.now_ns())
         self._listener = None
 
     def submit(self, order: Order) -> None:
@@ -292,6 +308,8 @@ class SimulatedExchange(Venue):
             self._publish_actions(market, rows)
         if self._want_trades:
             self._publish_trades(market, rows[rows[:, L.E_KIND] == L.EV_FILL])
+        if self.itch is not None:
+            self.itch.publish(market.instrument.symbol, rows)
         own_rows = rows[(rows[:, L.E_OWNER] > 0) | (rows[:, L.E_OWNER2] > 0)].tolist()
         market.book.clear_events()
         self._take_impact(market, own_rows)
