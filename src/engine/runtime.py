@@ -3,28 +3,38 @@
 ``workstation-engine sim``, the desktop's embedded engine and the FIX server all run the engine this way: open
 the journal, rebuild orders and positions from it, expire orders whose simulated venue is gone, then start the
 venues and whichever strategies are asked for. Runs on the scheduler it is given (the asyncio one for live use).
+
+Given ``commit_loop`` and trading on the in-process simulated exchange, the journal commits in groups: a
+:class:`~engine.storage.commit_group.CommitGroup`, shared with the FIX server's session stores, writes a turn
+of the event loop in one transaction before any byte that depends on it is sent. An engine routing to an
+outside venue commits every write before the order can leave the process.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Engine as Database
+
 from core.clock import Scheduler
+from core.commands import KillSwitch
 from core.enums import ExecType, OrdStatus
 from core.events import ExecutionReport
 from core.orders import report_for
 from core.portfolio import Portfolio
 from engine.assembly import build_engine
 from engine.client.protocol import StrategyState
-from engine.config import EngineConfig
+from engine.config import SIM_VENUE, EngineConfig
 from engine.engine import Engine
 from engine.market_data import MarketDataCache
 from engine.order_manager import OrderManager
 from engine.plugins import PluginRegistry
+from engine.storage.commit_group import CommitGroup
 from engine.storage.db import open_database
 from engine.storage.journal import Journal, recover
 from engine.strategy_host import StrategyHost
@@ -63,6 +73,7 @@ class LiveRuntime:
         db_url: str | None = None,
         seed: int | None = None,
         symbols: Sequence[str] | None = None,
+        commit_loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.config = config
         self.registry = registry
@@ -74,7 +85,12 @@ class LiveRuntime:
         self._run_numbers = itertools.count(1)
         self._engine: Engine | None = None
         self._market: MarketDataCache | None = None
+        self._commit_loop = commit_loop
+        self._database: Database | None = None
         self.journal: Journal | None = None
+        self.commit_group: CommitGroup | None = None
+        self._halted = False
+        """The group the journal commits in, once open (None: every write is committed on its own)."""
 
     @property
     def db_url(self) -> str | None:
@@ -88,6 +104,13 @@ class LiveRuntime:
         return self._engine
 
     @property
+    def database(self) -> Database:
+        """The engine's database, once open."""
+        if self._database is None:
+            raise RuntimeError("the runtime is not open")
+        return self._database
+
+    @property
     def market(self) -> MarketDataCache:
         if self._market is None:
             raise RuntimeError("the runtime is not open")
@@ -96,7 +119,10 @@ class LiveRuntime:
     def open(self) -> RecoveryReport:
         """Open the journal, rebuild state from it and build the engine (nothing runs yet)."""
         instruments = self.config.instrument_map()
-        self.journal = Journal(open_database(self._db_url))
+        database = self._database = open_database(self._db_url)
+        if self._commit_loop is not None and self.config.venue.name == SIM_VENUE:
+            self.commit_group = CommitGroup(database, self._commit_loop, on_failure=self._on_commit_failure)
+        self.journal = Journal(database, group=self.commit_group)
         recovered = recover(self.journal, instruments)
         orders = OrderManager()
         for order in recovered.orders.values():
@@ -120,6 +146,16 @@ class LiveRuntime:
         for run in self._runs.values():
             run.host.stop("stopped with the engine")
         self.engine.stop()
+        if self.commit_group is not None:
+            self.commit_group.commit()
+
+    def _on_commit_failure(self, error: BaseException) -> None:
+        """The database refused a commit: what the engine holds is ahead of it, so stop all trading."""
+        reason = f"the journal could not be written: {error}"
+        log.critical("engaging the kill switch: %s", reason)
+        if self._engine is not None and not self._halted:
+            self._halted = True
+            self._engine.kill_switch(KillSwitch(engaged=True, reason=reason, ts_ns=self.scheduler.now_ns()))
 
     def _expire_orphans(self) -> int:
         """Expire recovered working orders: the simulated venue that held them no longer exists."""

@@ -124,7 +124,8 @@ async def _serve(args: argparse.Namespace, config: EngineConfig, registry: Plugi
     except (OSError, ssl.SSLError) as error:
         raise ServeError(f"cannot load the TLS certificate or key: {error}") from None
     users = Path(args.users) if args.users else default_users_path()
-    runtime = LiveRuntime(config, registry, AsyncioScheduler(), db_url=db_url, seed=args.seed)
+    loop = asyncio.get_running_loop()
+    runtime = LiveRuntime(config, registry, AsyncioScheduler(), db_url=db_url, seed=args.seed, commit_loop=loop)
     try:
         server = FixServer(
             runtime, database=open_database(db_url), users_path=users, sessions=config.fix.sessions, host=host,
@@ -137,7 +138,6 @@ async def _serve(args: argparse.Namespace, config: EngineConfig, registry: Plugi
     for problem in recovered.problems:
         print(f"recovery problem: {problem}", file=sys.stderr)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     runtime.start()

@@ -100,7 +100,9 @@ async def linked(
         )
     )
     url = f"sqlite:///{tmp_path / 'remote.db'}"
-    remote = LiveRuntime(remote_config, registry, AsyncioScheduler(), db_url=url, seed=9)
+    remote = LiveRuntime(
+        remote_config, registry, AsyncioScheduler(), db_url=url, seed=9, commit_loop=asyncio.get_running_loop()
+    )
     remote.open()
     server = FixServer(remote, database=open_database(url), users_path=users, host="127.0.0.1", port=0)
     remote.start()

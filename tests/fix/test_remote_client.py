@@ -57,7 +57,9 @@ async def serving(
         add_user(users, "alice", PASSWORD, accounts=["*"])
         add_user(users, "viewer", PASSWORD, accounts=["*"], read_only=True)
     url = f"sqlite:///{tmp_path / 'engine.db'}"
-    runtime = LiveRuntime(config, registry, AsyncioScheduler(), db_url=url, seed=3)
+    runtime = LiveRuntime(
+        config, registry, AsyncioScheduler(), db_url=url, seed=3, commit_loop=asyncio.get_running_loop()
+    )
     runtime.open()
     server = FixServer(runtime, database=open_database(url), users_path=users, host="127.0.0.1", port=0, tls=tls)
     runtime.start()

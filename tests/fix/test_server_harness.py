@@ -76,7 +76,10 @@ async def serving(
 ) -> AsyncIterator[Running]:
     """A runtime on the simulated exchange and its FIX server on 127.0.0.1, port 0; both stopped afterwards."""
     url = f"sqlite:///{tmp_path / 'engine.db'}"
-    runtime = LiveRuntime(config or open_config(), registry, AsyncioScheduler(), db_url=url, seed=5, symbols=symbols)
+    runtime = LiveRuntime(
+        config or open_config(), registry, AsyncioScheduler(), db_url=url, seed=5, symbols=symbols,
+        commit_loop=asyncio.get_running_loop(),
+    )  # fmt: skip
     runtime.open()
     server = FixServer(
         runtime, database=open_database(url), users_path=users, sessions=sessions, host="127.0.0.1", port=0,

@@ -62,7 +62,7 @@ def remote_desktop(
     apply_theme(qapp, theme)
     users = add_user_file(tmp_path / "users.toml")
     url = f"sqlite:///{tmp_path / 'engine.db'}"
-    runtime = LiveRuntime(config, registry, AsyncioScheduler(loop), db_url=url, seed=11)
+    runtime = LiveRuntime(config, registry, AsyncioScheduler(loop), db_url=url, seed=11, commit_loop=loop)
     runtime.open()
     server = FixServer(runtime, database=open_database(url), users_path=users, host="127.0.0.1", port=0)
     runtime.start()

@@ -202,7 +202,7 @@ class FixServer:
         """The store of a session key: one per key for the life of the server."""
         store = self._stores.get(key)
         if store is None:
-            store = self._stores[key] = SqlSessionStore(self._database, key)
+            store = self._stores[key] = SqlSessionStore(self._database, key, group=self.runtime.commit_group)
         return store
 
     def admit(self, session: Session) -> str | None:

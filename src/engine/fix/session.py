@@ -722,7 +722,11 @@ class Session:
 
     def _write(self, frame: bytes, now: Nanos) -> None:
         self._last_sent = now
-        self._send(frame)
+        store = self._store
+        if store is None:
+            self._send(frame)
+        else:
+            store.send(self._send, frame)
 
     def _reject(self, message: FixMessage, seq: int, reason: int, ref_tag: int | None, text: str) -> None:
         log.warning("%r: rejecting message %d (reason %d, tag %s): %s", self, seq, reason, ref_tag, text)
@@ -829,7 +833,10 @@ class Session:
                 self._application.on_logout(self, reason, graceful)
             except Exception:
                 log.exception("%r: the application failed on logout", self)
-        self._close(reason)
+        if store is None:
+            self._close(reason)
+        else:
+            store.send(lambda _nothing: self._close(reason), b"")  # after the Logout and what came before it
 
 
 def _seq_num(message: FixMessage) -> int | None:

@@ -2,9 +2,10 @@
 
 A :class:`SessionStore` holds, for one session key (BeginString, our CompID, the counterparty's CompID), the
 MsgSeqNum of the next message we send, the MsgSeqNum we expect next, and the frames of the application messages
-we sent so they can be resent on a ResendRequest. Every write is durable when the call returns, so a session
-persists a sequence number before the bytes carrying it go out: a process killed right after a send never
-reuses that number.
+we sent so they can be resent on a ResendRequest. A session persists a sequence number before the bytes
+carrying it go out (:meth:`SessionStore.send`): a process killed right after a send never reuses that number.
+A store writes each call in its own transaction, or buffers it for its
+:class:`~engine.storage.commit_group.CommitGroup`, which commits the turn's writes before releasing the sends.
 
 :class:`MemoryStore` keeps it in memory (tests, throw-away sessions); :class:`SqlSessionStore` keeps it in the
 engine's database, in the ``fix_sessions`` and ``fix_messages`` tables defined here on the engine's declarative
@@ -18,11 +19,26 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from sqlalchemy import BigInteger, Connection, Engine, ForeignKey, LargeBinary, String, delete, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    Connection,
+    Engine,
+    ForeignKey,
+    LargeBinary,
+    String,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.numbers import Nanos
+from engine.storage.commit_group import CommitGroup
 from engine.storage.db import StorageError
+from engine.storage.driver_sql import DriverStatement
 from engine.storage.models import Base, table_of
 
 DEFAULT_BEGIN_STRING = "FIX.4.4"
@@ -34,7 +50,8 @@ def session_key(sender_comp_id: str, target_comp_id: str, begin_string: str = DE
 
 
 class SessionStore(Protocol):
-    """Sequence numbers and sent messages of one FIX session; every write is durable when it returns.
+    """Sequence numbers and sent messages of one FIX session; every write is durable before a frame sent
+    through :meth:`send` after it leaves the process.
 
     Sequence numbers start at 1. Only one :class:`~engine.fix.session.Session` may use a store at a time, and
     one store object should exist per session key (it may cache what it read).
@@ -74,6 +91,10 @@ class SessionStore(Protocol):
 
     def reset(self) -> None:
         """Starts both sequences again at 1 and forgets the kept messages."""
+        ...
+
+    def send(self, write: Callable[[bytes], object], frame: bytes) -> None:
+        """Writes ``frame`` with ``write`` once every write made so far is durable (at once when it already is)."""
         ...
 
 
@@ -142,6 +163,10 @@ class MemoryStore(_SequenceCounters):
         self._messages.clear()
         self._created = self._clock()
 
+    def send(self, write: Callable[[bytes], object], frame: bytes) -> None:
+        """Writes ``frame`` at once (nothing here is ever pending)."""
+        write(frame)
+
 
 class FixSessionRow(Base):
     """One row per FIX session key: the next sequence number of each direction."""
@@ -169,33 +194,62 @@ class FixMessageRow(Base):
 
 SESSIONS = table_of(FixSessionRow)
 MESSAGES = table_of(FixMessageRow)
+_KEY: BindParameter[str] = bindparam("b_key")
+_UPDATE_SEQS = DriverStatement(
+    update(SESSIONS)
+    .where(SESSIONS.c.session_key == _KEY)
+    .values(next_sender_seq=bindparam("b_sender"), next_target_seq=bindparam("b_target"))
+)
+_DELETE_KEPT = DriverStatement(
+    delete(MESSAGES).where(
+        MESSAGES.c.session_key == _KEY, MESSAGES.c.seq >= bindparam("b_first"), MESSAGES.c.seq <= bindparam("b_last")
+    )
+)
+_INSERT_KEPT = DriverStatement(insert(MESSAGES).values({c.name: bindparam(c.name) for c in MESSAGES.columns}))
 
 
 class SqlSessionStore(_SequenceCounters):
-    """A :class:`SessionStore` in the engine's database; each write is one committed transaction.
+    """A :class:`SessionStore` in the engine's database.
 
-    Holds one connection until :meth:`close`. Not thread-safe; one store object per session key and process.
+    Alone, each write is one committed transaction on a connection of its own, held until :meth:`close`. In a
+    ``group``, writes are buffered and committed with the rest of the event-loop turn, on the group's
+    connection, and :meth:`send` holds frames until then. Not thread-safe; one store object per session key
+    and process.
     """
 
-    def __init__(self, engine: Engine, key: str, *, clock: Callable[[], Nanos] = time.time_ns) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        key: str,
+        *,
+        clock: Callable[[], Nanos] = time.time_ns,
+        group: CommitGroup | None = None,
+    ) -> None:
         Base.metadata.create_all(engine, tables=[SESSIONS, MESSAGES])
         self._key = key
         self._clock = clock
-        self._conn: Connection | None = engine.connect()
-        with self._conn.begin():
-            row = self._conn.execute(
+        self._group = group
+        self._own_conn: Connection | None = engine.connect() if group is None else None
+        self._closed = False
+        self._kept: list[tuple[int, bytes, Nanos]] = []
+        self._seq_dirty = False
+        conn = self._connection
+        with conn.begin():
+            row = conn.execute(
                 select(SESSIONS.c.next_sender_seq, SESSIONS.c.next_target_seq, SESSIONS.c.created_ns).where(
                     SESSIONS.c.session_key == key
                 )
             ).first()
             if row is None:
                 created = clock()
-                self._conn.execute(
+                conn.execute(
                     insert(SESSIONS).values(session_key=key, next_sender_seq=1, next_target_seq=1, created_ns=created)
                 )
                 self._sender, self._target, self._created = 1, 1, created
             else:
                 self._sender, self._target, self._created = int(row[0]), int(row[1]), int(row[2])
+        if group is not None:
+            group.join(self._flush)
 
     @property
     def key(self) -> str:
@@ -204,42 +258,66 @@ class SqlSessionStore(_SequenceCounters):
 
     @property
     def _connection(self) -> Connection:
-        if self._conn is None:
+        if self._closed:
             raise StorageError(f"the FIX session store of {self._key} is closed")
-        return self._conn
+        if self._group is not None:
+            return self._group.connection
+        assert self._own_conn is not None
+        return self._own_conn
 
-    def _update(self, **values: int) -> None:
-        self._connection.execute(update(SESSIONS).where(SESSIONS.c.session_key == self._key).values(**values))
+    def _write(self) -> None:
+        """Writes what is buffered now, or leaves it to the group's next commit."""
+        if self._group is not None:
+            self._group.mark()
+            return
+        conn = self._connection
+        with conn.begin():
+            self._flush(conn)
 
     def set_next_sender_seq(self, seq: int) -> None:
-        """Records the MsgSeqNum of the next message we send (committed when this returns)."""
+        """Records the MsgSeqNum of the next message we send."""
         _check_seq(seq)
-        with self._connection.begin():
-            self._update(next_sender_seq=seq)
         self._sender = seq
+        self._seq_dirty = True
+        self._write()
 
     def set_next_target_seq(self, seq: int) -> None:
-        """Records the MsgSeqNum expected from the counterparty (committed when this returns)."""
+        """Records the MsgSeqNum expected from the counterparty."""
         _check_seq(seq)
-        with self._connection.begin():
-            self._update(next_target_seq=seq)
         self._target = seq
+        self._seq_dirty = True
+        self._write()
 
     def save_sent(self, seq: int, frame: bytes, sent_ns: Nanos) -> None:
-        """Keeps message ``seq`` and sets the next sender MsgSeqNum to ``seq + 1`` in one committed transaction.
+        """Keeps message ``seq`` and sets the next sender MsgSeqNum to ``seq + 1`` in one transaction.
 
         A message already kept under ``seq`` (sent before a reset of the other side) is replaced.
         """
         _check_seq(seq)
-        conn = self._connection
-        with conn.begin():
-            conn.execute(delete(MESSAGES).where(MESSAGES.c.session_key == self._key, MESSAGES.c.seq == seq))
-            conn.execute(insert(MESSAGES).values(session_key=self._key, seq=seq, frame=bytes(frame), sent_ns=sent_ns))
-            self._update(next_sender_seq=seq + 1)
+        self._kept.append((seq, bytes(frame), sent_ns))
         self._sender = seq + 1
+        self._seq_dirty = True
+        self._write()
+
+    def _flush(self, conn: Connection) -> None:
+        """Writes the kept frames and the sequence numbers buffered since the last flush."""
+        key = self._key
+        kept = self._kept
+        if kept:
+            # Numbers kept before a reset of the counterparty are replaced.
+            seqs = [seq for seq, _, _ in kept]
+            _DELETE_KEPT.execute(conn, ({"b_key": key, "b_first": min(seqs), "b_last": max(seqs)},))
+            rows = [{"session_key": key, "seq": seq, "frame": frame, "sent_ns": sent} for seq, frame, sent in kept]
+            _INSERT_KEPT.execute(conn, rows)
+            self._kept = []
+        if self._seq_dirty:
+            _UPDATE_SEQS.execute(conn, ({"b_key": key, "b_sender": self._sender, "b_target": self._target},))
+            self._seq_dirty = False
 
     def sent_range(self, begin: int, end: int) -> list[tuple[int, bytes]]:
         """The kept frames with ``begin <= seq <= end``, in ascending order."""
+        if self._group is not None and self._kept:
+            self._group.commit()
         conn = self._connection
         with conn.begin():
             rows = conn.execute(
@@ -250,16 +328,35 @@ class SqlSessionStore(_SequenceCounters):
         return [(int(seq), bytes(frame)) for seq, frame in rows]
 
     def reset(self) -> None:
-        """Starts both sequences again at 1 and deletes the kept messages, in one committed transaction."""
-        created = self._clock()
+        """Starts both sequences again at 1 and deletes the kept messages."""
+        self._kept = []
+        self._seq_dirty = False
+        if self._group is not None:
+            self._group.commit()  # what other writers buffered before the reset goes first
+        self._sender, self._target, self._created = 1, 1, self._clock()
         conn = self._connection
         with conn.begin():
             conn.execute(delete(MESSAGES).where(MESSAGES.c.session_key == self._key))
-            self._update(next_sender_seq=1, next_target_seq=1, created_ns=created)
-        self._sender, self._target, self._created = 1, 1, created
+            conn.execute(
+                update(SESSIONS)
+                .where(SESSIONS.c.session_key == self._key)
+                .values(next_sender_seq=1, next_target_seq=1, created_ns=self._created)
+            )
+
+    def send(self, write: Callable[[bytes], object], frame: bytes) -> None:
+        """Writes ``frame`` once the buffered writes are committed (at once when the store is not grouped)."""
+        if self._group is None:
+            write(frame)
+        else:
+            self._group.send(write, frame)
 
     def close(self) -> None:
-        """Releases the connection; the store cannot be used afterwards."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        """Writes what is buffered and releases the connection; the store cannot be used afterwards."""
+        if self._closed:
+            return
+        if self._group is not None:
+            self._group.leave(self._flush)
+        self._closed = True
+        if self._own_conn is not None:
+            self._own_conn.close()
+            self._own_conn = None

@@ -1,8 +1,10 @@
 """The execution journal: every accepted order and every execution report, in order, before anyone sees it.
 
 A durable :class:`Journal` commits each call before returning, so the engine publishes a report only once it
-is on disk; a killed process loses nothing it has published. A backtest opens it with ``durable=False`` to
-write in batches. :func:`recover` rebuilds the orders and the portfolio from what was journaled.
+is on disk; a killed process loses nothing it has published. A journal in a
+:class:`~engine.storage.commit_group.CommitGroup` buffers a turn of the event loop and commits it in one
+transaction before any byte that depends on it leaves the process. A backtest opens it with ``durable=False``
+to write in batches. :func:`recover` rebuilds the orders and the portfolio from what was journaled.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from enum import Enum
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Engine, Row, Table, Update, bindparam, insert, select, update
+from sqlalchemy import BigInteger, Connection, Engine, Row, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -24,7 +26,9 @@ from core.instruments import Instrument
 from core.numbers import Nanos
 from core.orders import IllegalTransition, Order
 from core.portfolio import Portfolio, Position
+from engine.storage.commit_group import CommitGroup
 from engine.storage.db import StorageError
+from engine.storage.driver_sql import DriverStatement
 from engine.storage.models import JOURNAL_EXEC, JOURNAL_ORDER, JournalEntry, OrderRow, PositionRow, table_of
 
 JOURNAL: Table = table_of(JournalEntry)
@@ -49,35 +53,49 @@ class Journal:
     """The append-only execution journal and the latest state of orders and positions, over an Engine.
 
     Durable (the default): each ``record_*`` call is one committed transaction when it returns.
+    With ``group``: calls are buffered and written by the group's commit at the end of the event-loop turn,
+    before the sends that the group holds back (see :mod:`engine.storage.commit_group`).
     ``durable=False``: calls are buffered and written ``batch_size`` journal entries at a time, on
-    :meth:`flush` and on :meth:`close`; duplicate detection then relies on the ids this journal has seen
-    (loaded at construction), so a batch journal must be the database's only writer.
+    :meth:`flush` and on :meth:`close`. When buffered (grouped or not), duplicate detection relies on the ids
+    this journal has seen (loaded at construction), so the journal must be the database's only writer.
     Not thread-safe: use one journal from one thread.
     """
 
-    def __init__(self, engine: Engine, *, durable: bool = True, batch_size: int = 1_000) -> None:
+    def __init__(
+        self, engine: Engine, *, durable: bool = True, batch_size: int = 1_000, group: CommitGroup | None = None
+    ) -> None:
         if batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
-        self._durable = durable
+        self._durable = durable and group is None
+        self._group = group
         self._batch_size = batch_size
         self._conn: Connection | None = engine.connect()
         self._entries: list[dict[str, Any]] = []
         self._rows: dict[str, dict[str, Any]] = {}
         """Full orders rows this batch journal wrote or will write, until they are terminal and flushed."""
         self._unflushed: set[str] = set()
+        self._finished: list[str] = []
+        """Orders whose row turned terminal since the last flush: dropped from ``_rows`` once written."""
         self._dirty: set[str] = set()
         self._other_updates: list[tuple[str, dict[str, Any], int]] = []
         self._positions: dict[tuple[str, str], dict[str, Any]] = {}
         self._exec_ids: set[str] = set()
         self._order_ids: set[str] = set()
         self._client_order_ids: set[str] = set()
-        if not durable:
+        if not self._durable:
             self._load_seen_ids()
+        if group is not None:
+            group.join(self._write_buffered)
 
     @property
     def durable(self) -> bool:
         """True when every call is committed before it returns."""
         return self._durable
+
+    @property
+    def group(self) -> CommitGroup | None:
+        """The commit group this journal writes in, if any."""
+        return self._group
 
     @property
     def _connection(self) -> Connection:
@@ -99,8 +117,8 @@ class Journal:
         if self._durable:
             try:
                 with self._connection.begin():
-                    self._connection.execute(_INSERT_JOURNAL, entry)
-                    self._connection.execute(_INSERT_ORDER, row)
+                    _INSERT_JOURNAL.execute(self._connection, (entry,))
+                    _INSERT_ORDER.execute(self._connection, (row,))
             except IntegrityError:
                 if self._order_known(order):
                     raise _duplicate(order) from None
@@ -128,7 +146,7 @@ class Journal:
         if self._durable:
             try:
                 with self._connection.begin():
-                    self._connection.execute(_INSERT_JOURNAL, entry)
+                    _INSERT_JOURNAL.execute(self._connection, (entry,))
                     _execute_changes(self._connection, report.order_id, changes, filled)
             except IntegrityError:
                 if self._exec_id_known(report.exec_id):
@@ -145,6 +163,8 @@ class Journal:
         else:
             row.update(changes)
             row["filled_cost"] += filled
+            if row["status"] in _TERMINAL_CODES:
+                self._finished.append(report.order_id)
             if report.order_id not in self._unflushed:
                 self._dirty.add(report.order_id)
         self._maybe_flush()
@@ -159,31 +179,41 @@ class Journal:
             return
         for row in rows:
             self._positions[(row["account"], row["instrument"])] = row
+        self._maybe_flush()
 
     def flush(self) -> None:
-        """Write everything buffered by a batch journal in one transaction (nothing to do when durable)."""
-        if self._durable or not (self._entries or self._dirty or self._unflushed or self._positions):
+        """Write everything buffered in one transaction (nothing to do when durable; a grouped journal commits
+        its group)."""
+        if self._group is not None:
+            self._group.commit()
             return
-        conn = self._connection
-        with conn.begin():
-            if self._entries:
-                conn.execute(_INSERT_JOURNAL, self._entries)
-            new_rows = [self._rows[order_id] for order_id in self._unflushed]
-            if new_rows:
-                conn.execute(_INSERT_ORDER, new_rows)
-            changed = [_bound_row(self._rows[order_id]) for order_id in self._dirty - self._unflushed]
-            if changed:
-                conn.execute(_UPDATE_ORDER, changed)
-            for order_id, changes, filled in self._other_updates:
-                _execute_changes(conn, order_id, changes, filled)
-            _upsert(conn, POSITIONS, list(self._positions.values()), ("account", "instrument"))
+        if self._durable or not self._buffered:
+            return
+        with self._connection.begin():
+            self._write_buffered(self._connection)
+
+    @property
+    def _buffered(self) -> bool:
+        return bool(self._entries or self._dirty or self._unflushed or self._positions or self._other_updates)
+
+    def _write_buffered(self, conn: Connection) -> None:
+        """Executes what is buffered on ``conn`` (inside the caller's transaction) and empties the buffers."""
+        if not self._buffered:
+            return
+        _INSERT_JOURNAL.execute(conn, self._entries)
+        _INSERT_ORDER.execute(conn, [self._rows[order_id] for order_id in self._unflushed])
+        _UPDATE_ORDER.execute(conn, [_bound_row(self._rows[order_id]) for order_id in self._dirty - self._unflushed])
+        for order_id, changes, filled in self._other_updates:
+            _execute_changes(conn, order_id, changes, filled)
+        _upsert(conn, POSITIONS, list(self._positions.values()), ("account", "instrument"))
         self._entries.clear()
         self._unflushed.clear()
         self._dirty.clear()
         self._other_updates.clear()
         self._positions.clear()
-        for order_id in [k for k, row in self._rows.items() if row["status"] in _TERMINAL_CODES]:
-            del self._rows[order_id]
+        for order_id in self._finished:
+            self._rows.pop(order_id, None)
+        self._finished.clear()
 
     def close(self) -> None:
         """Flush what is buffered and release the connection; the journal cannot be used afterwards."""
@@ -192,6 +222,8 @@ class Journal:
         try:
             self.flush()
         finally:
+            if self._group is not None:
+                self._group.leave(self._write_buffered)
             self._conn.close()
             self._conn = None
 
@@ -225,7 +257,9 @@ class Journal:
     # --- internals -------------------------------------------------------------------------------------------
 
     def _maybe_flush(self) -> None:
-        if len(self._entries) >= self._batch_size:
+        if self._group is not None:
+            self._group.mark()
+        elif len(self._entries) >= self._batch_size:
             self.flush()
 
     def _load_seen_ids(self) -> None:
@@ -440,14 +474,16 @@ def _order_changes(report: ExecutionReport) -> dict[str, Any]:
 
 # Statements are built once and bound per call: building one per report costs more than executing it.
 # Bound names must differ from column names in an UPDATE's SET clause, hence the "b_" prefix.
-_INSERT_JOURNAL = insert(JOURNAL)
-_INSERT_ORDER = insert(ORDERS)
-_UPDATE_ORDER = (
+_INSERT_JOURNAL = DriverStatement(
+    insert(JOURNAL).values({c.name: bindparam(c.name) for c in JOURNAL.columns if c.name != "seq"})
+)
+_INSERT_ORDER = DriverStatement(insert(ORDERS).values({name: bindparam(name) for name in _ORDER_COLUMN_NAMES}))
+_UPDATE_ORDER = DriverStatement(
     update(ORDERS)
     .where(ORDERS.c.order_id == bindparam("b_order_id"))
     .values({name: bindparam(f"b_{name}") for name in _ORDER_COLUMNS})
 )
-_order_updates: dict[tuple[str, ...], Update] = {}
+_order_updates: dict[tuple[str, ...], DriverStatement] = {}
 
 
 def _execute_changes(conn: Connection, order_id: str, changes: dict[str, Any], filled: int) -> None:
@@ -455,13 +491,13 @@ def _execute_changes(conn: Connection, order_id: str, changes: dict[str, Any], f
     names = tuple(changes)
     statement = _order_updates.get(names)
     if statement is None:
-        statement = _order_updates[names] = (
+        statement = _order_updates[names] = DriverStatement(
             update(ORDERS)
             .where(ORDERS.c.order_id == bindparam("b_order_id"))
             .values({name: bindparam(f"b_{name}") for name in names})
             .values(filled_cost=ORDERS.c.filled_cost + bindparam("b_filled", type_=BigInteger()))
         )
-    conn.execute(statement, {**_bound_row(changes), "b_order_id": order_id, "b_filled": filled})
+    statement.execute(conn, ({**_bound_row(changes), "b_order_id": order_id, "b_filled": filled},))
 
 
 def _bound_row(row: dict[str, Any]) -> dict[str, Any]:

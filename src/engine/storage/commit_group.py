@@ -1,0 +1,146 @@
+"""Group commit: every write of one event-loop turn in one transaction, and the sends that must wait for it.
+
+Committing each execution report and each FIX sequence number on its own costs a transaction per message. A
+:class:`CommitGroup` lets writers (the journal, the FIX session stores) buffer what they write during a turn of
+the event loop; at the end of the turn it writes all of it in one transaction, then releases the bytes held
+back for the sockets, in the order they were sent. Nothing that depends on a write leaves the process before
+that write is committed: a client never sees an acknowledgement or a sequence number that a crash could undo.
+
+Writers join with a flush function; they call :meth:`CommitGroup.mark` when they have buffered something, and
+route their sends through :meth:`CommitGroup.send`. A send made while nothing is buffered goes out at once.
+The commit comes at the end of the first turn that holds a send, and at the latest ``max_delay_ns`` after the
+first buffered write (writes that nothing outside depends on yet: an order on its way to the in-process venue,
+the next expected sequence number), so an order and its acknowledgement usually share one transaction.
+If a commit fails, the held sends are dropped (they were never valid) and ``on_failure`` hears why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine
+
+from core.numbers import NANOS_PER_MILLI, NANOS_PER_SECOND, Nanos
+from engine.storage.db import StorageError
+
+log = logging.getLogger(__name__)
+
+Flush = Callable[[Connection], None]
+"""A writer's flush: executes what it buffered on the connection, inside the group's open transaction."""
+DEFAULT_MAX_DELAY_NS: Nanos = 2 * NANOS_PER_MILLI
+
+
+class CommitGroup:
+    """One transaction per event-loop turn for the writers that join it.
+
+    Commits run as callbacks on ``loop``. ``on_failure`` is told when a commit fails; what the writers had
+    buffered is lost with the transaction, so the caller should stop trading (the engine's state is ahead of
+    the database). Not thread-safe: use it from the event loop's thread.
+    """
+
+    def __init__(
+        self,
+        database: Engine,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        max_delay_ns: Nanos = DEFAULT_MAX_DELAY_NS,
+        on_failure: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self._conn: Connection | None = database.connect()
+        self._loop = loop
+        self._max_delay_s = max_delay_ns / NANOS_PER_SECOND
+        self._on_failure = on_failure
+        self._flushes: list[Flush] = []
+        self._held: list[tuple[Callable[[bytes], object], bytes]] = []
+        self._dirty = False
+        self._soon: asyncio.Handle | None = None
+        self._deadline: asyncio.TimerHandle | None = None
+        self.commits = 0
+        """Transactions committed so far."""
+
+    @property
+    def connection(self) -> Connection:
+        """The connection every flush writes on (and a writer may read from)."""
+        if self._conn is None:
+            raise StorageError("the commit group is closed")
+        return self._conn
+
+    @property
+    def pending(self) -> bool:
+        """True while something is buffered or held that the next commit will write or release."""
+        return self._dirty or bool(self._held)
+
+    def join(self, flush: Flush) -> None:
+        """Adds a writer: ``flush`` runs, in joining order, inside every commit."""
+        self._flushes.append(flush)
+
+    def leave(self, flush: Flush) -> None:
+        """Removes a writer (after committing what it buffered)."""
+        if self._dirty:
+            self.commit()
+        self._flushes.remove(flush)
+
+    def mark(self) -> None:
+        """A writer buffered something: commit within ``max_delay_ns``, or sooner if a send waits for it."""
+        self._dirty = True
+        if self._deadline is None and self._soon is None:
+            self._deadline = self._loop.call_later(self._max_delay_s, self._commit_scheduled)
+
+    def send(self, write: Callable[[bytes], object], data: bytes) -> None:
+        """Writes ``data`` with ``write`` now when nothing is pending, else after the commit at the end of this
+        turn (in order)."""
+        if self._dirty or self._held:
+            self._held.append((write, data))
+            if self._soon is None:
+                self._soon = self._loop.call_soon(self._commit_scheduled)
+        else:
+            write(data)
+
+    def commit(self) -> None:
+        """Writes what every writer buffered in one transaction, then releases the held sends."""
+        self._cancel_scheduled()
+        if self._dirty:
+            conn = self.connection
+            self._dirty = False
+            try:
+                with conn.begin():
+                    for flush in self._flushes:
+                        flush(conn)
+            except Exception as error:
+                self._held.clear()
+                log.critical("commit failed; the sends waiting for it are dropped: %s", error)
+                if self._on_failure is None:
+                    raise
+                self._on_failure(error)
+                return
+            self.commits += 1
+        held, self._held = self._held, []
+        for write, data in held:
+            try:
+                write(data)
+            except Exception:  # one broken connection must not keep the others' bytes back
+                log.exception("a send released by the commit failed")
+
+    def close(self) -> None:
+        """Commits what is pending and releases the connection."""
+        if self._conn is None:
+            return
+        try:
+            self.commit()
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    def _cancel_scheduled(self) -> None:
+        if self._soon is not None:
+            self._soon.cancel()
+            self._soon = None
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _commit_scheduled(self) -> None:
+        if self._conn is not None:
+            self.commit()
