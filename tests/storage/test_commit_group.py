@@ -1,0 +1,108 @@
+"""Group commit on a real SQLite file and a real event loop: a send never leaves before the writes it follows
+are committed, a turn's writes share one transaction, and a failed commit drops what waited for it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, select
+
+from core.numbers import NANOS_PER_MILLI
+from engine.fix.store import MESSAGES, SESSIONS, SqlSessionStore
+from engine.storage.commit_group import CommitGroup
+from engine.storage.db import open_database
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Engine]:
+    engine = open_database(f"sqlite:///{tmp_path / 'group.db'}")
+    yield engine
+    engine.dispose()
+
+
+def _committed_seqs(database: Engine, key: str) -> tuple[int, int, list[int]]:
+    """What another connection sees: both sequence numbers and the kept message numbers."""
+    with database.connect() as conn:
+        sender, target = conn.execute(
+            select(SESSIONS.c.next_sender_seq, SESSIONS.c.next_target_seq).where(SESSIONS.c.session_key == key)
+        ).one()
+        kept = conn.execute(select(MESSAGES.c.seq).where(MESSAGES.c.session_key == key)).scalars().all()
+    return int(sender), int(target), sorted(int(seq) for seq in kept)
+
+
+def test_a_send_waits_for_the_commit_of_the_writes_before_it(database: Engine) -> None:
+    async def scenario() -> list[tuple[bytes, tuple[int, int, list[int]]]]:
+        group = CommitGroup(database, asyncio.get_running_loop())
+        store = SqlSessionStore(database, "K", group=group)
+        seen: list[tuple[bytes, tuple[int, int, list[int]]]] = []
+
+        def write(data: bytes) -> None:
+            seen.append((data, _committed_seqs(database, "K")))
+
+        store.set_next_target_seq(2)
+        store.save_sent(1, b"frame-1", 0)
+        store.send(write, b"frame-1")
+        store.save_sent(2, b"frame-2", 0)
+        store.send(write, b"frame-2")
+        assert seen == []  # held within the turn
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert group.commits == 1
+        group.close()
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert [data for data, _ in seen] == [b"frame-1", b"frame-2"]
+    # When the first byte left, both numbers and both kept frames were already committed.
+    assert seen[0][1] == (3, 2, [1, 2])
+
+
+def test_a_send_with_nothing_pending_goes_out_at_once(database: Engine) -> None:
+    async def scenario() -> list[bytes]:
+        group = CommitGroup(database, asyncio.get_running_loop())
+        sent: list[bytes] = []
+        group.send(sent.append, b"heartbeat")
+        assert sent == [b"heartbeat"]
+        group.close()
+        return sent
+
+    assert asyncio.run(scenario()) == [b"heartbeat"]
+
+
+def test_writes_nothing_waits_for_are_committed_within_the_delay(database: Engine) -> None:
+    async def scenario() -> int:
+        group = CommitGroup(database, asyncio.get_running_loop(), max_delay_ns=5 * NANOS_PER_MILLI)
+        store = SqlSessionStore(database, "K", group=group)
+        store.set_next_target_seq(7)
+        await asyncio.sleep(0)
+        assert _committed_seqs(database, "K")[1] == 1  # not yet: nothing was sent
+        await asyncio.sleep(0.05)
+        group.close()
+        return _committed_seqs(database, "K")[1]
+
+    assert asyncio.run(scenario()) == 7
+
+
+def test_a_failed_commit_drops_the_sends_that_waited_and_says_why(database: Engine) -> None:
+    failures: list[BaseException] = []
+
+    def broken(_conn: Connection) -> None:
+        raise RuntimeError("disk full")
+
+    async def scenario() -> list[bytes]:
+        group = CommitGroup(database, asyncio.get_running_loop(), on_failure=failures.append)
+        group.join(broken)
+        sent: list[bytes] = []
+        group.mark()
+        group.send(sent.append, b"execution report")
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        group.leave(broken)
+        group.send(sent.append, b"after the failure")
+        return sent
+
+    assert asyncio.run(scenario()) == [b"after the failure"]
+    assert [str(error) for error in failures] == ["disk full"]
