@@ -11,6 +11,8 @@
 //   m_overflow  sticky: a limit below was exceeded for this slot; its top is not to be trusted
 //   m_error     sticky: the feed was inconsistent for this slot (unknown reference, over-execution, duplicate
 //               reference, zero price or shares): the engine's book rejects the same message
+//   m_tag       s_tag of the message, carried through
+// flags_overflow and flags_error hold the sticky flags of the 4 slots as they stand.
 // A top is exact while both flags of its slot are clear; they clear only with rst. After an overflow m_error may
 // follow: the orders beyond the limits are unknown to the block.
 //
@@ -22,9 +24,14 @@
 // Messages: A F add; E C X take shares (C at its own execution price, which the book ignores); D removes; U
 // removes the order and adds the new reference on the same side (a new entry, so a new collision check). Other
 // types and messages flagged m_bad_len change nothing.
-// Latency: the output beat is valid 1 cycle after the input is taken for an untracked locate, 3 cycles for a
-// tracked one, 5 for a tracked U whose order is found. One message is in flight at a time; the next is taken in
-// the cycle its predecessor's output is. After rst the table is cleared for 2**TABLE_BITS cycles (s_ready low).
+// Latency: the output beat is valid exactly 4 cycles after the input is taken, for every message (tracked or
+// not, a Replace too), while the output is taken: stage 1 reads the order's table entry and updates the table and
+// the levels, stage 2 does the same for a Replace's new reference, stage 3 finds the best levels. A message is
+// taken every cycle, except that a message of type A F E C X D U (the ones that change the book) is taken only
+// when no message was taken the cycle before: ITCH's shortest of them (D, 19 bytes and its 2-byte length
+// prefix) spans more than two 8-byte input beats, so at line rate they never wait. An output queue of 5 beats
+// holds what the pipeline has started; s_ready falls when it could fill. After rst the table is cleared for
+// 2**TABLE_BITS cycles (s_ready low).
 `default_nettype none
 
 module book_top #(
@@ -45,6 +52,7 @@ module book_top #(
     input  wire [7:0]   s_side,
     input  wire [31:0]  s_shares,
     input  wire [31:0]  s_price,
+    input  wire [31:0]  s_tag,
 
     output reg          m_valid,
     input  wire         m_ready,
@@ -57,39 +65,63 @@ module book_top #(
     output reg  [31:0]  m_ask_price,
     output reg  [31:0]  m_ask_size,
     output reg          m_overflow,
-    output reg          m_error
+    output reg          m_error,
+    output reg  [31:0]  m_tag,
+    output reg  [3:0]   flags_overflow,
+    output reg  [3:0]   flags_error
 );
 
     localparam [7:0] T_A = "A", T_F = "F", T_E = "E", T_C = "C", T_X = "X", T_D = "D", T_U = "U";
     localparam integer LEVELS = 8;                 // price levels per side of a slot
     localparam integer ENTRY = 1 + 64 + 2 + 1 + 32 + 32;
-    localparam [2:0] S_CLEAR = 3'd0, S_IDLE = 3'd1, S_LOOK = 3'd2, S_UREAD = 3'd3, S_ULOOK = 3'd4,
-                     S_BEST = 3'd5, S_OUT = 3'd6;
+    localparam integer QUEUE = 5;                  // output queue: the 3 stages in flight, the head, one more
+    localparam integer BEAT = 1 + 2 + 1 + 32 + 32 + 1 + 32 + 32 + 1 + 1 + 32;
 
-    reg  [2:0]            state;
+    reg                   clearing;
     reg  [TABLE_BITS-1:0] clear_addr;
-
-    // The message in flight.
-    reg  [7:0]            r_type;
-    reg  [1:0]            r_slot;
-    reg  [63:0]           r_ref, r_new_ref;
-    reg                   r_sell;                  // side of an add; of the replaced order for U
-    reg  [31:0]           r_shares, r_price;
-    reg  [TABLE_BITS-1:0] r_addr, r_new_addr;
-
     reg  [3:0]            overflow, error;         // sticky, per slot
+
+    // ---- stage 1: the message taken last cycle, with its order's table entry ------------------------------
+    reg                   p1_valid, p1_tracked;
+    reg  [7:0]            p1_type;                 // 0 for a message flagged bad_len
+    reg  [1:0]            p1_slot;
+    reg  [63:0]           p1_ref, p1_new_ref;
+    reg                   p1_sell;
+    reg  [31:0]           p1_shares, p1_price;
+    reg  [TABLE_BITS-1:0] p1_addr, p1_new_addr;
+    reg  [31:0]           p1_tag, p2_tag, p3_tag;
+    // ---- stage 2: a Replace's new reference, with its table entry -------------------------------------------
+    reg                   p2_valid, p2_tracked, p2_replace;
+    reg  [1:0]            p2_slot;
+    reg  [63:0]           p2_new_ref;
+    reg                   p2_sell;
+    reg  [31:0]           p2_shares, p2_price;
+    reg  [TABLE_BITS-1:0] p2_new_addr;
+    // ---- stage 3: the best levels of the message's slot -----------------------------------------------------
+    reg                   p3_valid, p3_tracked;
+    reg  [1:0]            p3_slot;
 
     // ---- the order table --------------------------------------------------------------------------------
     reg  [ENTRY-1:0]      table_mem [0:(1<<TABLE_BITS)-1];
     reg  [ENTRY-1:0]      rd_data;
-    wire                  e_valid  = rd_data[ENTRY-1];
-    wire [63:0]           e_ref    = rd_data[130:67];
-    wire [1:0]            e_slot   = rd_data[66:65];
-    wire                  e_sell   = rd_data[64];
-    wire [31:0]           e_price  = rd_data[63:32];
-    wire [31:0]           e_shares = rd_data[31:0];
+    reg  [TABLE_BITS-1:0] rd_addr_q;               // the address read last cycle
+    reg                   wr_en_q;                 // the write of last cycle, which that read did not see
+    reg  [TABLE_BITS-1:0] wr_addr_q;
+    reg  [ENTRY-1:0]      wr_data_q;
+    wire [ENTRY-1:0]      entry    = (wr_en_q && wr_addr_q == rd_addr_q) ? wr_data_q : rd_data;
+    wire                  e_valid  = entry[ENTRY-1];
+    wire [63:0]           e_ref    = entry[130:67];
+    wire [1:0]            e_slot   = entry[66:65];
+    wire                  e_sell   = entry[64];
+    wire [31:0]           e_price  = entry[63:32];
+    wire [31:0]           e_shares = entry[31:0];
 
-    assign s_ready = (state == S_IDLE) || (state == S_OUT && m_ready);
+    // ---- input: a book message is taken only when no message was taken the cycle before ------------------
+    reg  [2:0]            q_count;
+    wire [2:0]            in_flight = {2'd0, p1_valid} + {2'd0, p2_valid} + {2'd0, p3_valid} + q_count;
+    wire                  s_book    = !s_bad_len && (s_type == T_A || s_type == T_F || s_type == T_E ||
+                                      s_type == T_C || s_type == T_X || s_type == T_D || s_type == T_U);
+    assign s_ready = !clearing && in_flight < QUEUE[2:0] && !(s_book && p1_valid);
     wire s_fire = s_valid && s_ready;
 
     // Which slot the incoming message belongs to.
@@ -106,15 +138,22 @@ module book_top #(
             end
     end
 
-    wire [TABLE_BITS-1:0] rd_addr = (state == S_UREAD) ? r_new_addr : fold(s_order_ref);
-    wire                  rd_en   = s_fire || state == S_UREAD;
+    // Stage 1 reads a Replace's new entry; otherwise the port reads the incoming message's order.
+    wire                  p1_is_u = p1_valid && p1_tracked && p1_type == T_U;
+    wire [TABLE_BITS-1:0] rd_addr = p1_is_u ? p1_new_addr : fold(s_order_ref);
+    wire                  rd_en   = s_fire || p1_is_u;
 
-    // ---- what the looked-up entry means for the message (S_LOOK and S_ULOOK) ------------------------------
-    wire is_add  = r_type == T_A || r_type == T_F;
-    wire is_take = r_type == T_E || r_type == T_C || r_type == T_X;
-    wire hit     = e_valid && e_slot == r_slot && e_ref == r_ref;
-    wire hit_new = e_valid && e_slot == r_slot && e_ref == r_new_ref;
-    wire new_bad = r_shares == 32'd0 || r_price == 32'd0;
+    // ---- what the entry means for the message: stage 1 (its order) or stage 2 (a Replace's new reference) --
+    // A book message is never taken right after another message, so the two stages never act in one cycle.
+    wire look    = p1_valid && p1_tracked;
+    wire ulook   = p2_valid && p2_replace;
+    wire is_add  = p1_type == T_A || p1_type == T_F;
+    wire is_take = p1_type == T_E || p1_type == T_C || p1_type == T_X;
+    wire hit     = e_valid && e_slot == p1_slot && e_ref == p1_ref;
+    wire hit_new = e_valid && e_slot == p2_slot && e_ref == p2_new_ref;
+    wire new_bad = p1_shares == 32'd0 || p1_price == 32'd0;
+    wire u_bad   = p2_shares == 32'd0 || p2_price == 32'd0;
+    wire [1:0] r_slot = ulook ? p2_slot : p1_slot;
 
     reg              wr_en;
     reg  [ENTRY-1:0] wr_data;
@@ -128,28 +167,39 @@ module book_top #(
         lv_sub       = 1'b0;
         lv_sell      = e_sell;
         lv_price     = e_price;
-        lv_qty       = r_shares;
+        lv_qty       = p1_shares;
         set_overflow = 1'b0;
         set_error    = 1'b0;
-        if (state == S_LOOK) begin
+        if (ulook) begin
+            lv_sell  = p2_sell;
+            lv_price = p2_price;
+            lv_qty   = p2_shares;
+            if (u_bad || hit_new) set_error = 1'b1;
+            else if (e_valid) set_overflow = 1'b1;
+            else begin
+                wr_en   = 1'b1;
+                wr_data = {1'b1, p2_new_ref, p2_slot, p2_sell, p2_price, p2_shares};
+                lv_add  = 1'b1;
+            end
+        end else if (look) begin
             if (is_add) begin
-                lv_sell  = r_sell;
-                lv_price = r_price;
+                lv_sell  = p1_sell;
+                lv_price = p1_price;
                 if (new_bad || hit) set_error = 1'b1;
                 else if (e_valid) set_overflow = 1'b1;
                 else begin
                     wr_en   = 1'b1;
-                    wr_data = {1'b1, r_ref, r_slot, r_sell, r_price, r_shares};
+                    wr_data = {1'b1, p1_ref, p1_slot, p1_sell, p1_price, p1_shares};
                     lv_add  = 1'b1;
                 end
             end else if (is_take) begin
-                if (!hit || r_shares == 32'd0 || r_shares > e_shares) set_error = 1'b1;
+                if (!hit || p1_shares == 32'd0 || p1_shares > e_shares) set_error = 1'b1;
                 else begin
                     wr_en   = 1'b1;
-                    wr_data = {e_shares != r_shares, rd_data[ENTRY-2:32], e_shares - r_shares};
+                    wr_data = {e_shares != p1_shares, entry[ENTRY-2:32], e_shares - p1_shares};
                     lv_sub  = 1'b1;
                 end
-            end else if (r_type == T_D || r_type == T_U) begin
+            end else if (p1_type == T_D || p1_type == T_U) begin
                 if (!hit) set_error = 1'b1;
                 else begin
                     wr_en  = 1'b1;           // the entry cleared
@@ -157,26 +207,22 @@ module book_top #(
                     lv_qty = e_shares;
                 end
             end
-        end else if (state == S_ULOOK) begin
-            lv_sell  = r_sell;
-            lv_price = r_price;
-            if (new_bad || hit_new) set_error = 1'b1;
-            else if (e_valid) set_overflow = 1'b1;
-            else begin
-                wr_en   = 1'b1;
-                wr_data = {1'b1, r_new_ref, r_slot, r_sell, r_price, r_shares};
-                lv_add  = 1'b1;
-            end
         end
     end
-    wire [TABLE_BITS-1:0] wr_addr = (state == S_ULOOK) ? r_new_addr : r_addr;
+    wire [TABLE_BITS-1:0] wr_addr = ulook ? p2_new_addr : p1_addr;
 
-    wire                  mem_we   = wr_en || state == S_CLEAR;
-    wire [TABLE_BITS-1:0] mem_addr = (state == S_CLEAR) ? clear_addr : wr_addr;
-    wire [ENTRY-1:0]      mem_data = (state == S_CLEAR) ? {ENTRY{1'b0}} : wr_data;
+    wire                  mem_we   = wr_en || clearing;
+    wire [TABLE_BITS-1:0] mem_addr = clearing ? clear_addr : wr_addr;
+    wire [ENTRY-1:0]      mem_data = clearing ? {ENTRY{1'b0}} : wr_data;
     always @(posedge clk) begin
         if (mem_we) table_mem[mem_addr] <= mem_data;
         if (rd_en) rd_data <= table_mem[rd_addr];
+    end
+    always @(posedge clk) begin
+        rd_addr_q <= rd_addr;
+        wr_en_q   <= mem_we;
+        wr_addr_q <= mem_addr;
+        wr_data_q <= mem_data;
     end
 
     // ---- price levels: 4 slots x 2 sides x 8 levels; group {slot, sell}, entry {group, level} --------------
@@ -207,12 +253,12 @@ module book_top #(
                 g_size  = level_size[GROUP*g +: GROUP];
                 g_valid = level_valid[LEVELS*g +: LEVELS];
             end
-            if ({r_slot, 1'b0} == g[2:0]) begin
+            if ({p3_slot, 1'b0} == g[2:0]) begin
                 bid_price = level_price[GROUP*g +: GROUP];
                 bid_size  = level_size[GROUP*g +: GROUP];
                 bid_valid = level_valid[LEVELS*g +: LEVELS];
             end
-            if ({r_slot, 1'b1} == g[2:0]) begin
+            if ({p3_slot, 1'b1} == g[2:0]) begin
                 ask_price = level_price[GROUP*g +: GROUP];
                 ask_size  = level_size[GROUP*g +: GROUP];
                 ask_valid = level_valid[LEVELS*g +: LEVELS];
@@ -249,66 +295,47 @@ module book_top #(
     wire [32:0] lv_sum     = {1'b0, hit_size} + {1'b0, lv_qty};
     wire [32:0] lv_diff    = {1'b0, hit_size} - {1'b0, lv_qty};
 
-    // Best level of each side of the message's slot (read in S_BEST).
-    reg               best_bid_valid, best_ask_valid;
-    reg  [31:0]       best_bid_price, best_bid_size, best_ask_price, best_ask_size;
+    // Best level of each side of the slot of the message in stage 3: a tree of pairwise choices (8, 4, 2, 1).
+    reg  [65*LEVELS-1:0] bid_tree, ask_tree;    // {valid, price, size} per level, then per winner
+    integer t, n;
     always @* begin
-        best_bid_valid = 1'b0;
-        best_bid_price = 32'd0;
-        best_bid_size  = 32'd0;
-        best_ask_valid = 1'b0;
-        best_ask_price = 32'd0;
-        best_ask_size  = 32'd0;
-        for (i = 0; i < LEVELS; i = i + 1) begin
-            if (bid_valid[i] && (!best_bid_valid || bid_price[32*i +: 32] > best_bid_price)) begin
-                best_bid_valid = 1'b1;
-                best_bid_price = bid_price[32*i +: 32];
-                best_bid_size  = bid_size[32*i +: 32];
-            end
-            if (ask_valid[i] && (!best_ask_valid || ask_price[32*i +: 32] < best_ask_price)) begin
-                best_ask_valid = 1'b1;
-                best_ask_price = ask_price[32*i +: 32];
-                best_ask_size  = ask_size[32*i +: 32];
-            end
+        for (t = 0; t < LEVELS; t = t + 1) begin
+            bid_tree[65*t +: 65] = bid_valid[t] ? {1'b1, bid_price[32*t +: 32], bid_size[32*t +: 32]} : 65'd0;
+            ask_tree[65*t +: 65] = ask_valid[t] ? {1'b1, ask_price[32*t +: 32], ask_size[32*t +: 32]} : 65'd0;
         end
+        for (n = LEVELS / 2; n >= 1; n = n / 2)
+            for (t = 0; t < n; t = t + 1) begin
+                bid_tree[65*t +: 65] = pick(bid_tree[65*(2*t) +: 65], bid_tree[65*(2*t+1) +: 65], 1'b0);
+                ask_tree[65*t +: 65] = pick(ask_tree[65*(2*t) +: 65], ask_tree[65*(2*t+1) +: 65], 1'b1);
+            end
     end
+    wire               best_bid_valid = bid_tree[64];
+    wire [31:0]        best_bid_price = bid_tree[63:32];
+    wire [31:0]        best_bid_size  = bid_tree[31:0];
+    wire               best_ask_valid = ask_tree[64];
+    wire [31:0]        best_ask_price = ask_tree[63:32];
+    wire [31:0]        best_ask_size  = ask_tree[31:0];
 
-    // ---- control ------------------------------------------------------------------------------------------
+    // ---- pipeline and levels -------------------------------------------------------------------------------
     integer e;
     always @(posedge clk) begin
         if (rst) begin
-            state       <= S_CLEAR;
+            clearing    <= 1'b1;
             clear_addr  <= {TABLE_BITS{1'b0}};
             overflow    <= 4'd0;
             error       <= 4'd0;
             level_valid <= {8*LEVELS{1'b0}};
-            m_valid     <= 1'b0;
+            p1_valid    <= 1'b0;
+            p2_valid    <= 1'b0;
+            p3_valid    <= 1'b0;
         end else begin
-            case (state)
-                S_CLEAR: begin
-                    clear_addr <= clear_addr + 1'b1;
-                    if (&clear_addr) state <= S_IDLE;
-                end
-                S_LOOK:  state <= (r_type == T_U && hit) ? S_UREAD : S_BEST;
-                S_UREAD: state <= S_ULOOK;
-                S_ULOOK: state <= S_BEST;
-                S_BEST: begin
-                    m_valid <= 1'b1;
-                    state   <= S_OUT;
-                end
-                S_OUT: if (m_ready) begin
-                    m_valid <= 1'b0;
-                    state   <= S_IDLE;
-                end
-                default: ;
-            endcase
-            if (s_fire) begin
-                if (in_tracked) state <= S_LOOK;
-                else begin
-                    m_valid <= 1'b1;
-                    state   <= S_OUT;
-                end
+            if (clearing) begin
+                clear_addr <= clear_addr + 1'b1;
+                if (&clear_addr) clearing <= 1'b0;
             end
+            p1_valid <= s_fire;
+            p2_valid <= p1_valid;
+            p3_valid <= p2_valid;
             if (set_overflow) overflow[r_slot] <= 1'b1;
             if (set_error)    error[r_slot]    <= 1'b1;
             for (e = 0; e < 8 * LEVELS; e = e + 1) begin
@@ -329,41 +356,65 @@ module book_top #(
         end
     end
 
-    // The message's fields, and the output beat; the datapath needs no reset.
+    // The message's fields from stage to stage; the datapath needs no reset.
     always @(posedge clk) begin
         if (s_fire) begin
-            r_type     <= (s_bad_len) ? 8'd0 : s_type;
-            r_slot     <= in_slot;
-            r_ref      <= s_order_ref;
-            r_new_ref  <= s_new_ref;
-            r_sell     <= s_side != "B";
-            r_shares   <= s_shares;
-            r_price    <= s_price;
-            r_addr     <= fold(s_order_ref);
-            r_new_addr <= fold(s_new_ref);
-            m_tracked  <= in_tracked;
-            m_slot     <= in_tracked ? in_slot : 2'd0;
-            m_bid_valid <= 1'b0;
-            m_bid_price <= 32'd0;
-            m_bid_size  <= 32'd0;
-            m_ask_valid <= 1'b0;
-            m_ask_price <= 32'd0;
-            m_ask_size  <= 32'd0;
-            m_overflow  <= 1'b0;
-            m_error     <= 1'b0;
+            p1_tracked  <= in_tracked;
+            p1_type     <= s_bad_len ? 8'd0 : s_type;
+            p1_slot     <= in_slot;
+            p1_ref      <= s_order_ref;
+            p1_new_ref  <= s_new_ref;
+            p1_sell     <= s_side != "B";
+            p1_shares   <= s_shares;
+            p1_price    <= s_price;
+            p1_addr     <= fold(s_order_ref);
+            p1_new_addr <= fold(s_new_ref);
+            p1_tag      <= s_tag;
         end
-        if (state == S_LOOK && r_type == T_U && hit) r_sell <= e_sell;
-        if (state == S_BEST) begin
-            m_bid_valid <= best_bid_valid;
-            m_bid_price <= best_bid_price;
-            m_bid_size  <= best_bid_size;
-            m_ask_valid <= best_ask_valid;
-            m_ask_price <= best_ask_price;
-            m_ask_size  <= best_ask_size;
-            m_overflow  <= overflow[r_slot];
-            m_error     <= error[r_slot];
+        p2_tag      <= p1_tag;
+        p3_tag      <= p2_tag;
+        p2_tracked  <= p1_tracked;
+        p2_replace  <= p1_is_u && hit;
+        p2_slot     <= p1_slot;
+        p2_new_ref  <= p1_new_ref;
+        p2_sell     <= e_sell;
+        p2_shares   <= p1_shares;
+        p2_price    <= p1_price;
+        p2_new_addr <= p1_new_addr;
+        p3_tracked  <= p2_tracked;
+        p3_slot     <= p2_slot;
+    end
+
+    // ---- output queue: stage 3 pushes the beat, the head is q[0] ---------------------------------------------
+    wire [BEAT-1:0] beat_in = p3_tracked
+        ? {1'b1, p3_slot, best_bid_valid, best_bid_price, best_bid_size, best_ask_valid, best_ask_price,
+           best_ask_size, overflow[p3_slot], error[p3_slot], p3_tag}
+        : {{(BEAT-32){1'b0}}, p3_tag};
+    reg  [BEAT-1:0] q [0:QUEUE-1];
+    wire            pop  = q_count != 3'd0 && m_ready;
+    wire [2:0]      slot_in = q_count - {2'd0, pop};
+    integer j;
+    always @(posedge clk) begin
+        if (rst) q_count <= 3'd0;
+        else q_count <= q_count - {2'd0, pop} + {2'd0, p3_valid};
+        for (j = 0; j < QUEUE; j = j + 1) begin
+            if (pop && j < QUEUE - 1) q[j] <= q[j + 1];
+            if (p3_valid && slot_in == j[2:0]) q[j] <= beat_in;
         end
     end
+    always @* begin
+        m_valid = q_count != 3'd0;
+        {m_tracked, m_slot, m_bid_valid, m_bid_price, m_bid_size, m_ask_valid, m_ask_price, m_ask_size,
+         m_overflow, m_error, m_tag} = q[0];
+        flags_overflow = overflow;
+        flags_error    = error;
+    end
+
+    // The better of two levels {valid, price, size}: the higher bid, or the lower ask when ``ask``; a valid one
+    // over an invalid one.
+    function [64:0] pick(input [64:0] x, input [64:0] y, input ask);
+        pick = (x[64] && (!y[64] || (ask ? x[63:32] <= y[63:32] : x[63:32] >= y[63:32]))) ? x : y;
+    endfunction
 
     // Table index of an order reference: its 64 bits folded by XOR.
     function [TABLE_BITS-1:0] fold(input [63:0] ref_in);

@@ -1,8 +1,9 @@
 // ITCH 5.0 parser: decodes the order-book messages of a message stream, one output beat per message.
 //
-// Input : one ITCH message per tlast-delimited stream, type byte in s_tdata[7:0] (stream byte k of a beat in
-//         s_tdata[8k+7:8k]), s_tkeep contiguous from lane 0 on the last beat; s_seq (the message's MoldUDP64
-//         sequence number) is taken with the last beat and passed through.
+// Input : one ITCH message per tlast-delimited stream of 8-byte words (moldudp64_framer's output): type byte in
+//         s_tdata[7:0], stream byte k of a beat in s_tdata[8k+7:8k]; every beat but the last carries one word
+//         (s_tkeep 16'h00FF) or two (16'hFFFF), the last 1 to 16 bytes (s_tkeep contiguous from lane 0).
+//         s_seq (the message's MoldUDP64 sequence number) is taken with the last beat and passed through.
 // Output: one beat per message, m_valid/m_ready, one cycle after the message's last beat is taken.
 //   m_type      the type byte, for every message
 //   m_known     1 for the decoded types A F E C X D U P; 0 for any other type ("ignored": only the common
@@ -20,14 +21,14 @@
 //   m_stock     A F P: the 8 stock bytes as on the wire (first byte in m_stock[63:56])
 //   m_attribution F: the 4 MPID bytes as on the wire
 // Fields are unsigned and big-endian on the wire, presented here as plain binary numbers.
-// The first 48 bytes of a message are kept (the longest decoded type, P, has 44).
+// The first 48 bytes (6 words) of a message are kept (the longest decoded type, P, has 44).
 `default_nettype none
 
 module itch_parser (
     input  wire         clk,
     input  wire         rst,
-    input  wire [63:0]  s_tdata,
-    input  wire [7:0]   s_tkeep,
+    input  wire [127:0] s_tdata,
+    input  wire [15:0]  s_tkeep,
     input  wire         s_tvalid,
     input  wire         s_tlast,
     output wire         s_tready,
@@ -56,22 +57,26 @@ module itch_parser (
 
     localparam [7:0] T_A = "A", T_F = "F", T_E = "E", T_C = "C", T_X = "X", T_D = "D", T_U = "U", T_P = "P";
 
-    reg  [319:0] held;       // beats 0..4 of the current message (beat 5 is only ever the last one)
-    reg  [2:0]   beat;       // index of the next beat, saturating at 6
-    reg  [15:0]  count;      // bytes so far, saturating
+    reg  [319:0] held;       // words 0..4 of the current message (word 5 is only ever in the last beat)
+    reg  [15:0]  count;      // bytes so far, saturating; a multiple of 8 before the last beat
 
     assign s_tready = !m_valid || m_ready;
     wire         in_fire = s_tvalid && s_tready;
 
-    // The whole message as it stands once the incoming last beat is put in its place.
-    wire [63:0]  in_data = s_tdata & lane_mask(s_tkeep);
-    wire [383:0] msg = {(beat == 3'd5) ? in_data : 64'd0,
-                        (beat == 3'd4) ? in_data : held[319:256],
-                        (beat == 3'd3) ? in_data : held[255:192],
-                        (beat == 3'd2) ? in_data : held[191:128],
-                        (beat == 3'd1) ? in_data : held[127:64],
-                        (beat == 3'd0) ? in_data : held[63:0]};
-    wire [16:0]  length_sum = {1'b0, count} + {13'd0, keep_count(s_tkeep)};
+    // The beat's words and where they go: word index count/8 (6 once past the kept bytes).
+    wire [127:0] in_data = s_tdata & lane_mask(s_tkeep);
+    wire [2:0]   word    = (count >= 16'd48) ? 3'd6 : count[5:3];
+    wire [3:0]   word_hi = {1'b0, word} + 4'd1;
+    reg  [383:0] msg;        // the whole message as it stands once the incoming beat is put in its place
+    integer w;
+    always @(*) begin
+        msg = {64'd0, held};
+        for (w = 0; w < 6; w = w + 1) begin
+            if (word == w[2:0]) msg[64*w +: 64] = in_data[63:0];
+            if (word_hi == w[3:0]) msg[64*w +: 64] = in_data[127:64];
+        end
+    end
+    wire [16:0]  length_sum = {1'b0, count} + {12'd0, keep_count(s_tkeep)};
     wire [15:0]  length = length_sum[16] ? 16'hFFFF : length_sum[15:0];
 
     wire [7:0]   kind = msg[7:0];
@@ -79,24 +84,19 @@ module itch_parser (
     wire         is_exec = kind == T_E || kind == T_C;
     wire         known = is_add || is_exec || kind == T_X || kind == T_D || kind == T_U;
 
-    integer slot;
     always @(posedge clk) begin
         if (rst) begin
             held    <= 320'd0;
-            beat    <= 3'd0;
             count   <= 16'd0;
             m_valid <= 1'b0;
         end else begin
             if (m_valid && m_ready) m_valid <= 1'b0;
             if (in_fire) begin
                 if (s_tlast) begin
-                    beat    <= 3'd0;
                     count   <= 16'd0;
                     m_valid <= 1'b1;
                 end else begin
-                    for (slot = 0; slot < 5; slot = slot + 1)
-                        if (beat == slot[2:0]) held[64*slot +: 64] <= in_data;
-                    if (beat < 3'd6) beat <= beat + 3'd1;
+                    held  <= msg[319:0];
                     count <= length;
                 end
             end
@@ -158,18 +158,18 @@ module itch_parser (
         be64 = {be32(m, at), be32(m, at + 4)};
     endfunction
 
-    function [63:0] lane_mask(input [7:0] keep);
+    function [127:0] lane_mask(input [15:0] keep);
         integer k;
         begin
-            for (k = 0; k < 8; k = k + 1) lane_mask[8*k +: 8] = {8{keep[k]}};
+            for (k = 0; k < 16; k = k + 1) lane_mask[8*k +: 8] = {8{keep[k]}};
         end
     endfunction
 
-    function [3:0] keep_count(input [7:0] keep);
+    function [4:0] keep_count(input [15:0] keep);
         integer k;
         begin
-            keep_count = 4'd0;
-            for (k = 0; k < 8; k = k + 1) keep_count = keep_count + {3'd0, keep[k]};
+            keep_count = 5'd0;
+            for (k = 0; k < 16; k = k + 1) keep_count = keep_count + {4'd0, keep[k]};
         end
     endfunction
 

@@ -10,11 +10,18 @@
 //         intermarket sweep, minimum quantity, cross type, customer type.
 // Order token: the 4 prefix bytes then the order's number since rst, 10 decimal digits from 0000000001
 //         (wrapping to 0000000000 after 9999999999); the prefix must differ between restarts of one day.
-// Latency: the first beat is valid exactly 1 cycle after the order is taken; the next order is taken in the
-//          cycle the last beat is, so a message every 7 cycles at full rate.
+// Queue : orders taken while a message is being sent wait in a queue of 2**QUEUE_BITS orders (distributed RAM),
+//         in order; s_ready is low only while it is full, so the block upstream is not held by the output.
+// Tag   : s_tag is carried with the order; m_start pulses in the cycle its first beat is first valid, with
+//         m_tag (held while the message is sent).
+// Latency: the first beat is valid exactly 1 cycle after the order is taken when no message is being sent or
+//          waiting; a waiting order starts in the cycle the last beat of the one before is taken, so a message
+//          every 7 cycles at full rate.
 `default_nettype none
 
-module ouch_enter (
+module ouch_enter #(
+    parameter integer QUEUE_BITS = 4
+) (
     input  wire         clk,
     input  wire         rst,
     input  wire [255:0] cfg_stocks,
@@ -34,7 +41,10 @@ module ouch_enter (
     input  wire         s_sell,
     input  wire [31:0]  s_price,
     input  wire [31:0]  s_shares,
+    input  wire [31:0]  s_tag,
 
+    output reg          m_start,
+    output reg  [31:0]  m_tag,
     output reg          m_tvalid,
     input  wire         m_tready,
     output wire [63:0]  m_tdata,
@@ -52,8 +62,44 @@ module ouch_enter (
     assign m_tdata = msg[64*beat +: 64];
     assign m_tkeep = last ? 8'h01 : 8'hFF;
     assign m_tlast = last;
-    assign s_ready = !m_tvalid || (m_tready && last);
+
+    // ---- the queue: {tag, slot, sell, price, shares} -----------------------------------------------------------
+    localparam integer DEPTH = 1 << QUEUE_BITS;
+    localparam integer ITEM  = 32 + 2 + 1 + 32 + 32;
+    reg  [ITEM-1:0]       pending [0:DEPTH-1];
+    reg  [QUEUE_BITS-1:0] wr_ptr, rd_ptr;
+    reg  [QUEUE_BITS:0]   count;
+    wire                  empty = count == {(QUEUE_BITS+1){1'b0}};
+
+    assign s_ready = count < DEPTH[QUEUE_BITS:0];
     wire s_fire = s_valid && s_ready;
+
+    // A message starts when none is being sent (or its last beat leaves now), from the queue or straight from
+    // the input when the queue is empty.
+    wire            free  = !m_tvalid || (m_tready && last);
+    wire            load  = free && (!empty || s_fire);
+    wire [ITEM-1:0] head  = pending[rd_ptr];
+    wire [ITEM-1:0] item  = empty ? {s_tag, s_slot, s_sell, s_price, s_shares} : head;
+    wire            push  = s_fire && !(load && empty);
+    wire            pop   = load && !empty;
+    wire [31:0]     o_tag    = item[ITEM-1 -: 32];
+    wire [1:0]      o_slot   = item[66:65];
+    wire            o_sell   = item[64];
+    wire [31:0]     o_price  = item[63:32];
+    wire [31:0]     o_shares = item[31:0];
+
+    always @(posedge clk) begin
+        if (push) pending[wr_ptr] <= {s_tag, s_slot, s_sell, s_price, s_shares};
+        if (rst) begin
+            wr_ptr <= {QUEUE_BITS{1'b0}};
+            rd_ptr <= {QUEUE_BITS{1'b0}};
+            count  <= {(QUEUE_BITS+1){1'b0}};
+        end else begin
+            if (push) wr_ptr <= wr_ptr + 1'b1;
+            if (pop)  rd_ptr <= rd_ptr + 1'b1;
+            count <= count + {{QUEUE_BITS{1'b0}}, push} - {{QUEUE_BITS{1'b0}}, pop};
+        end
+    end
 
     // The digits of the token, as wire bytes in stream order (most significant digit first on the wire).
     reg [79:0] digits;
@@ -64,11 +110,12 @@ module ouch_enter (
 
     wire [8*BYTES-1:0] enter = {
         cfg_customer_type, cfg_cross_type, swap32(cfg_min_qty), cfg_iso, cfg_capacity, cfg_display,
-        swap32(cfg_firm), swap32(cfg_tif), swap32(s_price), swap64(cfg_stocks[64*s_slot +: 64]),
-        swap32(s_shares), s_sell ? "S" : "B", digits, swap32(cfg_token_prefix), "O"
+        swap32(cfg_firm), swap32(cfg_tif), swap32(o_price), swap64(cfg_stocks[64*o_slot +: 64]),
+        swap32(o_shares), o_sell ? "S" : "B", digits, swap32(cfg_token_prefix), "O"
     };
 
     always @(posedge clk) begin
+        m_start <= 1'b0;
         if (rst) begin
             m_tvalid <= 1'b0;
             beat     <= 3'd0;
@@ -78,8 +125,9 @@ module ouch_enter (
                 if (last) m_tvalid <= 1'b0;
                 beat <= last ? 3'd0 : beat + 3'd1;
             end
-            if (s_fire) begin
+            if (load) begin
                 m_tvalid <= 1'b1;
+                m_start  <= 1'b1;
                 number   <= bcd_next(number);
             end
         end
@@ -87,7 +135,10 @@ module ouch_enter (
 
     // The datapath needs no reset.
     always @(posedge clk) begin
-        if (s_fire) msg <= {{(448 - 8 * BYTES){1'b0}}, enter};
+        if (load) begin
+            msg   <= {{(448 - 8 * BYTES){1'b0}}, enter};
+            m_tag <= o_tag;
+        end
     end
 
     // Byte order reversed: a big-endian field laid out in stream order.

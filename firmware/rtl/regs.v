@@ -1,24 +1,47 @@
-// Register file of the tick-to-trade chain: the configuration of its blocks and read-only counters.
+// Register file of the tick-to-trade chain: the configuration of its blocks and read-only counters, behind an
+// AXI4-Lite slave port.
 //
-// Port  : reg_addr is a byte address of a 32-bit register (a misaligned address reads 0 and is not written);
-//         reg_we writes reg_wdata at the clock edge; reg_rdata is the register at reg_addr one cycle earlier
-//         (registered read). Unmapped addresses read 0.
+// Port  : AXI4-Lite, 32-bit data, 8-bit byte addresses (the 2 low bits are ignored: a register is addressed by
+//         its word). AW and W are taken independently (each is held until the other has come); the write is done
+//         and its B response given once both are in; the next write is taken once B is accepted. Byte strobes
+//         are honoured: the bytes whose strobe is low keep their value. A read is answered on R the cycle after
+//         AR is taken; the next AR is taken once R is accepted. Responses: OKAY; SLVERR for an unmapped address
+//         (reads return 0) and for a write to a read-only register (nothing is written).
 // Map   : see firmware/README.md ("Register map"). Configuration registers are read back as written (fields
 //         narrower than 32 bits read their width, zero above). After rst the kill switch is engaged, the
 //         trigger and every book slot are disabled, RATE_MAX is 16 and every other register is 0.
 // Counters: 32 bits, wrapping; they count the ev_* pulses and clear with rst or a write of CONTROL bit 31.
-//         LAST_LATENCY holds ev_latency of the last ev_sent_first pulse.
+//         LAST_LATENCY holds ev_latency of the last ev_sent_first pulse. BOOK_FLAGS shows book_top's sticky
+//         flags; CLOCK_PERIOD the CLOCK_PERIOD_PS parameter (the clock period the rate window is counted in).
 // Change the configuration only while no message is in flight (the blocks read it combinationally).
 `default_nettype none
 
-module regs (
+module regs #(
+    parameter integer CLOCK_PERIOD_PS = 4000
+) (
     input  wire         clk,
     input  wire         rst,
 
-    input  wire [7:0]   reg_addr,
-    input  wire         reg_we,
-    input  wire [31:0]  reg_wdata,
-    output reg  [31:0]  reg_rdata,
+    // AXI4-Lite slave (the 2 low address bits, a byte within the word, are not used)
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [7:0]   s_axi_awaddr,
+    input  wire         s_axi_awvalid,
+    output wire         s_axi_awready,
+    input  wire [31:0]  s_axi_wdata,
+    input  wire [3:0]   s_axi_wstrb,
+    input  wire         s_axi_wvalid,
+    output wire         s_axi_wready,
+    output reg  [1:0]   s_axi_bresp,
+    output reg          s_axi_bvalid,
+    input  wire         s_axi_bready,
+    input  wire [7:0]   s_axi_araddr,
+    /* verilator lint_on UNUSEDSIGNAL */
+    input  wire         s_axi_arvalid,
+    output wire         s_axi_arready,
+    output reg  [31:0]  s_axi_rdata,
+    output reg  [1:0]   s_axi_rresp,
+    output reg          s_axi_rvalid,
+    input  wire         s_axi_rready,
 
     // configuration
     output reg          cfg_kill,
@@ -49,6 +72,10 @@ module regs (
     output reg  [7:0]   cfg_customer_type,
     output wire [255:0] cfg_stocks,
 
+    // status shown
+    input  wire [3:0]   book_overflow,
+    input  wire [3:0]   book_error,
+
     // events counted
     input  wire         ev_packet,
     input  wire         ev_gap,
@@ -61,7 +88,8 @@ module regs (
     input  wire [31:0]  ev_latency
 );
 
-    localparam [31:0] VERSION = 32'h5454_0001;   // "TT", version 1
+    localparam [31:0] VERSION = 32'h5454_0002;   // "TT", version 2
+    localparam [1:0]  OKAY = 2'b00, SLVERR = 2'b10;
 
     // register addresses (bytes)
     localparam [7:0] A_VERSION = 8'h00, A_CONTROL = 8'h04, A_SLOT = 8'h08, A_BUY_LIMIT = 8'h0C,
@@ -71,7 +99,8 @@ module regs (
                      A_TOKEN_PREFIX = 8'h64, A_FIRM = 8'h68, A_TIF = 8'h6C, A_MIN_QTY = 8'h70,
                      A_ORDER_FLAGS = 8'h74, A_CUSTOMER_TYPE = 8'h78, A_STOCK = 8'h80, A_PACKETS = 8'hC0,
                      A_GAPS = 8'hC4, A_MALFORMED = 8'hC8, A_MESSAGES = 8'hCC, A_REQUESTS = 8'hD0,
-                     A_REJECTED = 8'hD4, A_SENT = 8'hD8, A_LATENCY = 8'hDC;
+                     A_REJECTED = 8'hD4, A_SENT = 8'hD8, A_LATENCY = 8'hDC, A_CLOCK_PERIOD = 8'hE0,
+                     A_BOOK_FLAGS = 8'hE4;
 
     reg  [15:0] locate    [0:3];
     reg  [31:0] ref_price [0:3];
@@ -89,12 +118,57 @@ module regs (
         end
     endgenerate
 
-    wire        aligned = reg_addr[1:0] == 2'b00;
-    wire        write   = reg_we && aligned;
-    wire [1:0]  slot_of = reg_addr[3:2];           // index within a block of 4 registers
-    wire [2:0]  word_of = reg_addr[4:2];           // index within the 8 stock words
-    wire        clear   = write && reg_addr == A_CONTROL && reg_wdata[31];
-    wire [4:0]  rate_in = (reg_wdata[4:0] == 5'd0 || reg_wdata[4:0] > 5'd16) ? 5'd16 : reg_wdata[4:0];
+    // ---- AXI4-Lite handshakes -----------------------------------------------------------------------------
+    reg         aw_full, w_full;
+    reg  [7:0]  aw_addr;
+    reg  [31:0] w_data;
+    reg  [3:0]  w_strb;
+    assign s_axi_awready = !aw_full;
+    assign s_axi_wready  = !w_full;
+    assign s_axi_arready = !s_axi_rvalid;
+    wire        write    = aw_full && w_full && !s_axi_bvalid;   // both halves in, the last response taken
+    wire        read     = s_axi_arvalid && s_axi_arready;
+
+    always @(posedge clk) begin
+        if (rst) begin
+            aw_full      <= 1'b0;
+            w_full       <= 1'b0;
+            s_axi_bvalid <= 1'b0;
+            s_axi_rvalid <= 1'b0;
+        end else begin
+            if (s_axi_awvalid && s_axi_awready) aw_full <= 1'b1;
+            if (s_axi_wvalid && s_axi_wready)   w_full  <= 1'b1;
+            if (write) begin
+                aw_full      <= 1'b0;
+                w_full       <= 1'b0;
+                s_axi_bvalid <= 1'b1;
+            end else if (s_axi_bready) s_axi_bvalid <= 1'b0;
+            if (read) s_axi_rvalid <= 1'b1;
+            else if (s_axi_rready) s_axi_rvalid <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        if (s_axi_awvalid && s_axi_awready) aw_addr <= {s_axi_awaddr[7:2], 2'b00};
+        if (s_axi_wvalid && s_axi_wready) begin
+            w_data <= s_axi_wdata;
+            w_strb <= s_axi_wstrb;
+        end
+        if (write) s_axi_bresp <= writable(aw_addr) ? OKAY : SLVERR;
+        if (read) begin
+            s_axi_rdata <= view[32*s_axi_araddr[7:2] +: 32];
+            s_axi_rresp <= mapped({s_axi_araddr[7:2], 2'b00}) ? OKAY : SLVERR;
+        end
+    end
+
+    // The value written: the register's bytes whose strobe is low kept.
+    wire [31:0] strobe_mask = {{8{w_strb[3]}}, {8{w_strb[2]}}, {8{w_strb[1]}}, {8{w_strb[0]}}};
+    wire [31:0] reg_wdata   = (view[32*aw_addr[7:2] +: 32] & ~strobe_mask) | (w_data & strobe_mask);
+    wire [7:0]  reg_addr    = aw_addr;
+    wire        reg_we      = write && writable(aw_addr);
+    wire [1:0]  slot_of     = reg_addr[3:2];           // index within a block of 4 registers
+    wire [2:0]  word_of     = reg_addr[4:2];           // index within the 8 stock words
+    wire        clear       = reg_we && reg_addr == A_CONTROL && w_strb[3] && w_data[31];
+    wire [4:0]  rate_in     = (reg_wdata == 32'd0 || reg_wdata > 32'd16) ? 5'd16 : reg_wdata[4:0];
 
     integer k;
     always @(posedge clk) begin
@@ -128,7 +202,7 @@ module regs (
                 held[k]      <= 32'd0;
             end
             for (k = 0; k < 8; k = k + 1) stock[k] <= 32'd0;
-        end else if (write) begin
+        end else if (reg_we) begin
             case (reg_addr)
                 A_CONTROL: begin
                     cfg_kill        <= reg_wdata[0];
@@ -189,47 +263,58 @@ module regs (
         end
     end
 
-    always @(posedge clk) begin
-        if (!aligned) reg_rdata <= 32'd0;
-        else begin
-            case (reg_addr)
-                A_VERSION:       reg_rdata <= VERSION;
-                A_CONTROL:       reg_rdata <= {29'd0, cfg_sell_enable, cfg_buy_enable, cfg_kill};
-                A_SLOT:          reg_rdata <= {30'd0, cfg_slot};
-                A_BUY_LIMIT:     reg_rdata <= cfg_buy_limit;
-                A_SELL_LIMIT:    reg_rdata <= cfg_sell_limit;
-                A_SHARES:        reg_rdata <= cfg_shares;
-                A_BOOK_ENABLE:   reg_rdata <= {28'd0, cfg_book_enable};
-                A_REF_VALID:     reg_rdata <= {28'd0, cfg_ref_valid};
-                A_MAX_SHARES:    reg_rdata <= cfg_max_shares;
-                A_BAND:          reg_rdata <= cfg_band;
-                A_MAX_POSITION:  reg_rdata <= cfg_max_position;
-                A_RATE_MAX:      reg_rdata <= {27'd0, cfg_rate_max};
-                A_RATE_WINDOW:   reg_rdata <= cfg_rate_window;
-                A_TOKEN_PREFIX:  reg_rdata <= cfg_token_prefix;
-                A_FIRM:          reg_rdata <= cfg_firm;
-                A_TIF:           reg_rdata <= cfg_tif;
-                A_MIN_QTY:       reg_rdata <= cfg_min_qty;
-                A_ORDER_FLAGS:   reg_rdata <= {cfg_cross_type, cfg_iso, cfg_capacity, cfg_display};
-                A_CUSTOMER_TYPE: reg_rdata <= {24'd0, cfg_customer_type};
-                A_PACKETS:       reg_rdata <= packets;
-                A_GAPS:          reg_rdata <= gaps;
-                A_MALFORMED:     reg_rdata <= malformed;
-                A_MESSAGES:      reg_rdata <= messages;
-                A_REQUESTS:      reg_rdata <= requests;
-                A_REJECTED:      reg_rdata <= rejected;
-                A_SENT:          reg_rdata <= sent;
-                A_LATENCY:       reg_rdata <= latency;
-                default: begin
-                    if (reg_addr[7:4] == A_LOCATE[7:4])         reg_rdata <= {16'd0, locate[slot_of]};
-                    else if (reg_addr[7:4] == A_REF_PRICE[7:4]) reg_rdata <= ref_price[slot_of];
-                    else if (reg_addr[7:4] == A_HELD[7:4])      reg_rdata <= held[slot_of];
-                    else if (reg_addr[7:5] == A_STOCK[7:5])     reg_rdata <= stock[word_of];
-                    else                                        reg_rdata <= 32'd0;
-                end
-            endcase
+    // Every register by word address (0 where none is): view[32w+31:32w] is the register at byte address 4w.
+    localparam integer W_LOCATE = 8, W_REF_PRICE = 12, W_HELD = 16, W_STOCK = 32;   // word addresses
+    reg  [2047:0] view;
+    integer v;
+    always @* begin
+        view = 2048'd0;
+        view[32*(A_VERSION/4)       +: 32] = VERSION;
+        view[32*(A_CONTROL/4)       +: 32] = {29'd0, cfg_sell_enable, cfg_buy_enable, cfg_kill};
+        view[32*(A_SLOT/4)          +: 32] = {30'd0, cfg_slot};
+        view[32*(A_BUY_LIMIT/4)     +: 32] = cfg_buy_limit;
+        view[32*(A_SELL_LIMIT/4)    +: 32] = cfg_sell_limit;
+        view[32*(A_SHARES/4)        +: 32] = cfg_shares;
+        view[32*(A_BOOK_ENABLE/4)   +: 32] = {28'd0, cfg_book_enable};
+        view[32*(A_REF_VALID/4)     +: 32] = {28'd0, cfg_ref_valid};
+        view[32*(A_MAX_SHARES/4)    +: 32] = cfg_max_shares;
+        view[32*(A_BAND/4)          +: 32] = cfg_band;
+        view[32*(A_MAX_POSITION/4)  +: 32] = cfg_max_position;
+        view[32*(A_RATE_MAX/4)      +: 32] = {27'd0, cfg_rate_max};
+        view[32*(A_RATE_WINDOW/4)   +: 32] = cfg_rate_window;
+        view[32*(A_TOKEN_PREFIX/4)  +: 32] = cfg_token_prefix;
+        view[32*(A_FIRM/4)          +: 32] = cfg_firm;
+        view[32*(A_TIF/4)           +: 32] = cfg_tif;
+        view[32*(A_MIN_QTY/4)       +: 32] = cfg_min_qty;
+        view[32*(A_ORDER_FLAGS/4)   +: 32] = {cfg_cross_type, cfg_iso, cfg_capacity, cfg_display};
+        view[32*(A_CUSTOMER_TYPE/4) +: 32] = {24'd0, cfg_customer_type};
+        view[32*(A_PACKETS/4)       +: 32] = packets;
+        view[32*(A_GAPS/4)          +: 32] = gaps;
+        view[32*(A_MALFORMED/4)     +: 32] = malformed;
+        view[32*(A_MESSAGES/4)      +: 32] = messages;
+        view[32*(A_REQUESTS/4)      +: 32] = requests;
+        view[32*(A_REJECTED/4)      +: 32] = rejected;
+        view[32*(A_SENT/4)          +: 32] = sent;
+        view[32*(A_LATENCY/4)       +: 32] = latency;
+        view[32*(A_CLOCK_PERIOD/4)  +: 32] = CLOCK_PERIOD_PS;
+        view[32*(A_BOOK_FLAGS/4)    +: 32] = {24'd0, book_error, book_overflow};
+        for (v = 0; v < 4; v = v + 1) begin
+            view[32*(W_LOCATE + v)    +: 32] = {16'd0, locate[v]};
+            view[32*(W_REF_PRICE + v) +: 32] = ref_price[v];
+            view[32*(W_HELD + v)      +: 32] = held[v];
         end
+        for (v = 0; v < 8; v = v + 1) view[32*(W_STOCK + v) +: 32] = stock[v];
     end
+
+    // A register is at the word address.
+    function mapped(input [7:0] a);
+        mapped = a <= A_CUSTOMER_TYPE || a[7:5] == A_STOCK[7:5] || (a >= A_PACKETS && a <= A_BOOK_FLAGS);
+    endfunction
+
+    // A configuration register is at the word address.
+    function writable(input [7:0] a);
+        writable = a != A_VERSION && (a <= A_CUSTOMER_TYPE || a[7:5] == A_STOCK[7:5]);
+    endfunction
 
 endmodule
 

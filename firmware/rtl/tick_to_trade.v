@@ -1,23 +1,27 @@
 // Tick to trade: MoldUDP64 packets of ITCH in, OUCH 4.2 Enter Orders out, configured through a register file.
 //
 //   s_t* -> moldudp64_framer -> itch_parser -> book_top -> trigger -> pretrade_risk -> ouch_enter -> m_t*
-//                                                 regs (reg_addr, reg_we, reg_wdata, reg_rdata)
+//                                                 regs (AXI4-Lite slave s_axi_*)
 //
 // Input : the UDP payload of MoldUDP64 packets, one packet per s_tlast (64-bit beats as in moldudp64_framer).
 // Output: one 49-byte Enter Order per accepted order, 7 beats on m_t* (as in ouch_enter).
-// Config: every block's configuration lives in regs (map in firmware/README.md); after rst the kill switch is
-//         engaged and nothing is tracked. book_top clears its order table for 2048 cycles after rst.
+// Config: every block's configuration lives in regs (map in firmware/README.md), reached through its AXI4-Lite
+//         port; after rst the kill switch is engaged and nothing is tracked. book_top clears its order table for
+//         2048 cycles after rst. CLOCK_PERIOD_PS is the period of clk in picoseconds, readable in CLOCK_PERIOD:
+//         the order-rate window is counted in cycles of it.
 // Counters: packets, gaps and malformed packets (framer status), messages (framer output), order requests and
 //         rejections (pretrade_risk verdicts), orders sent (Enter Orders fully taken), and the latency of the
 //         last order: cycles from the itch_parser taking the last beat of the triggering message to the first
 //         Enter Order beat being valid. A cycle stamp travels with each message through the chain for it.
-// Latency (idle chain, output ready, tracked locate): the first Enter Order beat is valid 8 cycles after the
-//         input beat holding the last byte of the triggering message is taken: framer 1, itch_parser 1,
-//         book_top 3, trigger 1, pretrade_risk 1, ouch_enter 1. LAST_LATENCY reads 7 (the framer's cycle is
-//         before its stamp).
+// Latency (output ready, no earlier Enter Order still being sent): the first Enter Order beat is valid 9 cycles
+//         after the input beat holding the last byte of the triggering message is taken, for every message type,
+//         place in the packet and alignment, at line rate or not: framer 1, itch_parser 1, book_top 4, trigger 1,
+//         pretrade_risk 1, ouch_enter 1. LAST_LATENCY reads 8 (the framer's cycle is before its stamp).
 `default_nettype none
 
-module tick_to_trade (
+module tick_to_trade #(
+    parameter integer CLOCK_PERIOD_PS = 4000
+) (
     input  wire         clk,
     input  wire         rst,
 
@@ -33,10 +37,24 @@ module tick_to_trade (
     output wire         m_tlast,
     input  wire         m_tready,
 
-    input  wire [7:0]   reg_addr,
-    input  wire         reg_we,
-    input  wire [31:0]  reg_wdata,
-    output wire [31:0]  reg_rdata
+    // AXI4-Lite slave of the register file
+    input  wire [7:0]   s_axi_awaddr,
+    input  wire         s_axi_awvalid,
+    output wire         s_axi_awready,
+    input  wire [31:0]  s_axi_wdata,
+    input  wire [3:0]   s_axi_wstrb,
+    input  wire         s_axi_wvalid,
+    output wire         s_axi_wready,
+    output wire [1:0]   s_axi_bresp,
+    output wire         s_axi_bvalid,
+    input  wire         s_axi_bready,
+    input  wire [7:0]   s_axi_araddr,
+    input  wire         s_axi_arvalid,
+    output wire         s_axi_arready,
+    output wire [31:0]  s_axi_rdata,
+    output wire [1:0]   s_axi_rresp,
+    output wire         s_axi_rvalid,
+    input  wire         s_axi_rready
 );
 
     // ---- configuration ----------------------------------------------------------------------------------
@@ -53,8 +71,9 @@ module tick_to_trade (
     wire [255:0] cfg_stocks;
 
     // ---- framer -> parser -------------------------------------------------------------------------------
-    wire [63:0]  f_tdata, f_seq;
-    wire [7:0]   f_tkeep;
+    wire [127:0] f_tdata;
+    wire [63:0]  f_seq;
+    wire [15:0]  f_tkeep;
     wire         f_tvalid, f_tlast, f_tready;
     wire         stat_valid, stat_gap, err_malformed;
 
@@ -68,7 +87,8 @@ module tick_to_trade (
     // ---- book -> trigger --------------------------------------------------------------------------------
     wire         b_valid, b_ready, b_tracked, b_bid_valid, b_ask_valid, b_overflow, b_error;
     wire [1:0]   b_slot;
-    wire [31:0]  b_bid_price, b_ask_price;
+    wire [31:0]  b_bid_price, b_ask_price, b_tag;
+    wire [3:0]   book_overflow, book_error;
 
     // ---- trigger -> risk -> encoder ---------------------------------------------------------------------
     wire         t_valid, t_ready, t_sell;
@@ -119,11 +139,12 @@ module tick_to_trade (
         .cfg_locates(cfg_locates), .cfg_enable(cfg_book_enable),
         .s_valid(p_valid), .s_ready(p_ready), .s_type(p_type), .s_bad_len(p_bad_len), .s_locate(p_locate),
         .s_order_ref(p_order_ref), .s_new_ref(p_new_ref), .s_side(p_side), .s_shares(p_shares),
-        .s_price(p_price),
+        .s_price(p_price), .s_tag(stamp_p),
         .m_valid(b_valid), .m_ready(b_ready), .m_tracked(b_tracked), .m_slot(b_slot),
         .m_bid_valid(b_bid_valid), .m_bid_price(b_bid_price), .m_bid_size(b_bid_size),
         .m_ask_valid(b_ask_valid), .m_ask_price(b_ask_price), .m_ask_size(b_ask_size),
-        .m_overflow(b_overflow), .m_error(b_error)
+        .m_overflow(b_overflow), .m_error(b_error), .m_tag(b_tag),
+        .flags_overflow(book_overflow), .flags_error(book_error)
     );
 
     trigger trig (
@@ -155,31 +176,37 @@ module tick_to_trade (
         .cfg_display(cfg_display), .cfg_capacity(cfg_capacity), .cfg_iso(cfg_iso), .cfg_min_qty(cfg_min_qty),
         .cfg_cross_type(cfg_cross_type), .cfg_customer_type(cfg_customer_type),
         .s_valid(r_valid), .s_ready(r_ready), .s_slot(r_slot), .s_sell(r_sell), .s_price(r_price),
-        .s_shares(r_shares),
+        .s_shares(r_shares), .s_tag(stamp_r), .m_start(e_start), .m_tag(e_tag),
         .m_tvalid(m_tvalid), .m_tready(m_tready), .m_tdata(m_tdata), .m_tkeep(m_tkeep), .m_tlast(m_tlast)
     );
 
     // ---- latency stamps: the cycle the parser took a message's last beat, handed on with every handshake ----
+    // (book_top and ouch_enter hold several messages: the stamp travels inside them as a tag)
     reg  [31:0] now;
-    reg  [31:0] stamp_p, stamp_b, stamp_t, stamp_r;   // of the beat held by parser, book, trigger, risk
+    reg  [31:0] stamp_p, stamp_t, stamp_r;            // of the beat held by parser, trigger, risk
+    wire [31:0] e_tag;
+    wire        e_start;
     wire        f_last = f_tvalid && f_tready && f_tlast;
-    wire        p_fire = p_valid && p_ready;
     wire        b_fire = b_valid && b_ready;
     wire        t_fire = t_valid && t_ready;
-    wire        r_fire = r_valid && r_ready;
 
     always @(posedge clk) begin
         if (rst) now <= 32'd0;
         else now <= now + 32'd1;
         if (f_last) stamp_p <= now;
-        if (p_fire) stamp_b <= stamp_p;
-        if (b_fire) stamp_t <= stamp_b;
+        if (b_fire) stamp_t <= b_tag;
         if (t_fire) stamp_r <= stamp_t;
     end
 
-    regs regfile (
+    regs #(.CLOCK_PERIOD_PS(CLOCK_PERIOD_PS)) regfile (
         .clk(clk), .rst(rst),
-        .reg_addr(reg_addr), .reg_we(reg_we), .reg_wdata(reg_wdata), .reg_rdata(reg_rdata),
+        .s_axi_awaddr(s_axi_awaddr), .s_axi_awvalid(s_axi_awvalid), .s_axi_awready(s_axi_awready),
+        .s_axi_wdata(s_axi_wdata), .s_axi_wstrb(s_axi_wstrb), .s_axi_wvalid(s_axi_wvalid),
+        .s_axi_wready(s_axi_wready), .s_axi_bresp(s_axi_bresp), .s_axi_bvalid(s_axi_bvalid),
+        .s_axi_bready(s_axi_bready), .s_axi_araddr(s_axi_araddr), .s_axi_arvalid(s_axi_arvalid),
+        .s_axi_arready(s_axi_arready), .s_axi_rdata(s_axi_rdata), .s_axi_rresp(s_axi_rresp),
+        .s_axi_rvalid(s_axi_rvalid), .s_axi_rready(s_axi_rready),
+        .book_overflow(book_overflow), .book_error(book_error),
         .cfg_kill(cfg_kill), .cfg_buy_enable(cfg_buy_enable), .cfg_sell_enable(cfg_sell_enable),
         .cfg_slot(cfg_slot), .cfg_buy_limit(cfg_buy_limit), .cfg_sell_limit(cfg_sell_limit),
         .cfg_shares(cfg_shares), .cfg_book_enable(cfg_book_enable), .cfg_ref_valid(cfg_ref_valid),
@@ -191,7 +218,7 @@ module tick_to_trade (
         .cfg_customer_type(cfg_customer_type), .cfg_stocks(cfg_stocks),
         .ev_packet(stat_valid), .ev_gap(stat_valid && stat_gap), .ev_malformed(err_malformed),
         .ev_message(f_last), .ev_request(v_valid), .ev_reject(v_valid && !v_accept),
-        .ev_sent(m_tvalid && m_tready && m_tlast), .ev_sent_first(r_fire), .ev_latency(now + 32'd1 - stamp_r)
+        .ev_sent(m_tvalid && m_tready && m_tlast), .ev_sent_first(e_start), .ev_latency(now - e_tag)
     );
 
 endmodule

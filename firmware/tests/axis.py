@@ -42,11 +42,30 @@ def to_beats(payload: bytes, side: tuple[tuple[str, int], ...] = ()) -> list[Bea
     return beats
 
 
-def from_beat(data: int, keep: int) -> bytes:
-    """The bytes of one output beat, after checking that tkeep is contiguous from lane 0."""
+def to_words(payload: bytes, rng: random.Random) -> list[Beat]:
+    """Split a message into beats of the framer's output: one or two 8-byte words each (chosen at random), the
+    last holding the last 1 to 16 bytes; stream byte k of a beat in lane k."""
+    if not payload:
+        raise ValueError("empty payload")
+    beats = []
+    start = 0
+    while start < len(payload):
+        size = 16 if len(payload) - start <= 16 else rng.choice((8, 16))
+        chunk = payload[start : start + size]
+        start += size
+        beats.append(Beat(int.from_bytes(chunk, "little"), (1 << len(chunk)) - 1, start >= len(payload)))
+    return beats
+
+
+def from_beat(data: int, keep: int, lanes: int = 8) -> bytes:
+    """The bytes of one output beat of ``lanes`` byte lanes, after checking that tkeep is contiguous from lane 0
+    and the lanes it leaves out are zero."""
     count = keep.bit_length()
-    assert keep == (1 << count) - 1, f"tkeep {keep:#04x} is not contiguous from lane 0"
-    return data.to_bytes(8, "little")[:count]
+    assert keep == (1 << count) - 1, f"tkeep {keep:#06x} is not contiguous from lane 0"
+    assert count <= lanes
+    raw = data.to_bytes(lanes, "little")
+    assert not any(raw[count:]), "bytes outside tkeep are not zero"
+    return raw[:count]
 
 
 @dataclass(slots=True)

@@ -27,7 +27,8 @@ class FieldBench:
 
     ``outputs`` names the ``m_<name>`` fields read on every output handshake. ``accepted`` holds the cycle of
     every input handshake, ``taken`` every output beat read, ``valid_since`` the cycle each output beat was first
-    seen valid. ``before_edge(bench)`` runs before each edge, after the inputs are driven (for side inputs).
+    seen valid, ``taken_cycles`` the cycle of every output handshake. ``before_edge(bench)`` runs before each edge,
+    after the inputs are driven (for side inputs).
     """
 
     dut: Any
@@ -39,6 +40,7 @@ class FieldBench:
     queue: deque[dict[str, int]] = field(default_factory=deque)
     accepted: list[int] = field(default_factory=list)
     taken: list[dict[str, int]] = field(default_factory=list)
+    taken_cycles: list[int] = field(default_factory=list)
     valid_since: list[int] = field(default_factory=list)
     before_edge: Callable[[FieldBench], None] | None = None
     valid_name: str = "m_valid"
@@ -94,6 +96,7 @@ class FieldBench:
             self._waiting = True
         if self._ready:
             self.taken.append({name: int(getattr(dut, f"m_{name}").value) for name in self.outputs})
+            self.taken_cycles.append(self.cycle)
             self._waiting = False
 
     def _drive(self) -> None:

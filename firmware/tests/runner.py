@@ -1,4 +1,4 @@
-"""Runs the firmware checks: cocotb simulations on Icarus, Verilator lint and Yosys size reports.
+"""Runs the firmware checks: cocotb simulations on Icarus, Verilator lint and Yosys size and logic-depth reports.
 
 Used by the pytest entry points in ``tests/firmware/``; also a small command line::
 
@@ -20,6 +20,11 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as a script or imported from tests/firmware: the testbench helpers are beside
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from depth import Depth, logic_depth
+
 FIRMWARE = Path(__file__).resolve().parent.parent
 RTL = FIRMWARE / "rtl"
 TESTS = FIRMWARE / "tests"
@@ -30,6 +35,11 @@ CHAIN = "tick_to_trade"
 """The whole chain (``rtl/tick_to_trade.v``, testbench ``tests/tb_tick_to_trade.py``): every block, the register
 file and the top; it has no size budget of its own."""
 CHAIN_SOURCES = (*BLOCKS, "regs", CHAIN)
+CHAIN_TESTS = ("tb_tick_to_trade", "tb_tick_to_trade_stream", "tb_tick_to_trade_axil")
+"""The chain's testbench modules."""
+CHAIN_PARAMETERS = {"CLOCK_PERIOD_PS": 1_000_000}
+"""The chain is simulated as a 1 MHz design: its order-rate window of whole milliseconds is then a thousand cycles
+a millisecond, short enough to end within a run (``chain_bench.CLOCK_PERIOD_PS``)."""
 TOOLS = ("iverilog", "verilator", "yosys")
 INSTALL_HINT = (
     "install the HDL tools (Debian/Ubuntu: `apt-get install -y iverilog verilator yosys`) "
@@ -63,13 +73,14 @@ def simulate(block: str, build_dir: Path, testcase: str | None = None) -> tuple[
         hdl_toplevel=block,
         build_dir=build_dir,
         build_args=["-g2005"],
+        parameters=CHAIN_PARAMETERS if block == CHAIN else {},
         timescale=("1ns", "1ps"),
         always=True,
     )
     results = build_dir / "results.xml"
     try:
         runner.test(
-            test_module=f"tb_{block}",
+            test_module=list(CHAIN_TESTS) if block == CHAIN else f"tb_{block}",
             hdl_toplevel=block,
             build_dir=build_dir,
             test_dir=build_dir,
@@ -113,10 +124,23 @@ class Size:
     brams: int
 
 
-def start_synth(block: str, report: Path) -> subprocess.Popen[str]:
-    """Start Yosys ``synth_xilinx`` on ``block``, its ``stat`` going to ``report``."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Synthesis:
+    """A block's size and logic depth after synthesis."""
+
+    size: Size
+    depth: Depth
+
+
+def start_synth(block: str, report: Path, netlist: Path) -> subprocess.Popen[str]:
+    """Start Yosys ``synth_xilinx`` on ``block``, its ``stat`` going to ``report`` and the mapped netlist (JSON) to
+    ``netlist``; the chain is flattened, so that its paths are followed across blocks."""
     files = " ".join(map(str, sources(block)))
-    script = f"read_verilog {files}; synth_xilinx -family {SYNTH_FAMILY} -top {block} -noiopad; tee -q -o {report} stat"
+    flatten = " -flatten" if block == CHAIN else ""
+    script = (
+        f"read_verilog {files}; synth_xilinx -family {SYNTH_FAMILY} -top {block} -noiopad{flatten}; "
+        f"tee -q -o {report} stat; write_json {netlist}"
+    )
     return subprocess.Popen(["yosys", "-q", "-p", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -135,33 +159,56 @@ def parse_stat(text: str) -> Size:
     return Size(luts=luts, ffs=ffs, brams=brams)
 
 
-def synth(blocks: tuple[str, ...] = BLOCKS) -> dict[str, Size]:
-    """Synthesize the blocks in parallel and return their sizes."""
+def synth(blocks: tuple[str, ...] = BLOCKS) -> dict[str, Synthesis]:
+    """Synthesize the blocks in parallel and return their sizes and logic depths."""
     with tempfile.TemporaryDirectory() as tmp:
         reports = {block: Path(tmp) / f"{block}.stat" for block in blocks}
-        procs = {block: start_synth(block, reports[block]) for block in blocks}
-        sizes = {}
+        netlists = {block: Path(tmp) / f"{block}.json" for block in blocks}
+        procs = {block: start_synth(block, reports[block], netlists[block]) for block in blocks}
+        out = {}
         for block, proc in procs.items():
             output, _ = proc.communicate()
             if proc.returncode != 0:
                 raise RuntimeError(f"yosys failed on {block}:\n{output}")
-            sizes[block] = parse_stat(reports[block].read_text())
-        return sizes
+            out[block] = Synthesis(
+                size=parse_stat(reports[block].read_text()),
+                depth=logic_depth(json.loads(netlists[block].read_text()), block),
+            )
+        return out
 
 
-def budget() -> dict[str, Size]:
-    """The size budget of every block (``budget.json``)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Budget:
+    """A block's budget: size (checked with :data:`TOLERANCE`) and logic levels (checked exactly)."""
+
+    size: Size
+    max_logic_levels: int
+
+
+def budget() -> dict[str, Budget]:
+    """The budget of every block (``budget.json``)."""
     raw = json.loads(BUDGET.read_text())
-    return {block: Size(**sizes) for block, sizes in raw["blocks"].items()}
+    return {
+        block: Budget(
+            size=Size(luts=limits["luts"], ffs=limits["ffs"], brams=limits["brams"]),
+            max_logic_levels=limits["max_logic_levels"],
+        )
+        for block, limits in raw["blocks"].items()
+    }
 
 
-def over_budget(block: str, size: Size, limit: Size) -> list[str]:
-    """What exceeds the budget by more than :data:`TOLERANCE` (empty when within it)."""
+def over_budget(block: str, result: Synthesis, limit: Budget) -> list[str]:
+    """What exceeds the budget: a size more than :data:`TOLERANCE` above it, logic levels above it at all."""
     problems = []
     for name in ("luts", "ffs", "brams"):
-        have, allowed = getattr(size, name), getattr(limit, name)
+        have, allowed = getattr(result.size, name), getattr(limit.size, name)
         if have > allowed * (1 + TOLERANCE):
             problems.append(f"{block}: {have} {name} against a budget of {allowed} (+{TOLERANCE:.0%})")
+    if result.depth.levels > limit.max_logic_levels:
+        problems.append(
+            f"{block}: {result.depth.levels} logic levels against a budget of {limit.max_logic_levels} "
+            f"({result.depth.start} -> {result.depth.end})"
+        )
     return problems
 
 
@@ -173,8 +220,10 @@ def main(argv: list[str]) -> int:
     blocks = tuple(argv[1:]) or BLOCKS
     status = 0
     if argv[0] == "synth":
-        for block, size in synth(blocks).items():
-            print(f"{block}: {size.luts} LUTs, {size.ffs} FFs, {size.brams} BRAMs")
+        for block, result in synth(blocks).items():
+            size, depth = result.size, result.depth
+            print(f"{block}: {size.luts} LUTs, {size.ffs} FFs, {size.brams} BRAMs, {depth.levels} logic levels")
+            print(f"  deepest path: {depth.start} -> {depth.end}")
         return 0
     for block in blocks:
         if argv[0] == "lint":

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import random
+from dataclasses import replace
 
 import cocotb
 import pytest
-from axis import Bench, to_beats
+from axis import Bench, to_words
 from itch_streams import BOOK_TYPES, decoded, extreme_messages, random_messages
 
 from engine.itch.errors import ItchDecodeError
@@ -118,7 +119,9 @@ async def run_messages(
     dut.s_seq.value = 0
     await bench.start()
     for seq, raw in messages:
-        bench.send(to_beats(raw, side=(("s_seq", seq),)))
+        beats = to_words(raw, bench.rng)
+        beats[-1] = replace(beats[-1], side=(("s_seq", seq),))
+        bench.send(beats)
         if pauses:
             bench.pause(bench.rng.randint(0, pauses))
     outputs: list[dict[str, int]] = []

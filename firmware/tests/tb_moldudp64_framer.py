@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import cocotb
 from axis import Bench, from_beat, to_beats
@@ -17,7 +18,7 @@ from itch_streams import (
     random_session,
 )
 
-from engine.itch.moldudp64 import build_end_of_session, build_heartbeat, build_packet
+from engine.itch.moldudp64 import build_end_of_session, build_heartbeat, build_packet, parse_packet
 
 SESSION = "NASDAQ0001"
 SEED = int(os.environ.get("FIRMWARE_SEED", "20260101"))
@@ -42,13 +43,13 @@ class Seen:
         if int(dut.m_tvalid.value) and bench.out_ready:
             last = bool(int(dut.m_tlast.value))
             keep = int(dut.m_tkeep.value)
-            assert last or keep == 0xFF, "partial tkeep before the last beat"
+            assert last or keep in (0x00FF, 0xFFFF), "a beat before the last is not one or two whole words"
             seq = int(dut.m_seq.value)
             if not self._parts:
                 self._seq = seq
                 self.first_beat_cycles.append(bench.cycle)
             assert seq == self._seq, "m_seq changed within a message"
-            self._parts.append(from_beat(int(dut.m_tdata.value), keep))
+            self._parts.append(from_beat(int(dut.m_tdata.value), keep, lanes=16))
             if last:
                 self.messages.append((seq, b"".join(self._parts)))
                 self.last_beat_cycles.append(bench.cycle)
@@ -99,6 +100,30 @@ async def run_session(dut, session: Session, *, idle: float, stall: float, gap_c
     return bench, seen
 
 
+def end_cycles(bench: Bench, session: Session) -> list[int]:
+    """For every message the framer must output, the cycle its input beat holding the message's last byte was
+    taken (blocks matched in order by sequence number: duplicates are skipped)."""
+    taken = [cycle for cycle, _ in bench.accepted]
+    blocks: list[tuple[int, int]] = []  # (sequence, index of the input beat holding the block's last byte)
+    first_beat = 0
+    for raw in session.packets:
+        packet = parse_packet(raw)
+        end = 20
+        for index, message in enumerate(packet.messages):
+            end += 2 + len(message)
+            if message:
+                blocks.append((packet.sequence + index, first_beat + (end - 1) // 8))
+        first_beat += (len(raw) + 7) // 8
+    out = []
+    position = 0
+    for sequence, _ in (item for item in session.messages if item[1]):
+        while blocks[position][0] != sequence:
+            position += 1
+        out.append(taken[blocks[position][1]])
+        position += 1
+    return out
+
+
 @cocotb.test()
 async def random_stream_with_idle_and_backpressure(dut):
     """Several thousand seeded random messages: gaps, duplicates, heartbeats, idle input, random ready."""
@@ -111,9 +136,23 @@ async def random_stream_with_idle_and_backpressure(dut):
 async def back_to_back_at_full_rate(dut):
     """No idle cycles and ready always high: packets follow one another beat after beat."""
     session = random_session(random.Random(SEED + 1), 1000, SESSION)
-    bench, _ = await run_session(dut, session, idle=0.0, stall=0.0)
+    bench, seen = await run_session(dut, session, idle=0.0, stall=0.0)
     in_beats = sum(len(to_beats(packet)) for packet in session.packets)
     dut._log.info("full rate: %d input beats in %d cycles", in_beats, bench.cycle)
+    # Every message's last beat leaves the cycle after the input beat holding its last byte, wherever it sits.
+    assert seen.last_beat_cycles == [cycle + 1 for cycle in end_cycles(bench, session)]
+    # One input beat a cycle inside a packet.
+    inside = [later[0] - earlier[0] for earlier, later in pairwise(bench.accepted) if not earlier[1].last]
+    assert set(inside) == {1}
+
+
+@cocotb.test()
+async def constant_latency_with_idle_input(dut):
+    """Idle input cycles between and inside packets, output ready: every message's last beat leaves exactly one
+    cycle after the input beat holding its last byte."""
+    session = random_session(random.Random(SEED + 2), 600, SESSION)
+    bench, seen = await run_session(dut, session, idle=0.3, stall=0.0, gap_cycles=3)
+    assert seen.last_beat_cycles == [cycle + 1 for cycle in end_cycles(bench, session)]
 
 
 @cocotb.test()
@@ -145,14 +184,12 @@ async def latency(dut):
     packet = build_packet(SESSION, 7, [add])
     bench, seen = await run_session(dut, golden_session([packet]), idle=0.0, stall=0.0)
     cycles = [cycle for cycle, _ in bench.accepted]
-    # Beats 0..4 go in on consecutive cycles; the buffer is then full for one cycle (it holds 24 bytes and takes
-    # a beat only while it holds 16 or fewer).
     first = cycles[0]
-    assert cycles == [first, first + 1, first + 2, first + 3, first + 4, first + 6, first + 7, first + 8]
-    # Message bytes 0..7 are packet bytes 22..29, the last in input beat 3: its output beat is taken 2 cycles
-    # later (one cycle reads the length prefix). The message's last byte is in input beat 7: its output beat
-    # (tlast) is taken the next cycle.
-    assert seen.first_beat_cycles == [cycles[3] + 2]
+    assert cycles == list(range(first, first + 8)), "one input beat a cycle"
+    # Message bytes 0..7 are packet bytes 22..29, the last in input beat 3: its output beat is taken the next
+    # cycle, with the length prefix. The message's last byte is in input beat 7: its output beat (tlast) is
+    # taken the next cycle.
+    assert seen.first_beat_cycles == [cycles[3] + 1]
     assert seen.last_beat_cycles == [cycles[7] + 1]
     # The count ends the header in input beat 2; stat_valid is high in the cycle after the next one.
     assert seen.status_cycles == [cycles[2] + 2]

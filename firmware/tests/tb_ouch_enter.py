@@ -7,6 +7,7 @@ import os
 import random
 import string
 from dataclasses import dataclass
+from itertools import pairwise
 
 import cocotb
 from axis import from_beat
@@ -18,8 +19,10 @@ from engine.ouch.messages import PRICE_MAX, TIF_MARKET_HOURS, EnterOrder
 SEED = int(os.environ.get("FIRMWARE_SEED", "20260101"))
 LATENCY = 1
 BEATS = 7
-INPUTS = ("slot", "sell", "price", "shares")
-OUTPUTS = ("tdata", "tkeep", "tlast")
+INPUTS = ("slot", "sell", "price", "shares", "tag")
+OUTPUTS = ("tdata", "tkeep", "tlast", "tag")
+QUEUE = 16
+"""Orders the block holds while a message is being sent."""
 
 
 def _ascii(text: str, size: int) -> int:
@@ -90,11 +93,13 @@ def random_orders(rng: random.Random, count: int) -> list[dict[str, int]]:
 
 
 async def check(dut, config: Config, orders: list[dict[str, int]], *, idle: float, stall: float) -> FieldBench:
-    """Run the orders; every message equals the engine's encoding, its first beat exactly LATENCY after."""
+    """Run the orders; every message equals the engine's encoding, with its order's tag; its first beat LATENCY
+    after the order is taken, or the cycle after the previous message's last beat when it waited."""
     bench = FieldBench(
         dut, random.Random(SEED), OUTPUTS, idle=idle, stall=stall, valid_name="m_tvalid", ready_name="m_tready"
     )
     await bench.start(config.ports(), INPUTS)
+    orders = [{**order, "tag": index * 7919 % 2**32} for index, order in enumerate(orders)]
     await bench.run(orders, lambda: len(bench.taken) == BEATS * len(orders))
     assert len(bench.taken) == BEATS * len(orders)
     messages: list[bytes] = []
@@ -109,8 +114,11 @@ async def check(dut, config: Config, orders: list[dict[str, int]], *, idle: floa
         want = encode(config.enter_order(number, order))
         assert len(want) == 49
         assert got == want, f"order {number}: got {got!r}, want {want!r}"
+    tags = [beat["tag"] for beat in bench.taken]
+    assert tags == [order["tag"] for order in orders for _ in range(BEATS)]
     firsts = bench.valid_since[::BEATS]
-    assert firsts == [cycle + LATENCY for cycle in bench.accepted]
+    ends = [0, *bench.taken_cycles[BEATS - 1 :: BEATS]]
+    assert firsts == [max(cycle + LATENCY, end + 1) for cycle, end in zip(bench.accepted, ends, strict=False)]
     return bench
 
 
@@ -136,9 +144,15 @@ async def random_orders_with_idle_and_backpressure(dut):
 
 @cocotb.test()
 async def full_rate(dut):
-    """Input always valid, ready always high: a message every 7 cycles, one beat every cycle."""
+    """Input always valid, ready always high: one beat every cycle, a message every 7; orders are taken every
+    cycle until the queue is full, then one every 7 cycles."""
     bench = await check(dut, CONFIG, random_orders(random.Random(SEED + 1), 100), idle=0.0, stall=0.0)
-    assert bench.accepted == list(range(bench.accepted[0], bench.accepted[0] + BEATS * 100, BEATS))
+    start = bench.valid_since[0]
+    assert bench.valid_since == list(range(start, start + BEATS * 100))
+    first = bench.accepted[0]
+    assert bench.accepted[: QUEUE + 1] == list(range(first, first + QUEUE + 1))
+    tail = bench.accepted[-50:]
+    assert {later - earlier for earlier, later in pairwise(tail)} == {BEATS}
 
 
 @cocotb.test()

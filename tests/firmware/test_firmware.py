@@ -1,4 +1,5 @@
-"""The firmware blocks: cocotb simulations on Icarus against the engine's ITCH code, Verilator lint, Yosys size.
+"""The firmware blocks: cocotb simulations on Icarus against the engine's ITCH code, Verilator lint, Yosys size and
+logic depth.
 
 Skipped (with how to install them) when the HDL tools or cocotb are missing. The checks themselves live in
 ``firmware/tests/runner.py``.
@@ -16,9 +17,10 @@ FIRMWARE_TESTS = Path(__file__).resolve().parents[2] / "firmware" / "tests"
 sys.path.insert(0, str(FIRMWARE_TESTS))
 
 import runner  # noqa: E402  (lives in firmware/tests, next to the testbenches)
+from depth import Depth, logic_depth  # noqa: E402
 
 from core.instruments import Instrument  # noqa: E402
-from engine.fpga import BookSlot, FirmwareDriver, Reg, TriggerRule  # noqa: E402
+from engine.fpga import BookFlags, BookSlot, FirmwareDriver, Reg, TriggerRule  # noqa: E402
 
 _missing = runner.missing_tools()
 if importlib.util.find_spec("cocotb") is None:
@@ -61,19 +63,70 @@ def test_chain_lints_clean(top: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def sizes() -> dict[str, runner.Size]:
-    """Every block synthesized once (in parallel)."""
-    return runner.synth()
+def synthesis() -> dict[str, runner.Synthesis]:
+    """Every block synthesized once (in parallel); the report is printed (``pytest -s`` shows it)."""
+    results = runner.synth()
+    for block, result in results.items():
+        size, depth = result.size, result.depth
+        print(
+            f"{block}: {size.luts} LUTs, {size.ffs} FFs, {size.brams} BRAMs, {depth.levels} logic levels "
+            f"({depth.start} -> {depth.end})"
+        )
+    return results
 
 
 @pytest.mark.slow
 @needs_tools
 @pytest.mark.parametrize("block", runner.BLOCKS)
-def test_block_fits_its_budget(block: str, sizes: dict[str, runner.Size]) -> None:
-    """LUTs, flip-flops and block RAMs within 10% of firmware/budget.json."""
+def test_block_fits_its_budget(block: str, synthesis: dict[str, runner.Synthesis]) -> None:
+    """LUTs, flip-flops and block RAMs within 10% of firmware/budget.json, logic levels within it."""
     limits = runner.budget()
     assert set(limits) == set(runner.BLOCKS)
-    assert runner.over_budget(block, sizes[block], limits[block]) == []
+    assert runner.over_budget(block, synthesis[block], limits[block]) == []
+
+
+def _netlist(cells: dict[str, tuple[str, dict[str, list[int]], dict[str, str]]]) -> dict[str, object]:
+    """A Yosys JSON netlist of module ``top`` with input bit 2 and output bit 9, and these cells."""
+    return {
+        "modules": {
+            "top": {
+                "ports": {"a": {"direction": "input", "bits": [2]}, "y": {"direction": "output", "bits": [9]}},
+                "cells": {
+                    name: {"type": kind, "connections": connections, "port_directions": directions}
+                    for name, (kind, connections, directions) in cells.items()
+                },
+                "netnames": {"a": {"bits": [2]}, "q": {"bits": [5]}, "y": {"bits": [9]}},
+            }
+        }
+    }
+
+
+def test_logic_depth_counts_logic_cells_between_registers() -> None:
+    """LUT, carry and mux cells count a level each; a flip-flop ends one path and starts the next."""
+    lut = {"I0": "input", "O": "output"}
+    ff = {"D": "input", "C": "input", "Q": "output"}
+    netlist = _netlist(
+        {
+            "l1": ("LUT2", {"I0": [2], "O": [3]}, lut),
+            "c1": ("CARRY8", {"I0": [3], "O": [4]}, lut),
+            "reg": ("FDRE", {"D": [4], "C": [1], "Q": [5]}, ff),
+            "l2": ("LUT1", {"I0": [5], "O": [6]}, lut),
+            "m1": ("MUXF7", {"I0": [6], "O": [9]}, lut),
+        }
+    )
+    assert logic_depth(netlist, "top") == Depth(levels=2, start="a", end="q (FDRE)")
+    netlist = _netlist({"l1": ("LUT6", {"I0": [2], "O": [9]}, lut)})
+    assert logic_depth(netlist, "top") == Depth(levels=1, start="a", end="output y")
+
+
+def test_logic_levels_above_the_budget_fail() -> None:
+    """One level above max_logic_levels is a failure; the size tolerance does not apply to depth."""
+    limit = runner.Budget(size=runner.Size(luts=100, ffs=100, brams=0), max_logic_levels=6)
+    size = runner.Size(luts=100, ffs=100, brams=0)
+    within = runner.Synthesis(size=size, depth=Depth(levels=6, start="a", end="b"))
+    above = runner.Synthesis(size=size, depth=Depth(levels=7, start="a", end="b"))
+    assert runner.over_budget("x", within, limit) == []
+    assert runner.over_budget("x", above, limit) == ["x: 7 logic levels against a budget of 6 (a -> b)"]
 
 
 def test_size_report_is_parsed() -> None:
@@ -157,3 +210,20 @@ def test_driver_converts_account_limits_to_registers() -> None:
     rule = TriggerRule(symbol="MSFT", quantity=1, buy_at_or_below=1)
     with pytest.raises(ValueError, match="not tracked"):
         driver.set_trigger(rule)
+
+
+def test_driver_times_the_rate_window_by_the_firmware_clock() -> None:
+    """Without clock_hz the rate window is converted with the period the firmware reports (picoseconds), and a
+    firmware reporting none is refused; the book flags are read back by symbol."""
+    bus = _Registers()
+    driver = FirmwareDriver(bus)
+    with pytest.raises(ValueError, match="no clock period"):
+        driver.configure_risk({"order_rate": {"max_orders": 5, "window_ms": 1}})
+    bus.values[Reg.CLOCK_PERIOD] = 4_000  # 250 MHz
+    driver.configure_risk({"order_rate": {"max_orders": 5, "window_ms": 3}})
+    assert (bus.values[Reg.RATE_MAX], bus.values[Reg.RATE_WINDOW]) == (5, 750_000)
+    bus.values[Reg.CLOCK_PERIOD] = 1_000_000  # 1 MHz
+    assert driver.window_cycles(3) == 3_000
+    driver.configure_books([BookSlot(instrument=Instrument(symbol=s), locate=n) for n, s in enumerate("ABCD")])
+    bus.values[Reg.BOOK_FLAGS] = 0b0100_0011
+    assert driver.book_flags() == BookFlags(overflow=frozenset({"A", "B"}), error=frozenset({"C"}))

@@ -1,6 +1,7 @@
 """Driver of the tick-to-trade firmware: configures it from engine objects and reads its counters back."""
 
 from engine.fpga.driver import (
+    BookFlags,
     BookSlot,
     FirmwareCounters,
     FirmwareDriver,
@@ -11,6 +12,7 @@ from engine.fpga.driver import (
 )
 
 __all__ = [
+    "BookFlags",
     "BookSlot",
     "FirmwareCounters",
     "FirmwareDriver",

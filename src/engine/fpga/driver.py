@@ -62,6 +62,8 @@ class Reg(IntEnum):
     REJECTED = 0xD4
     SENT = 0xD8
     LATENCY = 0xDC
+    CLOCK_PERIOD = 0xE0  # picoseconds: the order-rate window is counted in cycles of this clock
+    BOOK_FLAGS = 0xE4  # bits 3:0 overflow of slots 0..3, bits 7:4 error
 
 
 CONTROL_KILL = 1 << 0
@@ -71,7 +73,8 @@ CONTROL_CLEAR = 1 << 31
 
 
 class RegisterBus(Protocol):
-    """Access to the firmware's 32-bit registers by byte address."""
+    """Access to the firmware's 32-bit registers by byte address (the firmware's AXI4-Lite port, or anything
+    that reaches it)."""
 
     def read(self, addr: int) -> int:
         """The register at ``addr``."""
@@ -132,16 +135,28 @@ class FirmwareCounters:
     last_latency_cycles: int
 
 
-class FirmwareDriver:
-    """Configures the tick-to-trade firmware over ``bus``; ``clock_hz`` converts time windows to cycles.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BookFlags:
+    """Instruments whose firmware book is no longer exact: ``overflow`` went beyond its limits (levels per side,
+    order table), ``error`` saw a message the engine's book rejects. Both are sticky until a reset; the firmware
+    sends no order for a flagged instrument."""
 
-    Change the configuration while no market data flows in: the blocks read it without synchronization.
+    overflow: frozenset[str]
+    error: frozenset[str]
+
+
+class FirmwareDriver:
+    """Configures the tick-to-trade firmware over ``bus``.
+
+    Time windows become clock cycles: at ``clock_hz`` when given, else at the clock period the firmware reports
+    in its ``CLOCK_PERIOD`` register (picoseconds). Change the configuration while no market data flows in: the
+    blocks read it without synchronization.
     """
 
     __slots__ = ("_bus", "_clock_hz", "_slots")
 
-    def __init__(self, bus: RegisterBus, *, clock_hz: int = 250_000_000) -> None:
-        if clock_hz <= 0:
+    def __init__(self, bus: RegisterBus, *, clock_hz: int | None = None) -> None:
+        if clock_hz is not None and clock_hz <= 0:
             raise ValueError(f"clock_hz must be positive, got {clock_hz}")
         self._bus = bus
         self._clock_hz = clock_hz
@@ -150,6 +165,19 @@ class FirmwareDriver:
     def version(self) -> int:
         """The firmware's version register."""
         return self._bus.read(Reg.VERSION)
+
+    def clock_period_ps(self) -> int:
+        """The firmware's clock period in picoseconds, as its ``CLOCK_PERIOD`` register reports it."""
+        return self._bus.read(Reg.CLOCK_PERIOD)
+
+    def window_cycles(self, window_ms: int) -> int:
+        """A window of ``window_ms`` milliseconds in clock cycles (rounded down)."""
+        if self._clock_hz is not None:
+            return window_ms * self._clock_hz // 1000
+        period = self.clock_period_ps()
+        if period <= 0:
+            raise ValueError("the firmware reports no clock period: give clock_hz")
+        return window_ms * 1_000_000_000 // period
 
     # --- configuration ---------------------------------------------------------------------------------------
 
@@ -215,7 +243,7 @@ class FirmwareDriver:
             self._bus.write(Reg.RATE_MAX, RATE_DEPTH)
             self._bus.write(Reg.RATE_WINDOW, 0)
         else:
-            window = int(rate["window_ms"]) * self._clock_hz // 1000
+            window = self.window_cycles(int(rate["window_ms"]))
             if not 0 < window < 2**31:
                 raise ValueError(f"order_rate: window of {window} cycles is outside 1 .. 2**31-1")
             self._bus.write(Reg.RATE_MAX, min(int(rate["max_orders"]), RATE_DEPTH))
@@ -261,6 +289,15 @@ class FirmwareDriver:
             orders_rejected=read(Reg.REJECTED),
             orders_sent=read(Reg.SENT),
             last_latency_cycles=read(Reg.LATENCY),
+        )
+
+    def book_flags(self) -> BookFlags:
+        """The instruments whose firmware book is flagged (see :class:`BookFlags`)."""
+        flags = self._bus.read(Reg.BOOK_FLAGS)
+        symbols = [slot.instrument.symbol for slot in self._slots]
+        return BookFlags(
+            overflow=frozenset(symbol for index, symbol in enumerate(symbols) if flags >> index & 1),
+            error=frozenset(symbol for index, symbol in enumerate(symbols) if flags >> (4 + index) & 1),
         )
 
     def clear_counters(self) -> None:

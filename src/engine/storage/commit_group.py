@@ -117,7 +117,15 @@ class CommitGroup:
                 return
             self.commits += 1
         held, self._held = self._held, []
-        for write, data in held:
+        # Consecutive sends to one writer go out as one write: one system call for a burst of reports.
+        start = 0
+        while start < len(held):
+            write = held[start][0]
+            end = start + 1
+            while end < len(held) and held[end][0] == write:
+                end += 1
+            data = held[start][1] if end == start + 1 else b"".join([chunk for _, chunk in held[start:end]])
+            start = end
             try:
                 write(data)
             except Exception:  # one broken connection must not keep the others' bytes back
