@@ -101,10 +101,9 @@ _FORMATS: dict[str, re.Pattern[bytes]] = {
 }  # fmt: skip
 
 
-def check_format(field_type: str, value: bytes) -> bool:
-    """Whether ``value`` is well formed for a field of FIX type ``field_type`` (free text types always are)."""
-    pattern = _FORMATS.get(field_type)
-    return pattern is None or pattern.fullmatch(value) is not None
+def format_pattern(field_type: str) -> re.Pattern[bytes] | None:
+    """The pattern a whole value of FIX type ``field_type`` must match (None for free text types)."""
+    return _FORMATS.get(field_type)
 
 
 class _Builder:
@@ -182,9 +181,13 @@ class FixDictionary:
 
     def validate(self, message: FixMessage) -> Rejection | None:
         """The first problem of ``message`` against the dictionary (a :class:`Rejection`), or None if it is valid."""
-        from engine.fix._validate import Validator
+        validator = self.__dict__.get("_validator")
+        if validator is None or validator.dictionary is not self:  # a copy made by extension gets its own
+            from engine.fix._validate import Validator
 
-        return Validator(self).run(message)
+            validator = self.__dict__["_validator"] = Validator(self)
+        problem: Rejection | None = validator.run(message)
+        return problem
 
     def groups(self, message: FixMessage, count_tag: int) -> list[FixMessage]:
         """The entries of the first repeating group ``count_tag`` of ``message``, each as its own FixMessage."""

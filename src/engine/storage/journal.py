@@ -13,8 +13,9 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from enum import Enum
+from operator import attrgetter
 from types import TracebackType
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from sqlalchemy import BigInteger, Connection, Engine, Row, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -417,12 +418,48 @@ _ORDER_ENTRY_FIELDS = (
 """Fields of a new Order stored under their own name in its journal entry."""
 
 
-def _stored(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
+class _RowReader:
+    """Reads the named attributes of an object into a row, enums stored as their values."""
+
+    __slots__ = ("_enums", "_get", "_names")
+
+    def __init__(self, kind: type, names: Sequence[str]) -> None:
+        self._names = tuple(names)
+        self._get = attrgetter(*self._names)
+        self._enums = tuple(name for name in self._names if _holds_enum(_annotation(kind, name)))
+
+    def __call__(self, item: object) -> dict[str, Any]:
+        row = dict(zip(self._names, self._get(item), strict=True))
+        for name in self._enums:
+            value = row[name]
+            if value is not None:
+                row[name] = value.value
+        return row
+
+
+def _annotation(kind: type, name: str) -> Any:
+    """The annotated type of attribute ``name`` of ``kind``: a field's, or a property's return type."""
+    hint = get_type_hints(kind).get(name)
+    attribute = getattr(kind, name, None)
+    if hint is None and isinstance(attribute, property) and attribute.fget is not None:
+        hint = get_type_hints(attribute.fget).get("return")
+    if hint is None:
+        raise TypeError(f"{kind.__name__}.{name} has no annotation to store it by")
+    return hint
+
+
+def _holds_enum(hint: Any) -> bool:
+    """Whether a field annotated ``hint`` holds an enum (``Side``, ``Liquidity | None``)."""
+    return any(isinstance(kind, type) and issubclass(kind, Enum) for kind in (hint, *get_args(hint)))
+
+
+_read_order_entry = _RowReader(Order, _ORDER_ENTRY_FIELDS)
+_read_report = _RowReader(ExecutionReport, _REPORT_FIELDS)
+_read_order_row = _RowReader(Order, _ORDER_COLUMN_NAMES)
 
 
 def _order_entry(order: Order) -> dict[str, Any]:
-    entry = {name: _stored(getattr(order, name)) for name in _ORDER_ENTRY_FIELDS}
+    entry = _read_order_entry(order)
     entry.update(kind=JOURNAL_ORDER, ts_ns=order.updated_ns, ord_status=order.status.value)
     entry.update(exec_id=None, exec_type=None, liquidity=None, last_price=None)
     entry.update(cum_qty=0, leaves_qty=order.leaves_qty, last_qty=0, fee=0)
@@ -430,7 +467,7 @@ def _order_entry(order: Order) -> dict[str, Any]:
 
 
 def _report_entry(report: ExecutionReport) -> dict[str, Any]:
-    entry = {name: _stored(getattr(report, name)) for name in _REPORT_FIELDS}
+    entry = _read_report(report)
     entry.update(kind=JOURNAL_EXEC, time_in_force=None, created_ns=None)
     return entry
 
@@ -451,7 +488,7 @@ def _read(name: str, value: Any) -> Any:
 
 
 def _order_row(order: Order) -> dict[str, Any]:
-    return {name: _stored(getattr(order, name)) for name in _ORDER_COLUMN_NAMES}
+    return _read_order_row(order)
 
 
 def _order_changes(report: ExecutionReport) -> dict[str, Any]:
