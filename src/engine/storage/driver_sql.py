@@ -1,10 +1,12 @@
 """Hot-path statements compiled once per database dialect and run through the driver directly.
 
 SQLAlchemy Core spends tens of microseconds per ``Connection.execute`` building its cache key and processing
-parameters, several times what SQLite takes to run a one-row insert. The journal and the FIX session stores
-write several statements per order, so their hot statements are Core statements compiled once per dialect and
-then executed with ``Connection.exec_driver_sql``: still inside the connection's transaction, with none of the
-per-call work. Parameters must be plain values the driver takes as they are (str, int, bytes, None).
+parameters, and about twenty more per ``exec_driver_sql`` on its execution context, several times what SQLite
+takes to run a one-row insert. The journal and the FIX session stores write several statements per order, so
+their hot statements are Core statements compiled once per dialect and then executed on the connection's DB-API
+cursor: inside the transaction the SQLAlchemy connection opened, with none of the per-call work. Driver errors
+are raised as SQLAlchemy's exceptions (``IntegrityError`` and the rest), as ``Connection.execute`` would.
+Parameters must be plain values the driver takes as they are (str, int, bytes, None).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
 
 
@@ -57,4 +60,14 @@ class DriverStatement:
             params = [tuple([row[name] for name in names]) for row in rows]
         else:
             params = [{name: row[name] for name in names} for row in rows]
-        conn.exec_driver_sql(compiled.sql, params[0] if len(params) == 1 else params)
+        dbapi = conn.dialect.loaded_dbapi
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if len(params) == 1:
+                cursor.execute(compiled.sql, params[0])
+            else:
+                cursor.executemany(compiled.sql, params)
+        except dbapi.Error as error:
+            raise DBAPIError.instance(compiled.sql, params, error, dbapi.Error, dialect=conn.dialect) from error
+        finally:
+            cursor.close()
