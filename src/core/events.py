@@ -143,11 +143,13 @@ class RiskEventKind(StrEnum):
     BREACH = "breach"
     KILL_SWITCH = "kill_switch"
     RELEASE = "release"
+    LIMITS = "limits"
+    """Risk limits of an account changed while the engine runs (``check`` names the changed checks)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RiskEvent:
-    """A risk decision worth auditing: a rejected order, a breached limit, the kill switch."""
+    """A risk decision worth auditing: a rejected order, a breached limit, the kill switch, a change of limits."""
 
     ts_ns: Nanos
     kind: RiskEventKind

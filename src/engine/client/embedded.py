@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ from core.events import (
     ExecutionReport,
     PositionUpdate,
     RiskEvent,
+    RiskEventKind,
     TradeTick,
 )
 from core.numbers import Nanos
@@ -25,15 +27,18 @@ from engine.client.protocol import (
     ConnectionEvent,
     ConnectionState,
     EventHandler,
+    RiskLimitsChanged,
     SessionInfo,
     StrategyInfo,
     StrategyState,
 )
+from engine.client.risk_limits import apply_risk_limits
 from engine.plugins import plugins_as_json
 from engine.runtime import LiveRuntime
 
-STREAMED_EVENTS = (BookUpdate, TradeTick, ExecutionReport, CancelReject, PositionUpdate, RiskEvent, EngineStatus)
-"""The engine events a client receives (order-level book actions stay inside the engine)."""
+STREAMED_EVENTS = (BookUpdate, TradeTick, ExecutionReport, CancelReject, PositionUpdate, EngineStatus)
+"""The engine events a client receives as they are (order-level book actions stay inside the engine); risk events
+are received too, a change of limits preceded by a :class:`RiskLimitsChanged`."""
 
 
 class EmbeddedClient:
@@ -41,6 +46,8 @@ class EmbeddedClient:
 
     Commands run synchronously on the engine when awaited; events are delivered to subscribers as the engine
     publishes them, on the loop's thread. ``user`` only names the session: an embedded engine trusts its host.
+    ``info.risk_limits`` are the engine's live limits, whoever changes them (this client or a FIX session of the
+    same engine).
     """
 
     def __init__(self, runtime: LiveRuntime, *, user: str = "local") -> None:
@@ -65,6 +72,7 @@ class EmbeddedClient:
         bus = runtime.engine.bus
         for event_type in STREAMED_EVENTS:
             self._unsubscribe.append(bus.subscribe(event_type, self._forward))
+        self._unsubscribe.append(bus.subscribe(RiskEvent, self._on_risk_event))
         runtime.start()
         engine = runtime.engine
         self._info = SessionInfo(
@@ -82,7 +90,7 @@ class EmbeddedClient:
                 )
                 for spec in runtime.registry.strategies.values()
             ),
-            risk_limits={account.name: account.risk for account in runtime.config.accounts},
+            risk_limits={account: engine.risk.limits(account) for account in engine.risk.accounts},
         )
         self._dispatch(ConnectionEvent(ts_ns=runtime.scheduler.now_ns(), state=ConnectionState.CONNECTED))
         return self._info
@@ -108,6 +116,15 @@ class EmbeddedClient:
 
     def _forward(self, event: object) -> None:
         self._dispatch(event)  # type: ignore[arg-type]  # only STREAMED_EVENTS are subscribed
+
+    def _on_risk_event(self, event: RiskEvent) -> None:
+        """A change of limits updates ``info`` and is told as a :class:`RiskLimitsChanged` before the event."""
+        if event.kind is RiskEventKind.LIMITS and event.account is not None and self._info is not None:
+            limits = self.runtime.engine.risk.limits(event.account)
+            risk_limits = {**self._info.risk_limits, event.account: limits}
+            self._info = dataclasses.replace(self._info, risk_limits=risk_limits)
+            self._dispatch(RiskLimitsChanged(ts_ns=event.ts_ns, account=event.account, limits=limits))
+        self._dispatch(event)
 
     def _dispatch(self, event: ClientEvent) -> None:
         for handler in self._handlers:
@@ -213,3 +230,9 @@ class EmbeddedClient:
 
     async def plugins(self) -> Sequence[Mapping[str, Any]]:
         return plugins_as_json(self.runtime.registry)
+
+    async def set_risk_limits(
+        self, account: str, changes: Mapping[str, Mapping[str, Any]]
+    ) -> Mapping[str, Mapping[str, Any]]:
+        """Change ``account``'s limits on the engine (``RiskConfigError``, a ``ValueError``, names a problem)."""
+        return apply_risk_limits(self.runtime.engine, account, changes, by=self._user)

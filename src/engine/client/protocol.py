@@ -78,11 +78,22 @@ class SessionInfo:
     read_only: bool = False
     strategies: tuple[StrategyInfo, ...] = ()
     risk_limits: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
-    """Per account, each enabled risk check and its parameters (money limits as decimal strings)."""
+    """Per account, each enabled risk check and its parameters (money limits as decimal strings); the live
+    limits, kept current by the client as they change (each change is also a :class:`RiskLimitsChanged`)."""
 
 
-ClientEvent = Event | ConnectionEvent | StrategyState
-"""Everything the event stream carries: the engine's events, connection changes and strategy changes."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskLimitsChanged:
+    """The live risk limits of ``account`` changed: ``limits`` are all of them now, as
+    :attr:`SessionInfo.risk_limits` has them (the client's ``info`` already says so when this arrives)."""
+
+    ts_ns: Nanos
+    account: str
+    limits: Mapping[str, Mapping[str, Any]]
+
+
+ClientEvent = Event | ConnectionEvent | StrategyState | RiskLimitsChanged
+"""Everything the event stream carries: the engine's events, connection changes, strategy and limit changes."""
 
 EventHandler = Callable[[ClientEvent], None]
 
@@ -182,4 +193,14 @@ class EngineClient(Protocol):
 
     async def plugins(self) -> Sequence[Mapping[str, Any]]:
         """The engine's plugin report: ``name``, ``source``, ``status``, ``registers``, ``reason`` each."""
+        ...
+
+    async def set_risk_limits(
+        self, account: str, changes: Mapping[str, Mapping[str, Any]]
+    ) -> Mapping[str, Mapping[str, Any]]:
+        """Change ``account``'s risk limits while the engine runs: check name -> parameters to change (typed values
+        or their text; a check not enabled is enabled). Returns the account's full live limits; :attr:`info`
+        and the event stream (a :class:`RiskLimitsChanged`, and a ``RiskEvent`` of kind ``LIMITS``) say so too.
+        Raises ``ValueError`` naming the problem (unknown account, check or parameter, bad value, read-only
+        user, account not allowed); nothing changes then."""
         ...

@@ -17,8 +17,11 @@ It speaks the engine's FIX interface (``docs/fix.md``) as an initiator and prese
   OrderMassStatusRequest (AF, 585=7), answered with the day's fills (PossResend) and one status report per order;
   :meth:`RemoteClient.positions` from a RequestForPositions; :meth:`RemoteClient.book_snapshot` from the book the
   client keeps.
-* Control: strategies (UA-UE), risk limits (UF/UG) and the kill switch (UI/UJ) are the engine's control messages;
-  ``flatten`` is done client-side (cancel all, then market orders against the account's positions).
+* Control: strategies (UA-UE), risk limits (UF/UG, changed with UH) and the kill switch (UI/UJ) are the engine's
+  control messages; ``flatten`` is done client-side (cancel all, then market orders against the account's
+  positions). Every UG, answering or unsolicited (another session changed limits), updates ``info.risk_limits``
+  and is told as a ``RiskLimitsChanged`` then a ``RiskEvent`` of kind ``LIMITS`` per account that changed; its
+  UserReadOnly (5152) gives ``info.read_only``.
 * A lost connection is a ``ConnectionEvent(DISCONNECTED, reason)``; with ``reconnect`` the client logs on again
   with a growing delay, reloads everything, sends the changes as events and a ``ConnectionEvent(CONNECTED)``.
 
@@ -35,6 +38,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -51,9 +55,11 @@ from engine.client.protocol import (
     ConnectionEvent,
     ConnectionState,
     EventHandler,
+    RiskLimitsChanged,
     SessionInfo,
     StrategyState,
 )
+from engine.client.risk_limits import limits_event
 from engine.fix import app_codec as fix
 from engine.fix import control
 from engine.fix.engine_app import KILL_SWITCH_ENGAGED, KILL_SWITCH_REQUEST, KILL_SWITCH_STATUS, server_dictionary
@@ -290,6 +296,8 @@ class RemoteClient:
             await self._ask(control.encode_risk_limits_request(control.RiskLimitsRequest(request_id=self._id())))
         )
         risk = control.risk_limits_mapping(limits.limits)
+        if not initial:
+            self._limits_reported(limits)
         await self._subscribe_market_data()
         positions = await self._subscribe_positions()
         if not initial:
@@ -313,6 +321,7 @@ class RemoteClient:
             endpoint=str(self.endpoint),
             instruments=tuple(self._instruments.values()),
             accounts=tuple(accounts),
+            read_only=bool(limits.read_only),
             strategies=strategies.strategies,
             risk_limits=risk,
         )
@@ -534,6 +543,23 @@ class RemoteClient:
             return
         if message.msg_type == control.STRATEGY_STATUS:
             self._dispatch(control.decode_strategy_status(message).state)
+        elif message.msg_type == control.RISK_LIMITS_REPORT:
+            self._limits_reported(control.decode_risk_limits(message))
+
+    def _limits_reported(self, report: control.RiskLimits) -> None:
+        """Takes the limits of a UG into ``info`` and tells subscribers of each account whose limits changed."""
+        info = self._info
+        if info is None:
+            return
+        now = time.time_ns()
+        reported = control.risk_limits_mapping(report.limits)
+        read_only = info.read_only if report.read_only is None else report.read_only
+        self._info = dataclasses.replace(info, risk_limits={**info.risk_limits, **reported}, read_only=read_only)
+        for account, limits in reported.items():
+            event = limits_event(account, info.risk_limits.get(account, {}), limits, ts_ns=now)
+            if event is not None:
+                self._dispatch(RiskLimitsChanged(ts_ns=now, account=account, limits=limits))
+                self._dispatch(event)
 
     def _on_business_reject(self, message: FixMessage) -> None:
         reject = fix.decode_business_reject(message)
@@ -804,6 +830,24 @@ class RemoteClient:
         """The engine's plugin report: not offered over FIX, so empty."""
         return []
 
+    async def set_risk_limits(
+        self, account: str, changes: Mapping[str, Mapping[str, Any]]
+    ) -> Mapping[str, Mapping[str, Any]]:
+        """Change ``account``'s limits (UH, answered by UG); raises :class:`RequestRefused` (a ``ValueError``)
+        with the server's reason when refused."""
+        rows: list[control.RiskLimit] = []
+        for check, params in changes.items():
+            if not params:
+                rows.append(control.RiskLimit(account=account, check=check))
+            for name, value in params.items():
+                if type(value) not in (int, float, Decimal, bool, str):
+                    raise ValueError(f"risk check {check}: parameter {name}: unsupported value {value!r}")
+                rows.append(control.RiskLimit(account=account, check=check, param=name, value=value))
+        request = control.RiskLimits(limits=tuple(rows), request_id=self._id())
+        answer = control.decode_risk_limits(await self._ask(control.encode_risk_limits_set(request)))
+        self._limits_reported(answer)
+        return control.risk_limits_mapping(answer.limits).get(account, {})
+
     # --- local answers -----------------------------------------------------------------------------------------
 
     def _alias(self, client_order_id: str) -> str:
@@ -840,6 +884,7 @@ _REQUEST_ID_TAG = {
     control.STRATEGY_START: control.CONTROL_REQ_ID,
     control.STRATEGY_STOP: control.CONTROL_REQ_ID,
     control.RISK_LIMITS_REQUEST: control.CONTROL_REQ_ID,
+    control.RISK_LIMITS_SET: control.CONTROL_REQ_ID,
 }
 
 

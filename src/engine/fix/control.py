@@ -11,7 +11,8 @@ UC      StrategyStart       client -> engine; answered by UE, or BusinessMessage
 UD      StrategyStop        client -> engine; answered by UE, or j
 UE      StrategyStatus      engine -> client: one instance (as an answer, or whenever it changes)
 UF      RiskLimitsRequest   client -> engine; answered by UG
-UG      RiskLimitsReport    engine -> client: every risk check parameter of the account(s)
+UG      RiskLimitsReport    engine -> client: every risk check parameter of the account(s) (as an answer, or
+                            unsolicited to every other session that may see an account whose limits changed)
 UH      RiskLimitsSet       client -> engine: parameters to change; answered by UG, or j
 ======  ==================  =====================================================================
 
@@ -86,6 +87,7 @@ NO_STRATEGY_INSTRUMENTS = 5130
 NO_STRATEGY_PARAMS = 5140
 NO_RISK_LIMITS = 5150
 RISK_CHECK = 5151
+USER_READ_ONLY = 5152
 
 _PARAM_TYPES: dict[type, str] = {int: "int", float: "float", Decimal: "decimal", bool: "bool", str: "str"}
 _TYPES_BY_NAME = {name: kind for kind, name in _PARAM_TYPES.items()}
@@ -117,6 +119,7 @@ CONTROL_FIELDS: dict[int, tuple[str, str]] = {
     NO_STRATEGY_PARAMS: ("NoStrategyParams", "NUMINGROUP"),
     NO_RISK_LIMITS: ("NoRiskLimits", "NUMINGROUP"),
     RISK_CHECK: ("RiskCheck", "STRING"),
+    USER_READ_ONLY: ("UserReadOnly", "BOOLEAN"),
 }
 """The control messages' user-defined fields: tag -> (name, FIX type)."""
 
@@ -486,10 +489,15 @@ class RiskLimitsRequest:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RiskLimits:
-    """UG (a report, ``request_id`` None when unsolicited) or UH (limits to set)."""
+    """UG (a report, ``request_id`` None when unsolicited) or UH (limits to set).
+
+    ``read_only`` (UserReadOnly, 5152, UG only) tells the receiving session whether its user may only see: it
+    can then neither trade nor change limits. None leaves the field out.
+    """
 
     limits: tuple[RiskLimit, ...]
     request_id: str | None = None
+    read_only: bool | None = None
 
 
 RiskLimitsMapping: TypeAlias = Mapping[str, Mapping[str, Mapping[str, Any]]]
@@ -537,6 +545,7 @@ def decode_risk_limits_request(message: FixMessage) -> RiskLimitsRequest:
 def _risk_fields(msg_type: str, limits: RiskLimits) -> FixMessage:
     fields: list[tuple[int, FieldValue | None]] = [
         (CONTROL_REQ_ID, text_value(limits.request_id) if limits.request_id else None),
+        (USER_READ_ONLY, limits.read_only if msg_type == RISK_LIMITS_REPORT else None),
         (NO_RISK_LIMITS, len(limits.limits)),
     ]
     for row in limits.limits:
@@ -576,7 +585,12 @@ def decode_risk_limits(message: FixMessage) -> RiskLimits:
                 value="" if param is None else _read_value(e),
             )
         )
-    return RiskLimits(limits=tuple(rows), request_id=r.ref_id)
+    read_only = r.raw(USER_READ_ONLY) if message.get(USER_READ_ONLY) is not None else None
+    if read_only not in (None, b"Y", b"N"):
+        raise r.error(USER_READ_ONLY, f"UserReadOnly (5152): {shown(read_only)} is not Y or N")
+    return RiskLimits(
+        limits=tuple(rows), request_id=r.ref_id, read_only=None if read_only is None else read_only == b"Y"
+    )
 
 
 ControlMessage: TypeAlias = (
@@ -695,7 +709,10 @@ def dictionary_extension() -> dict[str, Any]:
         STRATEGY_STOP: ("StrategyStop", [_f(CONTROL_REQ_ID, True), _f(STRATEGY_ID, True), _f(60)]),
         STRATEGY_STATUS: ("StrategyStatus", [_f(CONTROL_REQ_ID), *_state_items(True)]),
         RISK_LIMITS_REQUEST: ("RiskLimitsRequest", [_f(CONTROL_REQ_ID, True), _f(1)]),
-        RISK_LIMITS_REPORT: ("RiskLimitsReport", [_f(CONTROL_REQ_ID), _g(NO_RISK_LIMITS, False, _risk_items())]),
+        RISK_LIMITS_REPORT: (
+            "RiskLimitsReport",
+            [_f(CONTROL_REQ_ID), _f(USER_READ_ONLY), _g(NO_RISK_LIMITS, False, _risk_items())],
+        ),
         RISK_LIMITS_SET: ("RiskLimitsSet", [_f(CONTROL_REQ_ID, True), _g(NO_RISK_LIMITS, True, _risk_items())]),
     }
     return {

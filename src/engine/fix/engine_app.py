@@ -37,6 +37,7 @@ from core.events import ASK, BID, BookUpdate, CancelReject, ExecutionReport, Pos
 from core.numbers import Nanos
 from core.orders import TERMINAL, Order, report_for
 from engine.client.protocol import StrategyInfo, StrategyState
+from engine.client.risk_limits import apply_risk_limits
 from engine.fix import control
 from engine.fix.app_codec import (
     BusinessRejectReason,
@@ -80,6 +81,7 @@ from engine.fix.dictionary import FixDictionary, fix44
 from engine.fix.message import FixMessage
 from engine.fix.session import Session
 from engine.fix.sessions_config import Permissions
+from engine.risk.engine import RiskConfigError
 from engine.runtime import LiveRuntime
 
 log = logging.getLogger(__name__)
@@ -1001,26 +1003,50 @@ class EngineApp:
                 other.send(unsolicited)
 
     def _risk_limits(self, bridge: ClientBridge, message: FixMessage) -> None:
+        """UF: the live limits of the account asked for, or of every account the session may see."""
         request = control.decode_risk_limits_request(message)
         if request.account is not None:
             self._require_account(bridge, message, request.account, request.request_id)
-        limits = {
-            account.name: account.risk
-            for account in self.runtime.config.accounts
-            if bridge.permissions.may_use(account.name) and request.account in (None, account.name)
-        }
-        report = control.RiskLimits(limits=control.risk_limit_rows(limits), request_id=request.request_id)
-        bridge.send(control.encode_risk_limits_report(report), resendable=False)
+        accounts = [request.account] if request.account is not None else bridge.permissions.visible(self.accounts)
+        bridge.send(self._risk_report(bridge, accounts, request.request_id), resendable=False)
 
     def _risk_limits_set(self, bridge: ClientBridge, message: FixMessage) -> None:
+        """UH: validates every row's account and change first, applies them, answers with the accounts' live
+        limits (UG) and tells every other session that may see an account (unsolicited UG)."""
         request = control.decode_risk_limits(message)
         self._require_trader(bridge, message, request.request_id)
+        changes: dict[str, dict[str, dict[str, Any]]] = {}
         for row in request.limits:
             self._require_account(bridge, message, row.account, request.request_id)
-        raise FixAppError(
-            "risk limits cannot be changed while the engine runs: change the engine configuration and restart",
-            request=message, reason=BusinessRejectReason.APPLICATION_NOT_AVAILABLE, ref_id=request.request_id,
-        )  # fmt: skip
+            params = changes.setdefault(row.account, {}).setdefault(row.check, {})
+            if row.param is not None:
+                params[row.param] = row.value
+        risk = self.engine.risk
+        try:
+            for account, change in changes.items():
+                risk.validate_limits(account, change)
+        except RiskConfigError as error:
+            raise FixAppError(
+                str(error), request=message, reason=BusinessRejectReason.OTHER, ref_id=request.request_id
+            ) from None
+        changed: list[str] = []
+        for account, change in changes.items():
+            before = risk.limits(account)
+            if apply_risk_limits(self.engine, account, change, by=bridge.user) != before:
+                changed.append(account)
+        bridge.send(self._risk_report(bridge, list(changes), request.request_id), resendable=False)
+        for account in changed:
+            for other in self._viewers(account):
+                if other is not bridge:
+                    other.send(self._risk_report(other, [account], None))
+
+    def _risk_report(self, bridge: ClientBridge, accounts: Sequence[str], request_id: str | None) -> FixMessage:
+        risk = self.engine.risk
+        limits = {account: risk.limits(account) for account in accounts if account in risk.accounts}
+        report = control.RiskLimits(
+            limits=control.risk_limit_rows(limits), request_id=request_id, read_only=bridge.permissions.read_only
+        )
+        return control.encode_risk_limits_report(report)
 
     def _kill_switch(self, bridge: ClientBridge, message: FixMessage) -> None:
         r = FieldReader(message)

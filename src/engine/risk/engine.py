@@ -7,6 +7,15 @@ stops the engine before it trades, and the hot path is a flat tuple of bound met
 
 An account the engine was not configured with is refused: its orders are rejected with a reason saying so
 (an empty mapping enables an account with only the default checks).
+
+Limits change while the engine runs through :meth:`RiskEngine.set_limits`: every change is validated first (so a
+bad one changes nothing), then only the checks whose parameters changed are rebuilt and swapped in. A rebuilt
+check starts with fresh state: ``order_rate`` forgets the orders already in its window (up to ``max_orders`` new
+orders may pass at once right after the change), and ``daily_loss`` judges the day's loss against its new limit
+(a breach it had latched lifts when the loss is now below the new limit, and latches again at once when it is
+not). Checks that did not change keep their state, and the kill switch is never rebuilt: it keeps its state and
+is changed only by engaging and releasing it. Changes live in memory: a restarted engine starts from its
+configuration again.
 """
 
 from __future__ import annotations
@@ -14,12 +23,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeAlias
 
 from core.commands import ReplaceOrder, SubmitOrder
 from core.contracts import Breach, RiskCheck, RiskCheckSpec, RiskView
 from core.orders import Order
-from core.params import ParamError, resolve_params
+from core.params import ParamError, ParamValue, resolve_params
 from engine.risk.kill_switch import KILL_SWITCH, KillSwitchCheck
 from engine.risk.validation import validate_replace, validate_request
 
@@ -29,6 +39,11 @@ OrderCheck = Callable[[SubmitOrder, RiskView], str | None]
 ReplaceCheck = Callable[[Order, ReplaceOrder, RiskView], str | None]
 AcceptedHook = Callable[[SubmitOrder, RiskView], None]
 MonitorHook = Callable[[str, RiskView], Breach | None]
+
+LimitValue: TypeAlias = int | float | str | bool
+"""A risk parameter as the configuration writes it (money amounts as decimal strings)."""
+AccountLimits: TypeAlias = Mapping[str, Mapping[str, LimitValue]]
+"""One account's risk checks, each with its parameters: check name -> parameter name -> value."""
 
 
 class RiskConfigError(ValueError):
@@ -49,9 +64,12 @@ APPROVED = RiskDecision(approved=True)
 
 @dataclass(frozen=True, slots=True)
 class _AccountChecks:
-    """One account's built checks, as flat tuples of (name, bound method) for the hot path."""
+    """One account's built checks, as flat tuples of (name, bound method) for the hot path, and what built them."""
 
     names: tuple[str, ...]
+    built: Mapping[str, RiskCheck]
+    resolved: Mapping[str, Mapping[str, ParamValue]]
+    given: Mapping[str, Mapping[str, Any]]
     order: tuple[tuple[str, OrderCheck], ...]
     replace: tuple[tuple[str, ReplaceCheck], ...]
     accepted: tuple[tuple[str, AcceptedHook], ...]
@@ -74,7 +92,7 @@ class RiskEngine:
         account_limits: Mapping[str, Mapping[str, Mapping[str, Any]]],
     ) -> None:
         self._specs = _checked_specs(specs)
-        self._accounts = {account: self._build(account, limits) for account, limits in account_limits.items()}
+        self._accounts = {account: self._configure(account, limits) for account, limits in account_limits.items()}
         self._global_reason: str | None = None
         self._account_reasons: dict[str, str] = {}
         for account, checks in self._accounts.items():
@@ -93,7 +111,72 @@ class RiskEngine:
         checks = self._accounts.get(account)
         return () if checks is None else checks.names
 
-    def _build(self, account: str, limits: Mapping[str, Mapping[str, Any]]) -> _AccountChecks:
+    def limits(self, account: str) -> dict[str, dict[str, LimitValue]]:
+        """The live limits of ``account``: each check the configuration named (or a change enabled), with the
+        parameters it gave as it wrote them, updated by every :meth:`set_limits` since. Checks enabled by default
+        (the kill switch) appear only when given parameters. Raises :class:`RiskConfigError` for an unknown
+        account."""
+        checks = self._account(account)
+        return {
+            check: {name: _as_limit(value) for name, value in params.items()} for check, params in checks.given.items()
+        }
+
+    def validate_limits(self, account: str, changes: Mapping[str, Mapping[str, Any]]) -> None:
+        """Raise :class:`RiskConfigError` naming the problem when :meth:`set_limits` would refuse ``changes``;
+        changes nothing."""
+        self._prepare(account, changes)
+
+    def set_limits(self, account: str, changes: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, LimitValue]]:
+        """Change ``account``'s limits while the engine runs; returns its full live limits (:meth:`limits`).
+
+        ``changes`` maps a check name to the parameters to change (typed values or their text); parameters not
+        named keep their value. A check not enabled for the account is enabled with the given parameters, the
+        others at their defaults (an empty mapping enables it with defaults only). Everything is validated before
+        anything changes: an unknown account, an unknown check, an unknown parameter, a bad value or a check
+        that cannot be built raises :class:`RiskConfigError` naming it, and the limits stay as they were. The
+        kill switch is not a limit (engage or release it instead). Only checks whose parameters change are
+        rebuilt: a rebuilt check starts with fresh state (see the module documentation).
+        """
+        self._accounts[account] = self._prepare(account, changes)
+        return self.limits(account)
+
+    def _account(self, account: str) -> _AccountChecks:
+        checks = self._accounts.get(account)
+        if checks is None:
+            known = ", ".join(self._accounts) or "none"
+            raise RiskConfigError(f"unknown account {account!r} (configured: {known})")
+        return checks
+
+    def _prepare(self, account: str, changes: Mapping[str, Mapping[str, Any]]) -> _AccountChecks:
+        """The account's checks after ``changes``, every changed check built; raises before anything changes."""
+        current = self._account(account)
+        if not isinstance(changes, Mapping):
+            raise RiskConfigError(f"account {account}: risk limit changes must be a mapping, got {changes!r}")
+        unknown = sorted(set(changes) - set(self._specs))
+        if unknown:
+            known = ", ".join(sorted(self._specs))
+            raise RiskConfigError(f"account {account}: unknown risk check(s) {', '.join(unknown)} (known: {known})")
+        if KILL_SWITCH.name in changes:
+            raise RiskConfigError(
+                f"account {account}: risk check {KILL_SWITCH.name} is engaged and released, not set as a limit"
+            )
+        given = {check: dict(params) for check, params in current.given.items()}
+        built = dict(current.built)
+        resolved = dict(current.resolved)
+        for check, params in changes.items():
+            owner = f"account {account}: risk check {check}"
+            if not isinstance(params, Mapping):
+                raise RiskConfigError(f"{owner}: parameters must be a mapping, got {params!r}")
+            merged = {**given.get(check, {}), **params}
+            values = self._resolve(owner, check, merged)
+            given[check] = {**given.get(check, {}), **_typed(values, params)}
+            if check not in built or values != resolved[check]:
+                built[check] = self._instantiate(owner, check, values)
+                resolved[check] = values
+        names = [*current.names, *(check for check in changes if check not in current.names)]
+        return self._assemble(names, built, resolved, given)
+
+    def _configure(self, account: str, limits: Mapping[str, Mapping[str, Any]]) -> _AccountChecks:
         if not isinstance(limits, Mapping):
             raise RiskConfigError(f"account {account}: risk checks must be a mapping, got {limits!r}")
         unknown = sorted(set(limits) - set(self._specs))
@@ -104,36 +187,56 @@ class RiskEngine:
         # The kill switch runs first, so its reason leads; then the other default checks, then the configured.
         defaults = [name for name, spec in self._specs.items() if spec.enabled_by_default]
         names = list(dict.fromkeys([KILL_SWITCH.name, *defaults, *limits]))
-        built = [(name, self._make(account, name, limits.get(name, {}))) for name in names]
-        kill_switch = next(check for name, check in built if name == KILL_SWITCH.name)
+        built: dict[str, RiskCheck] = {}
+        resolved: dict[str, Mapping[str, ParamValue]] = {}
+        for name in names:
+            given = limits.get(name, {})
+            owner = f"account {account}: risk check {name}"
+            if not isinstance(given, Mapping):
+                raise RiskConfigError(f"{owner}: parameters must be a mapping, got {given!r}")
+            resolved[name] = self._resolve(owner, name, given)
+            built[name] = self._instantiate(owner, name, resolved[name])
+        given_limits = {check: dict(params) for check, params in limits.items()}
+        return self._assemble(names, built, resolved, given_limits)
+
+    @staticmethod
+    def _assemble(
+        names: list[str],
+        built: Mapping[str, RiskCheck],
+        resolved: Mapping[str, Mapping[str, ParamValue]],
+        given: Mapping[str, Mapping[str, Any]],
+    ) -> _AccountChecks:
+        checks = [(name, built[name]) for name in names]
+        kill_switch = built[KILL_SWITCH.name]
         if not isinstance(kill_switch, KillSwitchCheck):
             raise RiskConfigError(f"risk check {KILL_SWITCH.name} must build a {KillSwitchCheck.__name__}")
         return _AccountChecks(
             names=tuple(names),
-            order=tuple((name, check.check_order) for name, check in built),
-            replace=tuple((name, check.check_replace) for name, check in built),
+            built=built,
+            resolved=resolved,
+            given=given,
+            order=tuple((name, check.check_order) for name, check in checks),
+            replace=tuple((name, check.check_replace) for name, check in checks),
             accepted=tuple(
                 (name, check.on_accepted)
-                for name, check in built
+                for name, check in checks
                 if type(check).on_accepted is not RiskCheck.on_accepted
             ),
             monitor=tuple(
-                (name, check.monitor) for name, check in built if type(check).monitor is not RiskCheck.monitor
+                (name, check.monitor) for name, check in checks if type(check).monitor is not RiskCheck.monitor
             ),
             kill_switch=kill_switch,
         )
 
-    def _make(self, account: str, name: str, given: Mapping[str, Any]) -> RiskCheck:
-        owner = f"account {account}: risk check {name}"
-        if not isinstance(given, Mapping):
-            raise RiskConfigError(f"{owner}: parameters must be a mapping, got {given!r}")
-        spec = self._specs[name]
+    def _resolve(self, owner: str, name: str, given: Mapping[str, Any]) -> dict[str, ParamValue]:
         try:
-            params = resolve_params(spec.params, given, owner=owner)
+            return resolve_params(self._specs[name].params, given, owner=owner)
         except ParamError as exc:
             raise RiskConfigError(f"{owner}: {str(exc).removeprefix(f'{owner}: ')}") from exc
+
+    def _instantiate(self, owner: str, name: str, params: Mapping[str, ParamValue]) -> RiskCheck:
         try:
-            check = spec.factory(params)
+            check = self._specs[name].factory(params)
         except Exception as exc:
             message = str(exc).removeprefix(f"{name}: ")
             raise RiskConfigError(f"{owner}: {message}") from exc
@@ -267,6 +370,16 @@ def _checked_specs(specs: Mapping[str, RiskCheckSpec]) -> dict[str, RiskCheckSpe
     checked = dict(specs)
     checked.setdefault(KILL_SWITCH.name, KILL_SWITCH)
     return checked
+
+
+def _typed(values: Mapping[str, ParamValue], names: Mapping[str, Any]) -> dict[str, LimitValue]:
+    """The values of the parameters ``names`` lists, after validation, in the configuration's form."""
+    return {name: _as_limit(values[name]) for name in names}
+
+
+def _as_limit(value: Any) -> LimitValue:
+    """A parameter value in the configuration's form: money (a ``Decimal``) as its decimal text."""
+    return str(value) if isinstance(value, Decimal) else value
 
 
 def _failure(name: str, exc: Exception) -> str:

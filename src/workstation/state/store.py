@@ -6,6 +6,7 @@ read it on their frame timer. It knows nothing of Qt, so it is tested and benchm
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -28,6 +29,7 @@ from engine.client.protocol import (
     ConnectionEvent,
     ConnectionState,
     EngineClient,
+    RiskLimitsChanged,
     SessionInfo,
     StrategyState,
 )
@@ -41,6 +43,7 @@ _RISK_SEVERITY = {
     RiskEventKind.BREACH: Severity.ERROR,
     RiskEventKind.KILL_SWITCH: Severity.ERROR,
     RiskEventKind.RELEASE: Severity.INFO,
+    RiskEventKind.LIMITS: Severity.WARNING,
 }
 
 
@@ -119,11 +122,20 @@ class DesktopState:
             self._on_risk(event)
         elif isinstance(event, EngineStatus):
             self.audit.add(event.ts_ns, Severity.INFO, "engine", f"{event.state.value}: {event.message}")
-        elif isinstance(event, StrategyState):
+        elif isinstance(event, StrategyState | RiskLimitsChanged | ConnectionEvent):
+            self._on_session(event)
+
+    def _on_session(self, event: StrategyState | RiskLimitsChanged | ConnectionEvent) -> None:
+        """Strategy changes, live risk limit changes and the connection."""
+        if isinstance(event, StrategyState):
             self.strategies[event.strategy_id] = event
             verb = "running" if event.running else f"stopped{f' ({event.error})' if event.error else ''}"
             self.audit.add(self.now_ns(), Severity.INFO, "strategy", f"{event.strategy_id} {verb}")
-        elif isinstance(event, ConnectionEvent):
+        elif isinstance(event, RiskLimitsChanged):
+            # The audit line comes with the RiskEvent that follows; this keeps what the panels read current.
+            risk_limits = {**self.info.risk_limits, event.account: event.limits}
+            self.info = dataclasses.replace(self.info, risk_limits=risk_limits)
+        else:
             self.connection = event.state
             self.connection_message = event.message
             severity = Severity.INFO if event.state is ConnectionState.CONNECTED else Severity.WARNING
@@ -170,7 +182,7 @@ class DesktopState:
         return self.markets[symbol]
 
     def risk_limit(self, account: str, check: str, parameter: str) -> Any:
-        """A configured risk parameter of ``account`` (None when the check is not enabled)."""
+        """A live risk parameter of ``account`` (None when the check is not enabled or the parameter not given)."""
         return self.info.risk_limits.get(account, {}).get(check, {}).get(parameter)
 
     def strategy_list(self) -> Sequence[StrategyState]:
