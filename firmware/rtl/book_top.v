@@ -104,11 +104,9 @@ module book_top #(
     // ---- the order table --------------------------------------------------------------------------------
     reg  [ENTRY-1:0]      table_mem [0:(1<<TABLE_BITS)-1];
     reg  [ENTRY-1:0]      rd_data;
-    reg  [TABLE_BITS-1:0] rd_addr_q;               // the address read last cycle
-    reg                   wr_en_q;                 // the write of last cycle, which that read did not see
-    reg  [TABLE_BITS-1:0] wr_addr_q;
-    reg  [ENTRY-1:0]      wr_data_q;
-    wire [ENTRY-1:0]      entry    = (wr_en_q && wr_addr_q == rd_addr_q) ? wr_data_q : rd_data;
+    reg                   bypass;                  // last cycle's read was of the entry written that cycle,
+    reg  [ENTRY-1:0]      wr_data_q;               // which the read did not see: this is it
+    wire [ENTRY-1:0]      entry    = bypass ? wr_data_q : rd_data;
     wire                  e_valid  = entry[ENTRY-1];
     wire [63:0]           e_ref    = entry[130:67];
     wire [1:0]            e_slot   = entry[66:65];
@@ -219,9 +217,7 @@ module book_top #(
         if (rd_en) rd_data <= table_mem[rd_addr];
     end
     always @(posedge clk) begin
-        rd_addr_q <= rd_addr;
-        wr_en_q   <= mem_we;
-        wr_addr_q <= mem_addr;
+        bypass    <= mem_we && mem_addr == rd_addr;
         wr_data_q <= mem_data;
     end
 

@@ -19,6 +19,11 @@
 // Latency: the accepted order and the verdict are valid exactly 1 cycle after the request is taken; one
 //          request per cycle while the output is taken (s_ready = !m_valid || m_ready). The cycle counter wraps
 //          after 2**32 cycles: cfg_rate_window must stay below 2**31.
+// Depth : each check compares the request with a bound kept in a register per slot (and side), so that the
+//         verdict is a multiplexer and a comparison deep: the room left to the position limit (max -+ held -
+//         working, lowered by each acceptance), the band's bounds (reference +- band), the expiry of each counted
+//         acceptance (its cycle + window). The bounds follow the configuration within 2 cycles: change it only
+//         while no request is in flight (the window of an acceptance is the one configured when it was made).
 `default_nettype none
 
 module pretrade_risk #(
@@ -58,33 +63,34 @@ module pretrade_risk #(
     assign s_ready = !m_valid || m_ready;
     wire s_fire = s_valid && s_ready;
 
-    reg  [31:0]             now;                       // cycles since rst
-    reg  [32*RATE_DEPTH-1:0] stamps;                   // acceptance cycles, latest first
-    reg  [4:0]              accepted;                  // acceptances so far, saturating at RATE_DEPTH
-    reg  [39:0]             working [0:7];             // accepted shares, index {slot, sell}
+    // ---- bounds kept per slot {slot} and side {slot, sell} ------------------------------------------------------
+    reg  [31:0]        now;                           // cycles since rst
+    reg  [31:0]        window_p1;                     // cfg_rate_window + 1
+    reg  [31:0]        expiry_at;                     // now + cfg_rate_window: the expiry of an acceptance now
+    reg  [32*RATE_DEPTH-1:0] expiries;                // of the acceptances, latest first
+    reg  [4:0]         accepted;                      // acceptances so far, saturating at RATE_DEPTH
+    reg  [39:0]        working [0:7];                 // accepted shares, index {slot, sell}
+    reg  signed [47:0] limit   [0:7];                 // buy: max - held; sell: max + held
+    reg  signed [47:0] room    [0:7];                 // limit - working: an order of more shares goes beyond max
+    reg  signed [47:0] twice_max;
+    reg  [32:0]        band_hi [0:3];                 // reference + band
+    reg  signed [33:0] band_lo [0:3];                 // reference - band
 
-    // price band
-    wire [31:0] reference = cfg_ref_prices[32*s_slot +: 32];
-    wire [31:0] distance  = (s_price >= reference) ? s_price - reference : reference - s_price;
-    wire        bad_band  = cfg_ref_valid[s_slot] && distance > cfg_band;
+    // max_position. Buy: before = held + working, after = before + qty; rejected when after > max (qty > room),
+    // or when qty is 0 and before < -max (room > 2 max); an order that only reduces (same sign, smaller) is
+    // never rejected, and those are exactly the others. Sell: the mirror image (before = held - working).
+    wire signed [47:0] side_room = room[{s_slot, s_sell}];
+    wire signed [47:0] qty       = {16'd0, s_shares};
+    wire        bad_pos   = qty > side_room || (s_shares == 32'd0 && side_room > twice_max);
 
-    // position (48-bit signed)
-    wire signed [47:0] held    = {{16{cfg_held[32*s_slot + 31]}}, cfg_held[32*s_slot +: 32]};
-    wire signed [47:0] side_wk = {8'd0, working[{s_slot, s_sell}]};
-    wire signed [47:0] qty     = {16'd0, s_shares};
-    wire signed [47:0] pos_before  = s_sell ? held - side_wk : held + side_wk;
-    wire signed [47:0] pos_after   = s_sell ? pos_before - qty : pos_before + qty;
-    wire        [47:0] abs_before = pos_before[47] ? -pos_before : pos_before;
-    wire        [47:0] abs_after  = pos_after[47] ? -pos_after : pos_after;
-    wire        reduces   = pos_before != 48'sd0 && pos_after != 48'sd0 && pos_before[47] == pos_after[47]
-                            && abs_after < abs_before;
-    wire        bad_pos   = abs_after > {16'd0, cfg_max_position} && !reduces;
+    // price_band: |price - reference| > band, as price above reference + band or below reference - band.
+    wire        bad_band  = cfg_ref_valid[s_slot] &&
+                            ({1'b0, s_price} > band_hi[s_slot] || $signed({2'b0, s_price}) < band_lo[s_slot]);
 
-    // order rate
-    wire [4:0]  nth       = cfg_rate_max - 5'd1;
-    wire [31:0] nth_stamp = stamps[32*nth +: 32];
-    wire [31:0] age       = now - nth_stamp;
-    wire        bad_rate  = accepted >= cfg_rate_max && age < cfg_rate_window;
+    // order_rate: the cfg_rate_max-th latest acceptance has not expired (its cycle + window is still ahead).
+    reg  [4:0]  nth;                                  // cfg_rate_max - 1
+    wire [31:0] ahead     = expiries[32*nth +: 32] - now;
+    wire        bad_rate  = accepted >= cfg_rate_max && !ahead[31] && ahead != 32'd0;
 
     wire        bad_qty   = s_shares > cfg_max_shares;
     wire [4:0]  reasons   = {bad_rate, bad_pos, bad_band, bad_qty, kill};
@@ -110,9 +116,22 @@ module pretrade_risk #(
         end
     end
 
-    // The datapath needs no reset.
+    // The bounds and the datapath need no reset (the bounds are recomputed every cycle).
     always @(posedge clk) begin
-        if (s_fire && accept) stamps <= {stamps[32*(RATE_DEPTH-1)-1:0], now};
+        window_p1 <= cfg_rate_window + 32'd1;
+        nth       <= cfg_rate_max - 5'd1;
+        expiry_at <= rst ? cfg_rate_window : now + window_p1;
+        twice_max <= {15'd0, cfg_max_position, 1'b0};
+        for (k = 0; k < 4; k = k + 1) begin
+            limit[2*k]     <= {16'd0, cfg_max_position} - {{16{cfg_held[32*k + 31]}}, cfg_held[32*k +: 32]};
+            limit[2*k + 1] <= {16'd0, cfg_max_position} + {{16{cfg_held[32*k + 31]}}, cfg_held[32*k +: 32]};
+            band_hi[k]     <= {1'b0, cfg_ref_prices[32*k +: 32]} + {1'b0, cfg_band};
+            band_lo[k]     <= {2'b0, cfg_ref_prices[32*k +: 32]} - {2'b0, cfg_band};
+        end
+        for (k = 0; k < 8; k = k + 1)
+            room[k] <= (s_fire && accept && {s_slot, s_sell} == k[2:0]) ? room[k] - qty
+                                                                         : limit[k] - {8'd0, working[k]};
+        if (s_fire && accept) expiries <= {expiries[32*(RATE_DEPTH-1)-1:0], expiry_at};
         if (s_fire) begin
             m_slot    <= s_slot;
             m_sell    <= s_sell;

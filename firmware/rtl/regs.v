@@ -2,11 +2,12 @@
 // AXI4-Lite slave port.
 //
 // Port  : AXI4-Lite, 32-bit data, 8-bit byte addresses (the 2 low bits are ignored: a register is addressed by
-//         its word). AW and W are taken independently (each is held until the other has come); the write is done
-//         and its B response given once both are in; the next write is taken once B is accepted. Byte strobes
-//         are honoured: the bytes whose strobe is low keep their value. A read is answered on R the cycle after
-//         AR is taken; the next AR is taken once R is accepted. Responses: OKAY; SLVERR for an unmapped address
-//         (reads return 0) and for a write to a read-only register (nothing is written).
+//         its word). AW and W are taken independently (each is held until the other has come); once both are
+//         in, the value is merged with the bytes not strobed (a cycle), then written and B raised (a cycle); the
+//         next write is taken once B is accepted. Byte strobes are honoured: the bytes whose strobe is low keep
+//         their value. A read is answered on R the cycle after AR is taken; the next AR is taken once R is
+//         accepted. Responses: OKAY; SLVERR for an unmapped address (reads return 0) and for a write to a
+//         read-only register (nothing is written).
 // Map   : see firmware/README.md ("Register map"). Configuration registers are read back as written (fields
 //         narrower than 32 bits read their width, zero above). After rst the kill switch is engaged, the
 //         trigger and every book slot are disabled, RATE_MAX is 16 and every other register is 0.
@@ -123,24 +124,32 @@ module regs #(
     reg  [7:0]  aw_addr;
     reg  [31:0] w_data;
     reg  [3:0]  w_strb;
+    // The value written (registered a cycle before the write): the register's bytes whose strobe is low kept.
+    wire [31:0] strobe_mask = {{8{w_strb[3]}}, {8{w_strb[2]}}, {8{w_strb[1]}}, {8{w_strb[0]}}};
+    reg  [31:0] reg_wdata;
     assign s_axi_awready = !aw_full;
     assign s_axi_wready  = !w_full;
     assign s_axi_arready = !s_axi_rvalid;
-    wire        write    = aw_full && w_full && !s_axi_bvalid;   // both halves in, the last response taken
+    reg         merged;                                          // reg_wdata holds the write's value
+    wire        merge    = aw_full && w_full && !merged && !s_axi_bvalid;   // both halves in, B taken
+    wire        write    = merged;                               // the write is done the cycle after
     wire        read     = s_axi_arvalid && s_axi_arready;
 
     always @(posedge clk) begin
         if (rst) begin
             aw_full      <= 1'b0;
             w_full       <= 1'b0;
+            merged       <= 1'b0;
             s_axi_bvalid <= 1'b0;
             s_axi_rvalid <= 1'b0;
         end else begin
             if (s_axi_awvalid && s_axi_awready) aw_full <= 1'b1;
             if (s_axi_wvalid && s_axi_wready)   w_full  <= 1'b1;
+            if (merge) merged <= 1'b1;
             if (write) begin
                 aw_full      <= 1'b0;
                 w_full       <= 1'b0;
+                merged       <= 1'b0;
                 s_axi_bvalid <= 1'b1;
             end else if (s_axi_bready) s_axi_bvalid <= 1'b0;
             if (read) s_axi_rvalid <= 1'b1;
@@ -153,6 +162,7 @@ module regs #(
             w_data <= s_axi_wdata;
             w_strb <= s_axi_wstrb;
         end
+        if (merge) reg_wdata <= (view[32*aw_addr[7:2] +: 32] & ~strobe_mask) | (w_data & strobe_mask);
         if (write) s_axi_bresp <= writable(aw_addr) ? OKAY : SLVERR;
         if (read) begin
             s_axi_rdata <= view[32*s_axi_araddr[7:2] +: 32];
@@ -160,9 +170,6 @@ module regs #(
         end
     end
 
-    // The value written: the register's bytes whose strobe is low kept.
-    wire [31:0] strobe_mask = {{8{w_strb[3]}}, {8{w_strb[2]}}, {8{w_strb[1]}}, {8{w_strb[0]}}};
-    wire [31:0] reg_wdata   = (view[32*aw_addr[7:2] +: 32] & ~strobe_mask) | (w_data & strobe_mask);
     wire [7:0]  reg_addr    = aw_addr;
     wire        reg_we      = write && writable(aw_addr);
     wire [1:0]  slot_of     = reg_addr[3:2];           // index within a block of 4 registers
