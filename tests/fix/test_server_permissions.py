@@ -155,3 +155,34 @@ def test_a_dropped_session_has_its_working_day_orders_cancelled(
             assert status("keeper:DAY-3") is OrdStatus.NEW
 
     run(scenario())
+
+
+def test_reports_made_while_a_session_is_away_reach_it_on_its_next_logon(
+    registry: PluginRegistry, tmp_path: Path, users_file: Path
+) -> None:
+    async def scenario() -> None:
+        async with serving(registry, tmp_path, users_file) as running:
+            bid, _ = await _market(running)
+            away = await _client(running, "keeper")
+            await away.send("D", order("AWAY-1", price=price_text(bid - 3000)))
+            await away.expect(lambda m: m.get(11) == b"AWAY-1" and m.get(150) == b"0")
+            last_seen = max(message.get_int(34) for message in away.received)
+            next_seq = away.seq
+            await away.close()  # no Logout: the order stays (this user keeps orders)
+
+            other = await _client(running, "carol")  # same account: may cancel it
+            await other.send("F", f"11=C-1|41=keeper:AWAY-1|55=AAPL|54=1|60={now_stamp()}|38=1")
+            await other.expect(lambda m: m.get(150) == b"4")
+
+            back = FixClient("keeper")
+            back.seq = next_seq
+            await back.connect(running.host, running.port)
+            answer = await back.logon()
+            assert answer.msg_type == "A"
+            assert answer.get_int(34) > last_seen + 1  # the cancel was stored under the numbers in between
+            await back.send("2", f"7={last_seen + 1}|16=0")
+            resent = await back.expect(lambda m: m.msg_type == "8" and m.get(150) == b"4")
+            assert (resent.get(11), resent.get(43), resent.get(39)) == (b"AWAY-1", b"Y", b"4")
+            assert back.invalid == []
+
+    run(scenario())

@@ -258,10 +258,14 @@ class ClientBridge:
         self.app._attach(self)
 
     def on_logout(self, session: Session, reason: str, graceful: bool) -> None:
-        """Stops the delivery; without a Logout handshake, cancels the session's working day orders if set to."""
+        """Stops the delivery (order and execution messages are still stored for the next logon unless the
+        sequence numbers are reset); without a Logout handshake, cancels the working day orders if set to."""
         self.app._detach(self)
         self._bulk.clear()
         self._conflated.clear()
+        config = session.config
+        if not (config.reset_on_disconnect or (config.reset_on_logout and graceful)):
+            self.app._keep_offline(self)
         if not graceful and self.permissions.cancel_on_disconnect and not self.permissions.read_only:
             self.app._cancel_on_disconnect(self, reason)
 
@@ -367,6 +371,9 @@ class EngineApp:
         self._loop = asyncio.get_running_loop()
         self._bridges: list[ClientBridge] = []
         self._viewers_cache: dict[str, tuple[ClientBridge, ...]] = {}
+        self._offline: dict[str, ClientBridge] = {}
+        """Sessions gone without a reset of their sequence numbers, by session key: order and execution messages
+        for them are stored under their next MsgSeqNum and resent when they log on again and ask for them."""
         self._used: set[str] = set()
         self._aliases: dict[str, str] = {}
         self._answers: dict[str, list[_Answer]] = {}
@@ -423,7 +430,21 @@ class EngineApp:
 
     def _attach(self, bridge: ClientBridge) -> None:
         self._bridges.append(bridge)
+        self._offline.pop(bridge.key, None)
         self._viewers_cache.clear()
+
+    def _keep_offline(self, bridge: ClientBridge) -> None:
+        """Keeps storing order and execution messages for a session that ended with its sequence numbers kept."""
+        if bridge.key:
+            self._offline[bridge.key] = bridge
+
+    def _order_viewers(self, account: str) -> tuple[ClientBridge, ...]:
+        """The sessions that get ``account``'s order and execution messages: those logged on, and those gone
+        whose messages are kept for their next logon."""
+        viewers = self._viewers(account)
+        if not self._offline:
+            return viewers
+        return viewers + tuple(bridge for bridge in self._offline.values() if bridge.permissions.may_use(account))
 
     def _detach(self, bridge: ClientBridge) -> None:
         if bridge in self._bridges:
@@ -750,7 +771,7 @@ class EngineApp:
         if report.ord_status in TERMINAL:
             self._origin.pop(client_id, None)
             self._answers.pop(client_id, None)
-        viewers = self._viewers(report.account)
+        viewers = self._order_viewers(report.account)
         if not viewers:
             return
         order = self.engine.orders.get(report.order_id) if report.order_id else None
@@ -781,7 +802,7 @@ class EngineApp:
         status = fix44_status(order.status, order.cum_qty) if order is not None else OrdStatus.REJECTED
         reason = CxlRejReason.TOO_LATE_TO_CANCEL if order is not None and order.is_terminal else None
         strategy_id = order.strategy_id if order is not None else None
-        for bridge in self._viewers(reject.account):
+        for bridge in self._order_viewers(reject.account):
             if answer is not None and bridge.user == answer.user:
                 cl_ord_id, orig = answer.cl_ord_id, answer.orig_cl_ord_id
             else:
