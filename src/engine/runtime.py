@@ -19,8 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine as Database
-
 from core.clock import Scheduler
 from core.commands import KillSwitch
 from core.enums import ExecType, OrdStatus
@@ -86,10 +84,9 @@ class LiveRuntime:
         self._engine: Engine | None = None
         self._market: MarketDataCache | None = None
         self._commit_loop = commit_loop
-        self._database: Database | None = None
+        self._halted = False
         self.journal: Journal | None = None
         self.commit_group: CommitGroup | None = None
-        self._halted = False
         """The group the journal commits in, once open (None: every write is committed on its own)."""
 
     @property
@@ -104,13 +101,6 @@ class LiveRuntime:
         return self._engine
 
     @property
-    def database(self) -> Database:
-        """The engine's database, once open."""
-        if self._database is None:
-            raise RuntimeError("the runtime is not open")
-        return self._database
-
-    @property
     def market(self) -> MarketDataCache:
         if self._market is None:
             raise RuntimeError("the runtime is not open")
@@ -119,7 +109,7 @@ class LiveRuntime:
     def open(self) -> RecoveryReport:
         """Open the journal, rebuild state from it and build the engine (nothing runs yet)."""
         instruments = self.config.instrument_map()
-        database = self._database = open_database(self._db_url)
+        database = open_database(self._db_url)
         if self._commit_loop is not None and self.config.venue.name == SIM_VENUE:
             self.commit_group = CommitGroup(database, self._commit_loop, on_failure=self._on_commit_failure)
         self.journal = Journal(database, group=self.commit_group)

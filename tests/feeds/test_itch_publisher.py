@@ -8,11 +8,13 @@ import random
 
 import pytest
 
+from engine.clock import AsyncioScheduler
 from engine.itch.book import ItchBooks
 from engine.itch.decode import decode_message
 from engine.itch.messages import AddOrder, OrderCancel, OrderDelete, OrderExecuted, OrderReplace, StockDirectory
 from engine.itch.moldudp64 import MoldSequencer, parse_packet
-from engine.itch.publisher import ItchTranslator, ItchUdpPublisher
+from engine.itch.publisher import ItchTranslator
+from engine.itch.udp import MoldUdpSender
 from engine.sim.matching import BUY, SELL, STP_CANCEL_INCOMING, STP_CANCEL_RESTING, STP_NONE, TIF_IOC, MatchingBook
 
 LOCATE = 5
@@ -149,18 +151,19 @@ async def _publish_and_rebuild() -> None:
     loop = asyncio.get_running_loop()
     transport, receiver = await loop.create_datagram_endpoint(_Receiver, local_addr=("127.0.0.1", 0))
     port = transport.get_extra_info("sockname")[1]
-    publisher = ItchUdpPublisher(session="SIM0001", port=port, heartbeat_ns=0, max_packet=300)
+    publisher = MoldUdpSender(session="SIM0001", port=port, heartbeat_ns=0, max_packet=300)
     book = MatchingBook(tick=100, record_anonymous=True)
     translator = ItchTranslator(locate=LOCATE, stock="SIMX")
     try:
-        await publisher.start()
+        publisher.open(AsyncioScheduler())
         publisher.send([translator.directory(TS)])
         publisher.send_heartbeat()
         flow = Flow(book, 3)
         for _ in range(200):
             flow.step()
-            publisher.publish_book(book, translator)
-        await publisher.close()
+            publisher.send(translator.translate(book.event_rows))
+            book.clear_events()
+        publisher.close()
         raw, heartbeats = await _receive_session(receiver)
     finally:
         transport.close()
@@ -187,8 +190,8 @@ def test_the_book_published_over_loopback_udp_is_rebuilt_by_a_receiver() -> None
 
 def test_the_publisher_refuses_a_non_loopback_address_and_sending_before_start() -> None:
     with pytest.raises(ValueError, match="loopback"):
-        ItchUdpPublisher(session="S", host="10.1.2.3", port=9)
-    publisher = ItchUdpPublisher(session="S", port=9)
-    with pytest.raises(RuntimeError, match="not started"):
+        MoldUdpSender(session="S", host="10.1.2.3", port=9)
+    publisher = MoldUdpSender(session="S", port=9)
+    with pytest.raises(RuntimeError, match="not open"):
         publisher.send_heartbeat()
     assert publisher.next_sequence == 1

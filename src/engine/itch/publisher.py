@@ -6,11 +6,9 @@ Two parts:
   columns, ``EV_ADD``/``EV_FILL``/``EV_CANCEL``/``EV_REPLACE``) into ITCH messages of one stock locate: Add Order
   (A), Order Executed (E), Order Cancel (X), Order Delete (D) and Order Replace (U). It gives each resting order
   its own ITCH order reference, as the exchange would.
-* :class:`ItchUdpPublisher` packs messages into MoldUDP64 packets with sequence numbers and sends them with an
-  asyncio datagram transport, with heartbeats while idle and an end-of-session mark at close.
-  :class:`engine.itch.udp.MoldUdpSender` does the same without an event loop (the simulated exchange's).
-
-Both send to a loopback address only, unless told ``allow_remote`` (a multicast group of a lab network, say).
+* :class:`engine.itch.udp.MoldUdpSender` packs messages into MoldUDP64 packets with sequence numbers and sends
+  them, with heartbeats while idle and an end-of-session mark at close, to a loopback address unless told
+  ``allow_remote``.
 
 Mapping of the kernel's events: a rest is an A; a fill is an E on the resting (maker) order; a cancel of a resting
 order is a D (orders that never rested are not in the ITCH book and produce nothing); a replace that keeps its
@@ -25,10 +23,7 @@ midnight UTC. Fills against orders whose rest was not recorded (anonymous orders
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -42,14 +37,6 @@ from engine.itch.messages import (
     OrderExecuted,
     OrderReplace,
     StockDirectory,
-)
-from engine.itch.moldudp64 import build_end_of_session, build_heartbeat, build_packet
-from engine.itch.udp import (
-    DEFAULT_MAX_PACKET,
-    MAX_MESSAGES_PER_PACKET,
-    check_address,
-    check_packing,
-    packet_batches,
 )
 from engine.sim.matching import (
     BUY,
@@ -68,7 +55,6 @@ from engine.sim.matching import (
     EV_FILL,
     EV_REPLACE,
     REASON_STP,
-    MatchingBook,
 )
 
 NANOS_PER_DAY = 86_400 * NANOS_PER_SECOND
@@ -264,134 +250,3 @@ def _belongs(row: list[int], oid: int) -> bool:
     if row[E_KIND] == EV_FILL:
         return bool(row[E_OID2] == oid)
     return bool(row[E_KIND] == EV_CANCEL and row[E_AUX] == REASON_STP)
-
-
-class _SenderProtocol(asyncio.DatagramProtocol):
-    """Keeps the transport and counts send errors (a closed receiving port shows up here on loopback)."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.DatagramTransport | None = None
-        self.errors = 0
-        self.closed = asyncio.get_running_loop().create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # Not every loop's datagram transport subclasses DatagramTransport, though all offer its methods.
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def error_received(self, exc: Exception) -> None:
-        self.errors += 1
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-
-class ItchUdpPublisher:
-    """Sends ITCH messages in MoldUDP64 packets of one session to ``host:port`` (a loopback address).
-
-    Messages are numbered from ``first_sequence`` on; :meth:`send` packs as many as fit in ``max_packet``
-    bytes (and ``max_messages`` blocks) per datagram. While nothing is sent for ``heartbeat_ns``, a heartbeat
-    announces the next sequence number (0 turns heartbeats off). :meth:`close` sends the end-of-session mark.
-    """
-
-    def __init__(
-        self,
-        *,
-        session: str,
-        port: int,
-        host: str = "127.0.0.1",
-        first_sequence: int = 1,
-        heartbeat_ns: Nanos = NANOS_PER_SECOND,
-        max_packet: int = DEFAULT_MAX_PACKET,
-        max_messages: int = MAX_MESSAGES_PER_PACKET,
-        allow_remote: bool = False,
-    ) -> None:
-        check_address(host, allow_remote=allow_remote)
-        check_packing(max_packet, max_messages)
-        build_heartbeat(session, first_sequence)  # checks the session name early
-        self.session = session
-        self.address = (host, port)
-        self.max_packet = max_packet
-        self.max_messages = max_messages
-        self.heartbeat_ns = heartbeat_ns
-        self._next = first_sequence
-        self._protocol: _SenderProtocol | None = None
-        self._beat: asyncio.TimerHandle | None = None
-        self._sent_since_beat = False
-        self.packets_sent = 0
-
-    @property
-    def next_sequence(self) -> int:
-        """The sequence number of the next message sent."""
-        return self._next
-
-    @property
-    def send_errors(self) -> int:
-        """Datagrams the operating system reported as undeliverable."""
-        return 0 if self._protocol is None else self._protocol.errors
-
-    async def start(self) -> None:
-        """Open the UDP socket (and start the heartbeats)."""
-        if self._protocol is not None:
-            raise RuntimeError("publisher already started")
-        loop = asyncio.get_running_loop()
-        _, self._protocol = await loop.create_datagram_endpoint(_SenderProtocol, remote_addr=self.address)
-        self._arm_heartbeat()
-
-    def send(self, messages: Sequence[Message]) -> int:
-        """Encode, number and send ``messages``; returns the number of packets sent."""
-        transport = self._transport()
-        return sum(
-            self._send_packet(transport, batch)
-            for batch in packet_batches(messages, self.max_packet, self.max_messages)
-        )
-
-    def publish_book(self, book: MatchingBook, translator: ItchTranslator) -> int:
-        """Send the ITCH messages of the book's recorded events and clear them; returns the packets sent."""
-        messages = translator.translate(book.event_rows)
-        book.clear_events()
-        return self.send(messages)
-
-    def send_heartbeat(self) -> None:
-        """Send a heartbeat announcing :attr:`next_sequence` now."""
-        self._transport().sendto(build_heartbeat(self.session, self._next))
-        self.packets_sent += 1
-
-    async def close(self, *, end_session: bool = True) -> None:
-        """Stop the heartbeats, send the end-of-session mark (unless told not to) and close the socket."""
-        if self._beat is not None:
-            self._beat.cancel()
-            self._beat = None
-        protocol, self._protocol = self._protocol, None
-        if protocol is None or protocol.transport is None:
-            return
-        if end_session:
-            protocol.transport.sendto(build_end_of_session(self.session, self._next))
-            self.packets_sent += 1
-        protocol.transport.close()
-        await protocol.closed
-
-    def _transport(self) -> asyncio.DatagramTransport:
-        if self._protocol is None or self._protocol.transport is None:
-            raise RuntimeError("publisher is not started")
-        return self._protocol.transport
-
-    def _send_packet(self, transport: asyncio.DatagramTransport, batch: list[bytes]) -> int:
-        transport.sendto(build_packet(self.session, self._next, batch))
-        self._next += len(batch)
-        self.packets_sent += 1
-        self._sent_since_beat = True
-        return 1
-
-    def _arm_heartbeat(self) -> None:
-        if self.heartbeat_ns > 0:
-            delay = self.heartbeat_ns / NANOS_PER_SECOND  # asyncio timers take seconds
-            self._beat = asyncio.get_running_loop().call_later(delay, self._on_heartbeat_timer)
-
-    def _on_heartbeat_timer(self) -> None:
-        if self._protocol is None:
-            return
-        if not self._sent_since_beat:
-            self.send_heartbeat()
-        self._sent_since_beat = False
-        self._arm_heartbeat()

@@ -1,9 +1,9 @@
 """MoldUDP64 over UDP without an event loop: packing messages into packets, and a non-blocking sender.
 
-:func:`packet_batches` groups encoded ITCH messages as they fit in packets (both senders use it);
-:class:`MoldUdpSender` sends them from a plain non-blocking socket with its heartbeats on a
-:class:`core.clock.Scheduler`, for a venue that publishes from its own callbacks (the simulated exchange).
-Both send to a loopback address only, unless told ``allow_remote`` (a multicast group of a lab network, say).
+:func:`packet_batches` groups encoded ITCH messages as they fit in packets; :class:`MoldUdpSender` sends them
+from a plain non-blocking socket with its heartbeats on a :class:`core.clock.Scheduler`, for a venue that
+publishes from its own callbacks (the simulated exchange). It sends to a loopback address only, unless told
+``allow_remote`` (a multicast group of a lab network, say).
 """
 
 from __future__ import annotations
@@ -88,8 +88,8 @@ def packet_batches(messages: Sequence[Message], max_packet: int, max_messages: i
 class MoldUdpSender:
     """Sends ITCH messages in MoldUDP64 packets of one session to ``host:port`` from a non-blocking UDP socket.
 
-    Like :class:`engine.itch.publisher.ItchUdpPublisher` but needs no event loop: :meth:`open` takes the scheduler
-    its heartbeats run on (the exchange's, simulated or live). A datagram the operating system refuses (no
+    It needs no event loop: :meth:`open` takes the scheduler its heartbeats run on (the exchange's, simulated or
+    live). A datagram the operating system refuses (no
     receiver on a loopback port, a full buffer) is counted in :attr:`send_errors` and its messages are lost, as on
     any UDP feed: the receiver sees the gap. Sending never raises once open.
     """

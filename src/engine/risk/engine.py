@@ -150,12 +150,7 @@ class RiskEngine:
     def _prepare(self, account: str, changes: Mapping[str, Mapping[str, Any]]) -> _AccountChecks:
         """The account's checks after ``changes``, every changed check built; raises before anything changes."""
         current = self._account(account)
-        if not isinstance(changes, Mapping):
-            raise RiskConfigError(f"account {account}: risk limit changes must be a mapping, got {changes!r}")
-        unknown = sorted(set(changes) - set(self._specs))
-        if unknown:
-            known = ", ".join(sorted(self._specs))
-            raise RiskConfigError(f"account {account}: unknown risk check(s) {', '.join(unknown)} (known: {known})")
+        self._check_names(account, changes, "risk limit changes")
         if KILL_SWITCH.name in changes:
             raise RiskConfigError(
                 f"account {account}: risk check {KILL_SWITCH.name} is engaged and released, not set as a limit"
@@ -164,9 +159,7 @@ class RiskEngine:
         built = dict(current.built)
         resolved = dict(current.resolved)
         for check, params in changes.items():
-            owner = f"account {account}: risk check {check}"
-            if not isinstance(params, Mapping):
-                raise RiskConfigError(f"{owner}: parameters must be a mapping, got {params!r}")
+            owner = _owner(account, check, params)
             merged = {**given.get(check, {}), **params}
             values = self._resolve(owner, check, merged)
             given[check] = {**given.get(check, {}), **_typed(values, params)}
@@ -177,13 +170,7 @@ class RiskEngine:
         return self._assemble(names, built, resolved, given)
 
     def _configure(self, account: str, limits: Mapping[str, Mapping[str, Any]]) -> _AccountChecks:
-        if not isinstance(limits, Mapping):
-            raise RiskConfigError(f"account {account}: risk checks must be a mapping, got {limits!r}")
-        unknown = sorted(set(limits) - set(self._specs))
-        if unknown:
-            known = ", ".join(sorted(self._specs))
-            listed = ", ".join(unknown)
-            raise RiskConfigError(f"account {account}: unknown risk check(s) {listed} (known: {known})")
+        self._check_names(account, limits, "risk checks")
         # The kill switch runs first, so its reason leads; then the other default checks, then the configured.
         defaults = [name for name, spec in self._specs.items() if spec.enabled_by_default]
         names = list(dict.fromkeys([KILL_SWITCH.name, *defaults, *limits]))
@@ -191,13 +178,20 @@ class RiskEngine:
         resolved: dict[str, Mapping[str, ParamValue]] = {}
         for name in names:
             given = limits.get(name, {})
-            owner = f"account {account}: risk check {name}"
-            if not isinstance(given, Mapping):
-                raise RiskConfigError(f"{owner}: parameters must be a mapping, got {given!r}")
+            owner = _owner(account, name, given)
             resolved[name] = self._resolve(owner, name, given)
             built[name] = self._instantiate(owner, name, resolved[name])
         given_limits = {check: dict(params) for check, params in limits.items()}
         return self._assemble(names, built, resolved, given_limits)
+
+    def _check_names(self, account: str, checks: object, what: str) -> None:
+        """Raises unless ``checks`` is a mapping whose keys are all known risk checks."""
+        if not isinstance(checks, Mapping):
+            raise RiskConfigError(f"account {account}: {what} must be a mapping, got {checks!r}")
+        unknown = sorted(set(checks) - set(self._specs))
+        if unknown:
+            known = ", ".join(sorted(self._specs))
+            raise RiskConfigError(f"account {account}: unknown risk check(s) {', '.join(unknown)} (known: {known})")
 
     @staticmethod
     def _assemble(
@@ -370,6 +364,14 @@ def _checked_specs(specs: Mapping[str, RiskCheckSpec]) -> dict[str, RiskCheckSpe
     checked = dict(specs)
     checked.setdefault(KILL_SWITCH.name, KILL_SWITCH)
     return checked
+
+
+def _owner(account: str, check: str, params: object) -> str:
+    """How errors name one check of an account; raises unless its parameters are a mapping."""
+    owner = f"account {account}: risk check {check}"
+    if not isinstance(params, Mapping):
+        raise RiskConfigError(f"{owner}: parameters must be a mapping, got {params!r}")
+    return owner
 
 
 def _typed(values: Mapping[str, ParamValue], names: Mapping[str, Any]) -> dict[str, LimitValue]:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from itertools import groupby
+from operator import itemgetter
 
 from sqlalchemy import Connection, Engine
 
@@ -67,11 +69,6 @@ class CommitGroup:
             raise StorageError("the commit group is closed")
         return self._conn
 
-    @property
-    def pending(self) -> bool:
-        """True while something is buffered or held that the next commit will write or release."""
-        return self._dirty or bool(self._held)
-
     def join(self, flush: Flush) -> None:
         """Adds a writer: ``flush`` runs, in joining order, inside every commit."""
         self._flushes.append(flush)
@@ -118,16 +115,9 @@ class CommitGroup:
             self.commits += 1
         held, self._held = self._held, []
         # Consecutive sends to one writer go out as one write: one system call for a burst of reports.
-        start = 0
-        while start < len(held):
-            write = held[start][0]
-            end = start + 1
-            while end < len(held) and held[end][0] == write:
-                end += 1
-            data = held[start][1] if end == start + 1 else b"".join([chunk for _, chunk in held[start:end]])
-            start = end
+        for write, run in groupby(held, key=itemgetter(0)):
             try:
-                write(data)
+                write(b"".join([chunk for _, chunk in run]))
             except Exception:  # one broken connection must not keep the others' bytes back
                 log.exception("a send released by the commit failed")
 

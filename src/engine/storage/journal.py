@@ -94,11 +94,6 @@ class Journal:
         return self._durable
 
     @property
-    def group(self) -> CommitGroup | None:
-        """The commit group this journal writes in, if any."""
-        return self._group
-
-    @property
     def _connection(self) -> Connection:
         if self._conn is None:
             raise StorageError("the journal is closed")
