@@ -6,7 +6,9 @@ venues and whichever strategies are asked for. Runs on the scheduler it is given
 
 Given ``commit_loop`` and trading on the in-process simulated exchange, the journal commits in groups: a
 :class:`~engine.storage.commit_group.CommitGroup`, shared with the FIX server's session stores, writes a turn
-of the event loop in one transaction before any byte that depends on it is sent. An engine routing to an
+of the event loop before any byte that depends on it is sent. On a SQLite file the group writes a turn as one
+record of a write log beside the database file (``<file>-writes/``, see :mod:`engine.storage.write_log`) and
+a thread applies it to the database behind; on another database, as one transaction. An engine routing to an
 outside venue commits every write before the order can leave the process.
 """
 
@@ -33,7 +35,7 @@ from engine.market_data import MarketDataCache
 from engine.order_manager import OrderManager
 from engine.plugins import PluginRegistry
 from engine.storage.commit_group import CommitGroup
-from engine.storage.db import open_database
+from engine.storage.db import open_database, write_log_beside
 from engine.storage.journal import Journal, recover
 from engine.strategy_host import StrategyHost
 
@@ -111,7 +113,9 @@ class LiveRuntime:
         instruments = self.config.instrument_map()
         database = open_database(self._db_url)
         if self._commit_loop is not None and self.config.venue.name == SIM_VENUE:
-            self.commit_group = CommitGroup(database, self._commit_loop, on_failure=self._on_commit_failure)
+            self.commit_group = CommitGroup(
+                database, self._commit_loop, on_failure=self._on_commit_failure, write_log=write_log_beside(database)
+            )
         self.journal = Journal(database, group=self.commit_group)
         recovered = recover(self.journal, instruments)
         orders = OrderManager()
@@ -137,10 +141,11 @@ class LiveRuntime:
             run.host.stop("stopped with the engine")
         self.engine.stop()
         if self.commit_group is not None:
-            self.commit_group.commit()
+            self.commit_group.close()
 
     def _on_commit_failure(self, error: BaseException) -> None:
-        """The database refused a commit: what the engine holds is ahead of it, so stop all trading."""
+        """A commit failed or the write log could not be applied: what the engine holds is ahead of what is
+        stored, so stop all trading."""
         reason = f"the journal could not be written: {error}"
         log.critical("engaging the kill switch: %s", reason)
         if self._engine is not None and not self._halted:

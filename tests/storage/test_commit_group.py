@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 
 from core.numbers import NANOS_PER_MILLI
 from engine.fix.store import MESSAGES, SESSIONS, SqlSessionStore
 from engine.storage.commit_group import CommitGroup
 from engine.storage.db import open_database
+from engine.storage.driver_sql import WriteBatch
 
 
 @pytest.fixture
@@ -88,7 +89,7 @@ def test_writes_nothing_waits_for_are_committed_within_the_delay(database: Engin
 def test_a_failed_commit_drops_the_sends_that_waited_and_says_why(database: Engine) -> None:
     failures: list[BaseException] = []
 
-    def broken(_conn: Connection) -> None:
+    def broken(_batch: WriteBatch) -> None:
         raise RuntimeError("disk full")
 
     async def scenario() -> list[bytes]:

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.numbers import Nanos
 from engine.storage.commit_group import CommitGroup
 from engine.storage.db import StorageError
-from engine.storage.driver_sql import DriverStatement
+from engine.storage.driver_sql import DriverStatement, WriteBatch
 from engine.storage.models import Base, table_of
 
 DEFAULT_BEGIN_STRING = "FIX.4.4"
@@ -233,6 +233,8 @@ class SqlSessionStore(_SequenceCounters):
         self._closed = False
         self._kept: list[tuple[int, bytes, Nanos]] = []
         self._seq_dirty = False
+        if group is not None:
+            group.sync()  # the numbers this key's earlier store wrote may still be on their way
         conn = self._connection
         with conn.begin():
             row = conn.execute(
@@ -271,8 +273,10 @@ class SqlSessionStore(_SequenceCounters):
             self._group.mark()
             return
         conn = self._connection
+        batch = WriteBatch(conn.dialect)
+        self._flush(batch)
         with conn.begin():
-            self._flush(conn)
+            batch.run(conn)
 
     def set_next_sender_seq(self, seq: int) -> None:
         """Records the MsgSeqNum of the next message we send."""
@@ -299,25 +303,25 @@ class SqlSessionStore(_SequenceCounters):
         self._seq_dirty = True
         self._write()
 
-    def _flush(self, conn: Connection) -> None:
-        """Writes the kept frames and the sequence numbers buffered since the last flush."""
+    def _flush(self, batch: WriteBatch) -> None:
+        """Adds the kept frames and the sequence numbers buffered since the last flush to ``batch``."""
         key = self._key
         kept = self._kept
         if kept:
             # Numbers kept before a reset of the counterparty are replaced.
             seqs = [seq for seq, _, _ in kept]
-            _DELETE_KEPT.execute(conn, ({"b_key": key, "b_first": min(seqs), "b_last": max(seqs)},))
+            batch.add(_DELETE_KEPT, ({"b_key": key, "b_first": min(seqs), "b_last": max(seqs)},))
             rows = [{"session_key": key, "seq": seq, "frame": frame, "sent_ns": sent} for seq, frame, sent in kept]
-            _INSERT_KEPT.execute(conn, rows)
+            batch.add(_INSERT_KEPT, rows)
             self._kept = []
         if self._seq_dirty:
-            _UPDATE_SEQS.execute(conn, ({"b_key": key, "b_sender": self._sender, "b_target": self._target},))
+            batch.add(_UPDATE_SEQS, ({"b_key": key, "b_sender": self._sender, "b_target": self._target},))
             self._seq_dirty = False
 
     def sent_range(self, begin: int, end: int) -> list[tuple[int, bytes]]:
         """The kept frames with ``begin <= seq <= end``, in ascending order."""
-        if self._group is not None and self._kept:
-            self._group.commit()
+        if self._group is not None:
+            self._group.sync()
         conn = self._connection
         with conn.begin():
             rows = conn.execute(
@@ -332,7 +336,7 @@ class SqlSessionStore(_SequenceCounters):
         self._kept = []
         self._seq_dirty = False
         if self._group is not None:
-            self._group.commit()  # what other writers buffered before the reset goes first
+            self._group.sync()  # what other writers buffered before the reset goes first
         self._sender, self._target, self._created = 1, 1, self._clock()
         conn = self._connection
         with conn.begin():

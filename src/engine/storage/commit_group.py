@@ -12,6 +12,10 @@ The commit comes at the end of the first turn that holds a send, and at the late
 first buffered write (writes that nothing outside depends on yet: an order on its way to the in-process venue,
 the next expected sequence number), so an order and its acknowledgement usually share one transaction.
 If a commit fails, the held sends are dropped (they were never valid) and ``on_failure`` hears why.
+
+With a ``write_log`` directory, a commit is one record appended to the write log (:mod:`engine.storage.write_log`)
+instead of a transaction: the held sends leave as soon as the record is written, and a thread applies the records
+to the database behind (:mod:`engine.storage.log_applier`). Readers of what the writers wrote call :meth:`sync`.
 """
 
 from __future__ import annotations
@@ -21,25 +25,31 @@ import logging
 from collections.abc import Callable
 from itertools import groupby
 from operator import itemgetter
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
 from core.numbers import NANOS_PER_MILLI, NANOS_PER_SECOND, Nanos
 from engine.storage.db import StorageError
+from engine.storage.driver_sql import WriteBatch
+from engine.storage.log_applier import LogApplier
+from engine.storage.write_log import WriteLog, open_write_log
 
 log = logging.getLogger(__name__)
 
-Flush = Callable[[Connection], None]
-"""A writer's flush: executes what it buffered on the connection, inside the group's open transaction."""
+Flush = Callable[[WriteBatch], None]
+"""A writer's flush: adds what it buffered to the batch of the commit (and empties its buffers)."""
 DEFAULT_MAX_DELAY_NS: Nanos = 2 * NANOS_PER_MILLI
 
 
 class CommitGroup:
-    """One transaction per event-loop turn for the writers that join it.
+    """One transaction (or one write-log record) per event-loop turn for the writers that join it.
 
-    Commits run as callbacks on ``loop``. ``on_failure`` is told when a commit fails; what the writers had
-    buffered is lost with the transaction, so the caller should stop trading (the engine's state is ahead of
-    the database). Not thread-safe: use it from the event loop's thread.
+    Commits run as callbacks on ``loop``. ``on_failure`` is told, on the loop, when a commit fails or the write
+    log cannot be applied; the caller should stop trading (the engine's state is ahead of what is stored).
+    ``write_log``: the directory of the write log, whose records the database has not seen are applied at
+    once (:func:`~engine.storage.write_log.open_write_log` says what can go wrong). Not thread-safe: use it from
+    the event loop's thread.
     """
 
     def __init__(
@@ -49,7 +59,13 @@ class CommitGroup:
         *,
         max_delay_ns: Nanos = DEFAULT_MAX_DELAY_NS,
         on_failure: Callable[[BaseException], None] | None = None,
+        write_log: Path | None = None,
     ) -> None:
+        self._log: WriteLog | None = None
+        self._applier: LogApplier | None = None
+        if write_log is not None:
+            self._log = open_write_log(database, write_log)
+            self._applier = LogApplier(database, self._log.next_seq - 1, on_error=self._failed_elsewhere)
         self._conn: Connection | None = database.connect()
         self._loop = loop
         self._max_delay_s = max_delay_ns / NANOS_PER_SECOND
@@ -75,7 +91,7 @@ class CommitGroup:
 
     def leave(self, flush: Flush) -> None:
         """Removes a writer (after committing what it buffered)."""
-        if self._dirty:
+        if self._dirty and self._conn is not None:
             self.commit()
         self._flushes.remove(flush)
 
@@ -96,21 +112,27 @@ class CommitGroup:
             write(data)
 
     def commit(self) -> None:
-        """Writes what every writer buffered in one transaction, then releases the held sends."""
+        """Writes what every writer buffered in one transaction (or one write-log record), then releases the held
+        sends."""
         self._cancel_scheduled()
         if self._dirty:
             conn = self.connection
             self._dirty = False
+            batch = WriteBatch(conn.dialect)
             try:
-                with conn.begin():
-                    for flush in self._flushes:
-                        flush(conn)
-            except Exception as error:
+                for flush in self._flushes:
+                    flush(batch)
+                if self._log is not None and self._applier is not None:
+                    if batch.statements:
+                        seq, closed = self._log.append(batch.statements)
+                        self._applier.put(seq, batch.statements, closed)
+                else:
+                    with conn.begin():
+                        batch.run(conn)
+            except Exception as error:  # noqa: BLE001 - whatever broke the commit, what waited for it must not leave
                 self._held.clear()
                 log.critical("commit failed; the sends waiting for it are dropped: %s", error)
-                if self._on_failure is None:
-                    raise
-                self._on_failure(error)
+                self._failed(error)
                 return
             self.commits += 1
         held, self._held = self._held, []
@@ -121,15 +143,40 @@ class CommitGroup:
             except Exception:  # one broken connection must not keep the others' bytes back
                 log.exception("a send released by the commit failed")
 
+    def sync(self) -> None:
+        """Commits what is pending and, with a write log, waits until the database holds it: call before reading
+        what the writers wrote. Raises :class:`StorageError` when the log could not be applied."""
+        self.commit()
+        if self._applier is not None:
+            self._applier.sync()
+
+    @property
+    def write_log(self) -> Path | None:
+        """The write log's directory, if the group writes one."""
+        return None if self._log is None else self._log.directory
+
     def close(self) -> None:
-        """Commits what is pending and releases the connection."""
+        """Commits what is pending, waits for the write log to be applied and releases the connection."""
         if self._conn is None:
             return
         try:
             self.commit()
         finally:
+            if self._applier is not None:
+                self._applier.close()
+            if self._log is not None:
+                self._log.close()
             self._conn.close()
             self._conn = None
+
+    def _failed_elsewhere(self, error: BaseException) -> None:
+        """The applier's thread failed: tell ``on_failure`` on the loop."""
+        self._loop.call_soon_threadsafe(self._failed, error)
+
+    def _failed(self, error: BaseException) -> None:
+        if self._on_failure is None:
+            raise error
+        self._on_failure(error)
 
     def _cancel_scheduled(self) -> None:
         if self._soon is not None:

@@ -58,6 +58,16 @@ def open_database(url: str | None = None) -> Engine:
     return engine
 
 
+def write_log_beside(database: Engine) -> Path | None:
+    """The write-log directory of a SQLite file database (``<file>-writes``); None for any other database."""
+    if database.dialect.name != "sqlite":
+        return None
+    name = database.url.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name + "-writes")
+
+
 def _parse(text: str) -> URL:
     try:
         return make_url(text)

@@ -7,17 +7,24 @@ their hot statements are Core statements compiled once per dialect and then exec
 cursor: inside the transaction the SQLAlchemy connection opened, with none of the per-call work. Driver errors
 are raised as SQLAlchemy's exceptions (``IntegrityError`` and the rest), as ``Connection.execute`` would.
 Parameters must be plain values the driver takes as they are (str, int, bytes, None).
+
+A :class:`WriteBatch` holds statements already bound for one dialect, as plain data (SQL text and parameter
+rows): it can run at once, or be appended to a write log first and run later (:mod:`engine.storage.write_log`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from operator import itemgetter
+from typing import Any, TypeAlias
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
+
+BoundStatement: TypeAlias = tuple[str, list[Any]]
+"""A statement bound for one dialect: its SQL text and one parameter row (tuple or dict) per execution."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,49 +32,80 @@ class _Compiled:
     sql: str
     names: tuple[str, ...]
     positional: bool
+    values: Callable[[Mapping[str, Any]], Any]
+    """A row's values in ``names`` order, as a tuple (one C call instead of a loop over the names)."""
 
 
 class DriverStatement:
     """A statement whose bound parameters are all named (``bindparam("name")`` or an insert's column names).
 
-    :meth:`execute` runs it once per row of ``rows`` (an executemany when there are several).
+    ``statement`` is one Core statement, or a function building it for a dialect (for dialect-specific forms
+    such as an upsert). :meth:`execute` runs it once per row of ``rows`` (an executemany when there are several).
     """
 
     __slots__ = ("_by_dialect", "_statement")
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Executable | Callable[[Dialect], Executable]) -> None:
         self._statement = statement
         self._by_dialect: dict[str, _Compiled] = {}
 
-    def _compiled(self, conn: Connection) -> _Compiled:
-        dialect = conn.dialect
+    def _compiled(self, dialect: Dialect) -> _Compiled:
         compiled = self._by_dialect.get(dialect.name)
         if compiled is None:
-            result = self._statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+            statement = self._statement if isinstance(self._statement, Executable) else self._statement(dialect)
+            result = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
             names = tuple(result.positiontup or result.params)
-            compiled = _Compiled(result.string, names, bool(result.positional))
+            values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],) if names else ()
+            compiled = _Compiled(result.string, names, bool(result.positional), values)
             self._by_dialect[dialect.name] = compiled
         return compiled
 
-    def execute(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Runs the statement for each row (each a mapping holding every bound name); nothing for no rows."""
-        if not rows:
-            return
-        compiled = self._compiled(conn)
-        names = compiled.names
-        params: list[Any]
+    def bind(self, dialect: Dialect, rows: Sequence[Mapping[str, Any]]) -> BoundStatement:
+        """The SQL for ``dialect`` and the driver's parameter rows for ``rows`` (each holding every bound name)."""
+        compiled = self._compiled(dialect)
         if compiled.positional:
-            params = [tuple([row[name] for name in names]) for row in rows]
-        else:
-            params = [{name: row[name] for name in names} for row in rows]
-        dbapi = conn.dialect.loaded_dbapi
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            if len(params) == 1:
-                cursor.execute(compiled.sql, params[0])
-            else:
-                cursor.executemany(compiled.sql, params)
-        except dbapi.Error as error:
-            raise DBAPIError.instance(compiled.sql, params, error, dbapi.Error, dialect=conn.dialect) from error
-        finally:
-            cursor.close()
+            return compiled.sql, list(map(compiled.values, rows))
+        names = compiled.names
+        return compiled.sql, [{name: row[name] for name in names} for row in rows]
+
+    def execute(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Runs the statement for each row on ``conn``; nothing for no rows."""
+        if rows:
+            run_bound(conn, (self.bind(conn.dialect, rows),))
+
+
+class WriteBatch:
+    """Statements bound for one dialect, in the order they must run (in one transaction)."""
+
+    __slots__ = ("dialect", "statements")
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.statements: list[BoundStatement] = []
+        """What was added, bound: plain data a write log can hold."""
+
+    def add(self, statement: DriverStatement, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Appends ``statement`` for ``rows`` (nothing for no rows)."""
+        if rows:
+            self.statements.append(statement.bind(self.dialect, rows))
+
+    def run(self, conn: Connection) -> None:
+        """Executes every statement on ``conn``, inside the transaction the caller opened."""
+        run_bound(conn, self.statements)
+
+
+def run_bound(conn: Connection, statements: Iterable[BoundStatement]) -> None:
+    """Executes bound statements on the DB-API cursor of ``conn``, in order, raising SQLAlchemy's exceptions."""
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for sql, params in statements:
+            try:
+                if len(params) == 1:
+                    cursor.execute(sql, params[0])
+                else:
+                    cursor.executemany(sql, params)
+            except dbapi.Error as error:
+                raise DBAPIError.instance(sql, params, error, dbapi.Error, dialect=conn.dialect) from error
+    finally:
+        cursor.close()

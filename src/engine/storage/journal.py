@@ -17,9 +17,10 @@ from operator import attrgetter
 from types import TracebackType
 from typing import Any, get_args, get_type_hints
 
-from sqlalchemy import BigInteger, Connection, Engine, Row, Table, bindparam, insert, select, update
+from sqlalchemy import BigInteger, Connection, Dialect, Engine, Row, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.expression import Executable
 
 from core.enums import ExecType, Liquidity, OrderType, OrdStatus, Side, TimeInForce
 from core.events import ExecutionReport
@@ -29,7 +30,7 @@ from core.orders import IllegalTransition, Order
 from core.portfolio import Portfolio, Position
 from engine.storage.commit_group import CommitGroup
 from engine.storage.db import StorageError
-from engine.storage.driver_sql import DriverStatement
+from engine.storage.driver_sql import DriverStatement, WriteBatch
 from engine.storage.models import JOURNAL_EXEC, JOURNAL_ORDER, JournalEntry, OrderRow, PositionRow, table_of
 
 JOURNAL: Table = table_of(JournalEntry)
@@ -143,7 +144,8 @@ class Journal:
             try:
                 with self._connection.begin():
                     _INSERT_JOURNAL.execute(self._connection, (entry,))
-                    _execute_changes(self._connection, report.order_id, changes, filled)
+                    statement, rows = _order_changes_statement(report.order_id, changes, filled)
+                    statement.execute(self._connection, rows)
             except IntegrityError:
                 if self._exec_id_known(report.exec_id):
                     return False
@@ -171,7 +173,7 @@ class Journal:
         rows = [_position_row(position, ts_ns) for position in positions]
         if self._durable:
             with self._connection.begin():
-                _upsert(self._connection, POSITIONS, rows, ("account", "instrument"))
+                _UPSERT_POSITION.execute(self._connection, rows)
             return
         for row in rows:
             self._positions[(row["account"], row["instrument"])] = row
@@ -179,29 +181,32 @@ class Journal:
 
     def flush(self) -> None:
         """Write everything buffered in one transaction (nothing to do when durable; a grouped journal commits
-        its group)."""
+        its group and waits until the database holds it)."""
         if self._group is not None:
-            self._group.commit()
+            self._group.sync()
             return
         if self._durable or not self._buffered:
             return
-        with self._connection.begin():
-            self._write_buffered(self._connection)
+        conn = self._connection
+        batch = WriteBatch(conn.dialect)
+        self._write_buffered(batch)
+        with conn.begin():
+            batch.run(conn)
 
     @property
     def _buffered(self) -> bool:
         return bool(self._entries or self._dirty or self._unflushed or self._positions or self._other_updates)
 
-    def _write_buffered(self, conn: Connection) -> None:
-        """Executes what is buffered on ``conn`` (inside the caller's transaction) and empties the buffers."""
+    def _write_buffered(self, batch: WriteBatch) -> None:
+        """Adds what is buffered to ``batch`` and empties the buffers."""
         if not self._buffered:
             return
-        _INSERT_JOURNAL.execute(conn, self._entries)
-        _INSERT_ORDER.execute(conn, [self._rows[order_id] for order_id in self._unflushed])
-        _UPDATE_ORDER.execute(conn, [_bound_row(self._rows[order_id]) for order_id in self._dirty - self._unflushed])
+        batch.add(_INSERT_JOURNAL, self._entries)
+        batch.add(_INSERT_ORDER, [self._rows[order_id] for order_id in self._unflushed])
+        batch.add(_UPDATE_ORDER, [_bound_row(self._rows[order_id]) for order_id in self._dirty - self._unflushed])
         for order_id, changes, filled in self._other_updates:
-            _execute_changes(conn, order_id, changes, filled)
-        _upsert(conn, POSITIONS, list(self._positions.values()), ("account", "instrument"))
+            batch.add(*_order_changes_statement(order_id, changes, filled))
+        batch.add(_UPSERT_POSITION, list(self._positions.values()))
         self._entries.clear()
         self._unflushed.clear()
         self._dirty.clear()
@@ -518,8 +523,10 @@ _UPDATE_ORDER = DriverStatement(
 _order_updates: dict[tuple[str, ...], DriverStatement] = {}
 
 
-def _execute_changes(conn: Connection, order_id: str, changes: dict[str, Any], filled: int) -> None:
-    """Apply a report's ``changes`` (and its fill cost) to an orders row."""
+def _order_changes_statement(
+    order_id: str, changes: dict[str, Any], filled: int
+) -> tuple[DriverStatement, list[dict[str, Any]]]:
+    """The update applying a report's ``changes`` (and its fill cost) to an orders row, with its parameters."""
     names = tuple(changes)
     statement = _order_updates.get(names)
     if statement is None:
@@ -529,7 +536,7 @@ def _execute_changes(conn: Connection, order_id: str, changes: dict[str, Any], f
             .values({name: bindparam(f"b_{name}") for name in names})
             .values(filled_cost=ORDERS.c.filled_cost + bindparam("b_filled", type_=BigInteger()))
         )
-    statement.execute(conn, ({**_bound_row(changes), "b_order_id": order_id, "b_filled": filled},))
+    return statement, [{**_bound_row(changes), "b_order_id": order_id, "b_filled": filled}]
 
 
 def _bound_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -549,20 +556,18 @@ def _position_row(position: Position, ts_ns: Nanos) -> dict[str, Any]:
     }
 
 
-def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
-    """Insert ``rows``, replacing the rows with the same ``keys``; native upsert on SQLite and PostgreSQL."""
-    if not rows:
-        return
-    others = [c.name for c in table.columns if c.name not in keys]
-    name = conn.dialect.name
-    if name == "sqlite":
-        lite = sqlite.insert(table)
-        conn.execute(lite.on_conflict_do_update(index_elements=keys, set_={c: lite.excluded[c] for c in others}), rows)
-    elif name == "postgresql":
-        pg = postgresql.insert(table)
-        conn.execute(pg.on_conflict_do_update(index_elements=keys, set_={c: pg.excluded[c] for c in others}), rows)
-    else:
-        for row in rows:
-            match = update(table).where(*(table.c[k] == row[k] for k in keys)).values({c: row[c] for c in others})
-            if conn.execute(match).rowcount == 0:
-                conn.execute(insert(table), row)
+def _upsert_position(dialect: Dialect) -> Executable:
+    """Insert a position row, replacing the one with the same account and instrument (native upsert on SQLite and
+    PostgreSQL)."""
+    keys = ("account", "instrument")
+    others = [c.name for c in POSITIONS.columns if c.name not in keys]
+    if dialect.name == "sqlite":
+        lite = sqlite.insert(POSITIONS)
+        return lite.on_conflict_do_update(index_elements=keys, set_={c: lite.excluded[c] for c in others})
+    if dialect.name == "postgresql":
+        pg = postgresql.insert(POSITIONS)
+        return pg.on_conflict_do_update(index_elements=keys, set_={c: pg.excluded[c] for c in others})
+    raise StorageError(f"positions cannot be upserted on {dialect.name}: use SQLite or PostgreSQL")
+
+
+_UPSERT_POSITION = DriverStatement(_upsert_position)

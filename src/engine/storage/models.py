@@ -1,4 +1,5 @@
-"""The database schema: orders, the execution journal, position snapshots and backtest runs.
+"""The database schema: orders, the execution journal, position snapshots, the write log's progress and
+backtest runs.
 
 Prices, quantities, money and times are integers (``BigInteger``) exactly as the domain holds them; enums are
 stored by their FIX code (``Side.BUY`` is ``"1"``). The journal and the orders table are written with Core
@@ -101,6 +102,17 @@ class PositionRow(Base):
     fees: Mapped[int] = mapped_column(BigInteger)
     traded_qty: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_ns: Mapped[int] = mapped_column(BigInteger)
+
+
+class WriteLogState(Base):
+    """How far the write log in front of this database has been applied (one row; see
+    :mod:`engine.storage.write_log`). ``token`` ties the log's files to this database."""
+
+    __tablename__ = "write_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+    applied_seq: Mapped[int] = mapped_column(BigInteger)
 
 
 class BacktestRun(Base):

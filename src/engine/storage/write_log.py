@@ -1,0 +1,218 @@
+"""The write log: each group commit appended to a file with one system call, applied to the database behind it.
+
+A commit group that commits to SQL at the end of every event-loop turn puts a transaction on the critical path
+of every order: the statements, the database's commit and the Python around them. With a write log the turn's
+statements, already bound (:class:`~engine.storage.driver_sql.WriteBatch`), are pickled into one record and
+appended to the current segment file with one ``os.write``; the sends that waited for them go out at once, and
+:class:`~engine.storage.log_applier.LogApplier` applies the records to the database on a thread of its own,
+recording in the same transaction how far it got (the ``write_log`` table).
+
+Durability is the same as the database's with ``synchronous=NORMAL``: a record is in the operating system's
+page cache when ``os.write`` returns, so it survives a killed process, not a power loss. On start,
+:func:`open_write_log` applies every record the database has not seen, then starts a new segment.
+
+Files: ``<directory>/<first sequence number, 20 digits>.wlog``. Each begins with a header (magic and the
+database's token, so that a log is never applied to another database), then records: payload length, CRC-32
+of the payload and sequence number (little-endian), then the payload. A torn record at the end of the last
+segment (a crash in the middle of a write, whose sends never left) is dropped with a warning; anything else
+that does not read back is an error that stops the start, naming the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import struct
+import uuid
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, bindparam, insert, select, update
+
+from engine.storage.db import StorageError
+from engine.storage.driver_sql import BoundStatement, DriverStatement, run_bound
+from engine.storage.models import WriteLogState, table_of
+
+log = logging.getLogger(__name__)
+
+WRITE_LOG = table_of(WriteLogState)
+MAGIC = b"WSWLOG01"
+_FILE_HEADER = struct.Struct("<8s16s")
+_RECORD_HEADER = struct.Struct("<IIQ")
+_SUFFIX = ".wlog"
+DEFAULT_SEGMENT_BYTES = 64 << 20
+"""A segment is closed, and deleted once applied, after it grows past this size."""
+
+SET_APPLIED = DriverStatement(update(WRITE_LOG).values(applied_seq=bindparam("b_seq")))  # its only row
+"""Records how far the log is applied: run in the same transaction as the records (parameter ``b_seq``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One commit of the log: its sequence number and its statements, bound for the database's dialect."""
+
+    seq: int
+    statements: list[BoundStatement]
+
+
+class WriteLog:
+    """The append side of the log; use it from one thread. Build it with :func:`open_write_log`."""
+
+    def __init__(self, directory: Path, token: bytes, next_seq: int, *, segment_bytes: int) -> None:
+        if segment_bytes <= 0:
+            raise ValueError(f"segment_bytes must be positive, got {segment_bytes}")
+        self.directory = directory
+        self._token = token
+        self._next = next_seq
+        self._segment_bytes = segment_bytes
+        self._fd = -1
+        self._size = 0
+        self._broken: str | None = None
+        self.segment = self._open_segment()
+        """The segment file being appended to."""
+
+    @property
+    def next_seq(self) -> int:
+        """The sequence number the next record will carry."""
+        return self._next
+
+    def append(self, statements: list[BoundStatement]) -> tuple[int, Path | None]:
+        """Appends one record with one system call; returns its sequence number and the segment this append
+        closed (to delete once applied through that number), if it closed one."""
+        if self._broken is not None:
+            raise StorageError(f"the write log {self.segment} cannot be written: {self._broken}")
+        payload = pickle.dumps(statements, protocol=pickle.HIGHEST_PROTOCOL)
+        seq = self._next
+        data = _RECORD_HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload
+        try:
+            written = os.write(self._fd, data)
+        except OSError as error:
+            self._broken = str(error)
+            raise StorageError(f"the write log {self.segment} cannot be written: {error}") from error
+        if written != len(data):
+            # The rest of the record is lost: nothing may follow it in this file.
+            self._broken = f"only {written} of {len(data)} bytes were written (disk full?)"
+            raise StorageError(f"the write log {self.segment} cannot be written: {self._broken}")
+        self._next = seq + 1
+        self._size += written
+        if self._size < self._segment_bytes:
+            return seq, None
+        closed = self.segment
+        os.close(self._fd)
+        self.segment = self._open_segment()
+        return seq, closed
+
+    def close(self) -> None:
+        """Closes the current segment (its records stay until applied)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def _open_segment(self) -> Path:
+        path = self.directory / f"{self._next:020d}{_SUFFIX}"
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        header = _FILE_HEADER.pack(MAGIC, self._token)
+        if os.write(self._fd, header) != len(header):
+            raise StorageError(f"the write log {path} cannot be written (disk full?)")
+        self._size = len(header)
+        return path
+
+
+def open_write_log(database: Engine, directory: Path, *, segment_bytes: int = DEFAULT_SEGMENT_BYTES) -> WriteLog:
+    """Applies what ``directory`` holds that ``database`` has not seen, deletes the applied segments and opens a
+    new one.
+
+    Raises :class:`StorageError` when a segment belongs to another database, is damaged before its end, or a
+    record cannot be applied: the engine must not start on a database that misses what clients were told.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    token, applied = _progress(database)
+    segments = sorted(directory.glob(f"*{_SUFFIX}"))
+    pending = [record for record in _read_segments(segments, token) if record.seq > applied]
+    if pending:
+        expected = applied + 1
+        if pending[0].seq != expected:
+            raise StorageError(
+                f"the write log in {directory} starts at record {pending[0].seq}, but the database has only "
+                f"applied up to {applied}: records are missing"
+            )
+        with database.connect() as conn, conn.begin():
+            for record in pending:
+                try:
+                    run_bound(conn, record.statements)
+                except Exception as error:
+                    raise StorageError(
+                        f"record {record.seq} of the write log in {directory} cannot be applied: {error}"
+                    ) from error
+            SET_APPLIED.execute(conn, ({"b_seq": pending[-1].seq},))
+        log.info("applied %d records of the write log in %s", len(pending), directory)
+        applied = pending[-1].seq
+    for path in segments:
+        path.unlink()
+    return WriteLog(directory, token, applied + 1, segment_bytes=segment_bytes)
+
+
+def _progress(database: Engine) -> tuple[bytes, int]:
+    """The database's log token (made on first use) and the last record it applied."""
+    with database.connect() as conn, conn.begin():
+        row = conn.execute(select(WRITE_LOG.c.token, WRITE_LOG.c.applied_seq).where(WRITE_LOG.c.id == 1)).first()
+        if row is None:
+            token = uuid.uuid4().hex
+            conn.execute(insert(WRITE_LOG).values(id=1, token=token, applied_seq=0))
+            return bytes.fromhex(token), 0
+        return bytes.fromhex(row[0]), int(row[1])
+
+
+def _read_segments(segments: list[Path], token: bytes) -> Iterator[LogRecord]:
+    for index, path in enumerate(segments):
+        yield from _read_segment(path, token, last=index == len(segments) - 1)
+
+
+def _read_segment(path: Path, token: bytes, *, last: bool) -> Iterator[LogRecord]:
+    data = path.read_bytes()
+    if len(data) < _FILE_HEADER.size:
+        if last:
+            log.warning("the write log %s ends before its header: ignored", path)
+            return
+        raise StorageError(f"the write log {path} is damaged: it ends before its header")
+    magic, owner = _FILE_HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise StorageError(f"{path} is not a write log")
+    if owner != token:
+        raise StorageError(f"the write log {path} belongs to another database; move it away to start")
+    offset = _FILE_HEADER.size
+    while offset < len(data):
+        damage = _damage(data, offset)
+        if damage is not None:
+            if last and _is_tail(data, offset):
+                log.warning("dropped a torn record at the end of %s (%s): it was never acknowledged", path, damage)
+                return
+            raise StorageError(f"the write log {path} is damaged at byte {offset}: {damage}")
+        length, _, seq = _RECORD_HEADER.unpack_from(data, offset)
+        start = offset + _RECORD_HEADER.size
+        yield LogRecord(seq, pickle.loads(data[start : start + length]))
+        offset = start + length
+
+
+def _damage(data: bytes, offset: int) -> str | None:
+    """Why the record at ``offset`` does not read back, or None when it does."""
+    if len(data) - offset < _RECORD_HEADER.size:
+        return "its header is cut short"
+    length, crc, _ = _RECORD_HEADER.unpack_from(data, offset)
+    start = offset + _RECORD_HEADER.size
+    if len(data) - start < length:
+        return "its payload is cut short"
+    if zlib.crc32(data[start : start + length]) != crc:
+        return "its checksum does not match"
+    return None
+
+
+def _is_tail(data: bytes, offset: int) -> bool:
+    """A record that cannot be read is a torn write only if nothing readable follows it: the last append."""
+    if len(data) - offset < _RECORD_HEADER.size:
+        return True
+    length: int = _RECORD_HEADER.unpack_from(data, offset)[0]
+    return offset + _RECORD_HEADER.size + length >= len(data)
