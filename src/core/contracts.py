@@ -229,6 +229,10 @@ class RiskCheck(ABC):
     def on_accepted(self, request: SubmitOrder, view: RiskView) -> None:  # noqa: B027
         """Told when an order passed every check and leaves for the venue (e.g. to count it for a throttle)."""
 
+    def carry_over(self, previous: RiskCheck) -> None:  # noqa: B027
+        """Called on a check rebuilt by a live change of its limits, with the check it replaces: take over what
+        that one counted (e.g. the orders already in a throttle's window), so that a change cannot open a gap."""
+
     def monitor(self, account: str, view: RiskView) -> Breach | None:
         """Called after fills and mark changes: a standing breach of this check's limit, or None."""
         return None

@@ -170,6 +170,9 @@ def test_strategies_risk_limits_and_the_kill_switch_over_fix(
             assert stopped.get(5121) == b"N"
             await viewer.send("UD", f"5100=S-3|5002=mm-fix|60={now_stamp()}")
             assert (await viewer.expect(lambda m: m.msg_type == "j")).get(380) == b"6"
+            await client.send("UD", f"5100=S-4|5002=no-such|60={now_stamp()}")
+            unknown = await client.expect(lambda m: m.msg_type == "j" and m.get(379) == b"S-4")
+            assert unknown.get(58) == b"no strategy instance 'no-such'"
 
             await client.send("UF", "5100=R-1")
             report = await client.expect(lambda m: m.msg_type == "UG")

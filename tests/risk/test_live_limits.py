@@ -111,18 +111,20 @@ def test_a_check_that_did_not_change_keeps_its_state(view: PortfolioView) -> Non
     assert reasons(engine, submit(quantity=10), view)[0].startswith("order_rate:")
 
 
-def test_a_rebuilt_order_rate_starts_a_new_window(view: PortfolioView) -> None:
-    """As documented: the window of a rebuilt check restarts, so up to max_orders may pass right after."""
+def test_a_rebuilt_order_rate_keeps_the_orders_already_in_its_window(view: PortfolioView) -> None:
+    """A change of the throttle never opens a gap: what the old check counted still counts."""
     engine = engine_with(LIMITS)
     for _ in range(2):
         accepted = submit(quantity=10)
         engine.on_accepted(accepted, view)
     assert reasons(engine, submit(quantity=10), view)[0].startswith("order_rate:")
     engine.set_limits(ACCOUNT, {"order_rate": {"max_orders": 1}})
-    first = submit(quantity=10)
-    assert reasons(engine, first, view) == ()
-    engine.on_accepted(first, view)
     assert reasons(engine, submit(quantity=10), view) == ("order_rate: 1 orders in the last 1000 ms, limit 1",)
+    engine.set_limits(ACCOUNT, {"order_rate": {"max_orders": 3}})  # room for one more, not three
+    third = submit(quantity=10)
+    assert reasons(engine, third, view) == ()
+    engine.on_accepted(third, view)
+    assert reasons(engine, submit(quantity=10), view) == ("order_rate: 3 orders in the last 1000 ms, limit 3",)
 
 
 def test_a_rebuilt_daily_loss_judges_the_loss_against_its_new_limit(view: PortfolioView) -> None:

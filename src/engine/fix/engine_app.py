@@ -985,7 +985,9 @@ class EngineApp:
 
     def _control_error(self, message: FixMessage, request_id: str, error: Exception) -> FixAppError:
         reason = BusinessRejectReason.UNKNOWN_ID if isinstance(error, LookupError) else BusinessRejectReason.OTHER
-        return FixAppError(str(error).strip("'\""), request=message, reason=reason, ref_id=request_id)
+        # A KeyError's text is its key's repr, quotes and all: the message itself is its argument.
+        text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+        return FixAppError(text, request=message, reason=reason, ref_id=request_id)
 
     def _strategy_start(self, bridge: ClientBridge, message: FixMessage) -> None:
         start = control.decode_strategy_start(message)

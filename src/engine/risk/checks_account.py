@@ -175,13 +175,17 @@ class OrderRate(RiskCheck):
         self._limit = positive_int(params, "max_orders", owner=self.name)
         self._window_ms = positive_int(params, "window_ms", owner=self.name)
         self._window_ns = self._window_ms * NANOS_PER_MILLI
-        # Only the last max_orders acceptance times matter: the window is full when the oldest is in it.
-        self._accepted: deque[int] = deque(maxlen=self._limit)
+        # Acceptance times still in the window, oldest first (pruned as the window rolls). Never more than the
+        # largest limit in force during the window, so a live change can hand them on (carry_over) exactly.
+        self._accepted: deque[int] = deque()
 
     def check_order(self, request: SubmitOrder, view: RiskView) -> str | None:
         """Veto when the window already holds ``max_orders`` accepted orders."""
         accepted = self._accepted
-        if len(accepted) < self._limit or accepted[0] <= view.now_ns() - self._window_ns:
+        horizon = view.now_ns() - self._window_ns
+        while accepted and accepted[0] <= horizon:
+            accepted.popleft()
+        if len(accepted) < self._limit:
             return None
         return f"order_rate: {self._limit} orders in the last {self._window_ms} ms, limit {self._limit}"
 
@@ -192,6 +196,11 @@ class OrderRate(RiskCheck):
     def on_accepted(self, request: SubmitOrder, view: RiskView) -> None:
         """Count an order that leaves for the venue."""
         self._accepted.append(view.now_ns())
+
+    def carry_over(self, previous: RiskCheck) -> None:
+        """The orders the replaced throttle counted stay in the window."""
+        if isinstance(previous, OrderRate):
+            self._accepted.extend(previous._accepted)
 
 
 MAX_POSITION = RiskCheckSpec(

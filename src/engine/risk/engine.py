@@ -10,8 +10,9 @@ An account the engine was not configured with is refused: its orders are rejecte
 
 Limits change while the engine runs through :meth:`RiskEngine.set_limits`: every change is validated first (so a
 bad one changes nothing), then only the checks whose parameters changed are rebuilt and swapped in. A rebuilt
-check starts with fresh state: ``order_rate`` forgets the orders already in its window (up to ``max_orders`` new
-orders may pass at once right after the change), and ``daily_loss`` judges the day's loss against its new limit
+check takes over what the old one counted (:meth:`~core.contracts.RiskCheck.carry_over`): ``order_rate`` keeps
+the orders already in its window, so a change never lets a burst through;
+``daily_loss`` judges the day's loss against its new limit
 (a breach it had latched lifts when the loss is now below the new limit, and latches again at once when it is
 not). Checks that did not change keep their state, and the kill switch is never rebuilt: it keeps its state and
 is changed only by engaging and releasing it. Changes live in memory: a restarted engine starts from its
@@ -135,7 +136,7 @@ class RiskEngine:
         anything changes: an unknown account, an unknown check, an unknown parameter, a bad value or a check
         that cannot be built raises :class:`RiskConfigError` naming it, and the limits stay as they were. The
         kill switch is not a limit (engage or release it instead). Only checks whose parameters change are
-        rebuilt: a rebuilt check starts with fresh state (see the module documentation).
+        rebuilt, taking over what the old one counted (see the module documentation).
         """
         self._accounts[account] = self._prepare(account, changes)
         return self.limits(account)
@@ -164,7 +165,10 @@ class RiskEngine:
             values = self._resolve(owner, check, merged)
             given[check] = {**given.get(check, {}), **_typed(values, params)}
             if check not in built or values != resolved[check]:
-                built[check] = self._instantiate(owner, check, values)
+                rebuilt = self._instantiate(owner, check, values)
+                if check in built:
+                    rebuilt.carry_over(built[check])
+                built[check] = rebuilt
                 resolved[check] = values
         names = [*current.names, *(check for check in changes if check not in current.names)]
         return self._assemble(names, built, resolved, given)
