@@ -40,13 +40,16 @@ class DriverStatement:
     """A statement whose bound parameters are all named (``bindparam("name")`` or an insert's column names).
 
     ``statement`` is one Core statement, or a function building it for a dialect (for dialect-specific forms
-    such as an upsert). :meth:`execute` runs it once per row of ``rows`` (an executemany when there are several).
+    such as an upsert). Rows hold a value under each bound name, less ``prefix`` (an UPDATE's SET clause cannot
+    bind a column's own name, so its parameters may be ``b_<column>`` while rows keep the column names).
+    :meth:`execute` runs it once per row of ``rows`` (an executemany when there are several).
     """
 
-    __slots__ = ("_by_dialect", "_statement")
+    __slots__ = ("_by_dialect", "_prefix", "_statement")
 
-    def __init__(self, statement: Executable | Callable[[Dialect], Executable]) -> None:
+    def __init__(self, statement: Executable | Callable[[Dialect], Executable], *, prefix: str = "") -> None:
         self._statement = statement
+        self._prefix = prefix
         self._by_dialect: dict[str, _Compiled] = {}
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
@@ -54,19 +57,21 @@ class DriverStatement:
         if compiled is None:
             statement = self._statement if isinstance(self._statement, Executable) else self._statement(dialect)
             result = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
-            names = tuple(result.positiontup or result.params)
+            names = tuple(name.removeprefix(self._prefix) for name in result.positiontup or result.params)
             values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],) if names else ()
             compiled = _Compiled(result.string, names, bool(result.positional), values)
             self._by_dialect[dialect.name] = compiled
         return compiled
 
     def bind(self, dialect: Dialect, rows: Sequence[Mapping[str, Any]]) -> BoundStatement:
-        """The SQL for ``dialect`` and the driver's parameter rows for ``rows`` (each holding every bound name)."""
+        """The SQL for ``dialect`` and the driver's parameter rows for ``rows`` (each holding every bound name,
+        less the prefix)."""
         compiled = self._compiled(dialect)
         if compiled.positional:
             return compiled.sql, list(map(compiled.values, rows))
         names = compiled.names
-        return compiled.sql, [{name: row[name] for name in names} for row in rows]
+        bound = [self._prefix + name for name in names]
+        return compiled.sql, [{key: row[name] for key, name in zip(bound, names, strict=True)} for row in rows]
 
     def execute(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Runs the statement for each row on ``conn``; nothing for no rows."""

@@ -203,7 +203,7 @@ class Journal:
             return
         batch.add(_INSERT_JOURNAL, self._entries)
         batch.add(_INSERT_ORDER, [self._rows[order_id] for order_id in self._unflushed])
-        batch.add(_UPDATE_ORDER, [_bound_row(self._rows[order_id]) for order_id in self._dirty - self._unflushed])
+        batch.add(_UPDATE_ORDER, [self._rows[order_id] for order_id in self._dirty - self._unflushed])
         for order_id, changes, filled in self._other_updates:
             batch.add(*_order_changes_statement(order_id, changes, filled))
         batch.add(_UPSERT_POSITION, list(self._positions.values()))
@@ -510,7 +510,8 @@ def _order_changes(report: ExecutionReport) -> dict[str, Any]:
 
 
 # Statements are built once and bound per call: building one per report costs more than executing it.
-# Bound names must differ from column names in an UPDATE's SET clause, hence the "b_" prefix.
+# Bound names must differ from column names in an UPDATE's SET clause, hence the "b_" prefix (rows keep the
+# column names: the statement strips it).
 _INSERT_JOURNAL = DriverStatement(
     insert(JOURNAL).values({c.name: bindparam(c.name) for c in JOURNAL.columns if c.name != "seq"})
 )
@@ -518,7 +519,8 @@ _INSERT_ORDER = DriverStatement(insert(ORDERS).values({name: bindparam(name) for
 _UPDATE_ORDER = DriverStatement(
     update(ORDERS)
     .where(ORDERS.c.order_id == bindparam("b_order_id"))
-    .values({name: bindparam(f"b_{name}") for name in _ORDER_COLUMNS})
+    .values({name: bindparam(f"b_{name}") for name in _ORDER_COLUMNS}),
+    prefix="b_",
 )
 _order_updates: dict[tuple[str, ...], DriverStatement] = {}
 
@@ -534,13 +536,10 @@ def _order_changes_statement(
             update(ORDERS)
             .where(ORDERS.c.order_id == bindparam("b_order_id"))
             .values({name: bindparam(f"b_{name}") for name in names})
-            .values(filled_cost=ORDERS.c.filled_cost + bindparam("b_filled", type_=BigInteger()))
+            .values(filled_cost=ORDERS.c.filled_cost + bindparam("b_filled", type_=BigInteger())),
+            prefix="b_",
         )
-    return statement, [{**_bound_row(changes), "b_order_id": order_id, "b_filled": filled}]
-
-
-def _bound_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {f"b_{name}": value for name, value in row.items()}
+    return statement, [{**changes, "order_id": order_id, "filled": filled}]
 
 
 def _position_row(position: Position, ts_ns: Nanos) -> dict[str, Any]:
