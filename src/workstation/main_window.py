@@ -243,14 +243,27 @@ class MainWindow(QtWidgets.QMainWindow):
             self._action(themes, name.capitalize(), lambda checked=False, n=name: self.set_theme(n))
         trading = bar.addMenu("&Trading")
         commands = self.context.commands
+
+        def guarded(what: str, slot: Callable[[], object]) -> Callable[[], object]:
+            return lambda: self._trade(what, slot)
+
         self.actions_by_name = {
-            "buy_at_best": self._action(trading, "Buy at best offer", lambda: self._at_best(Side.BUY)),
-            "sell_at_best": self._action(trading, "Sell at best bid", lambda: self._at_best(Side.SELL)),
-            "cancel_all": self._action(trading, "Cancel all orders", lambda: commands.cancel_all()),
-            "flatten_all": self._action(trading, "Flatten all…", lambda: commands.flatten_all()),
-            "kill_switch": self._action(trading, "Kill switch…", lambda: commands.kill_switch()),
+            "buy_at_best": self._action(trading, "Buy at best offer", guarded("Buy", lambda: self._at_best(Side.BUY))),
+            "sell_at_best": self._action(
+                trading, "Sell at best bid", guarded("Sell", lambda: self._at_best(Side.SELL))
+            ),
+            "cancel_all": self._action(trading, "Cancel all orders", guarded("Cancel all", commands.cancel_all)),
+            "flatten_all": self._action(trading, "Flatten all…", guarded("Flatten all", commands.flatten_all)),
+            "kill_switch": self._action(trading, "Kill switch…", guarded("Kill switch", commands.kill_switch)),
         }
-        self._action(trading, "Release kill switch", commands.release_kill_switch)
+        self._action(trading, "Release kill switch", guarded("Release kill switch", commands.release_kill_switch))
+
+    def _trade(self, what: str, slot: Callable[[], object]) -> None:
+        """Run a trading action; in a read-only session the commands refuse it and the status bar says why."""
+        refusal = self.context.commands.refusal
+        slot()  # refused inside the commands when read-only (and written to the audit log there)
+        if refusal is not None:
+            self.statusBar().showMessage(f"{what}: not sent, {refusal}", 10_000)
 
     def _action(self, menu: QtWidgets.QMenu, text: str, slot: Callable[[], object]) -> QtGui.QAction:
         action = menu.addAction(text)

@@ -5,6 +5,7 @@ BUILTIN_PANEL_PLUGINS: tuple[tuple[str, str], ...] = (
     ("market-watch", "workstation.plugins.market_watch"),
     ("order-ticket", "workstation.plugins.ticket"),
     ("pnl", "workstation.plugins.pnl"),
+    ("risk-limits", "workstation.plugins.risk_limits"),
     ("strategies", "workstation.plugins.strategies"),
     ("backtest-lab", "workstation.plugins.backtest_lab"),
     ("blotter", "workstation.plugins.blotter"),

@@ -4,7 +4,8 @@ Types are Limit, Market, IOC and FOK; IOC and FOK are limit orders with that tim
 price (and is sent immediate-or-cancel, as nothing of it may rest). The price is typed in the instrument's
 decimals, stepped by its tick with the arrows, the wheel or the keyboard, or taken from the best bid or offer.
 The ticket checks what it can before sending (a positive quantity in whole lots, a price on the tick grid) and
-then follows the order it sent: working, filled, cancelled, or rejected with the engine's reason.
+then follows the order it sent: working, filled, cancelled, or rejected with the engine's reason. In a read-only
+session the send button is disabled and the ticket says why; nothing can be sent from it.
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ class OrderTicket(Panel):
         super().__init__(context, parent)
         self.side = Side.BUY
         self.sent_id: str | None = None
+        self._read_only: bool | None = None
         self._fate_key: tuple[str | None, int, int] | None = None
         self._quote_version = -1
         theme = context.theme
@@ -185,6 +187,11 @@ class OrderTicket(Panel):
 
         self.submit_button = QtWidgets.QPushButton()
         self.submit_button.setMinimumHeight(32)
+        # Disabled (read-only session), the send button must not look like a live buy or sell button.
+        self.submit_button.setStyleSheet(
+            f"QPushButton:disabled {{ background-color: {theme.hex('surface')}; color: {theme.hex('muted')}; "
+            f"border-color: {theme.hex('grid')}; font-weight: normal; }}"
+        )
         self.submit_button.clicked.connect(self.submit)
         layout.addWidget(self.submit_button, 8, 0, 1, 4)
 
@@ -200,6 +207,7 @@ class OrderTicket(Panel):
         self.buy_button.setChecked(True)
         self._kind_changed()
         self._update_quotes()
+        self._update_read_only()
 
     # --- building ------------------------------------------------------------------------------------------------
 
@@ -307,6 +315,10 @@ class OrderTicket(Panel):
 
     def submit(self) -> str | None:
         """Check the ticket and send the order; returns its client order id (None when it was not sent)."""
+        refusal = self.context.commands.refusal
+        if refusal is not None:
+            self._show(f"Not sent: {refusal}", "reject")
+            return None
         problem = self.problem()
         if problem is not None:
             self._show(f"Not sent: {problem}", "reject")
@@ -340,8 +352,23 @@ class OrderTicket(Panel):
     # --- the frame -----------------------------------------------------------------------------------------------
 
     def refresh(self) -> None:
+        self._update_read_only()
         self._update_quotes()
         self._update_fate()
+
+    def _update_read_only(self) -> None:
+        """Disable sending (and say why) while the session is read-only."""
+        refusal = self.context.commands.refusal
+        read_only = refusal is not None
+        if read_only == self._read_only:
+            return
+        self._read_only = read_only
+        self.submit_button.setEnabled(not read_only)
+        self.submit_button.setToolTip(f"Not allowed: {refusal}" if refusal else "Send the order")
+        if refusal:
+            self._show(f"{refusal[0].upper()}{refusal[1:]}.", "warning")
+        elif self.sent_id is None:
+            self._show("", "muted")
 
     def _update_quotes(self) -> None:
         market = self.context.state.market(self.instrument)

@@ -6,7 +6,8 @@ Columns, left to right: own working buys, bid size, price, ask size, own working
 desktop's default quantity), in the ask column sells. A click on an own order cell cancels the orders of that
 side at that price; dragging the cell to another row and releasing moves them there (replace). The wheel scrolls
 the prices; the axis recentres on the mid only when asked (:meth:`PriceLadder.recenter`) or when the inside
-market leaves the view.
+market leaves the view. In a read-only session clicks and drags send nothing: the status line says why, in the
+reject colour, for a moment.
 
 The ladder is painted from a snapshot of its rows (:meth:`PriceLadder.rows`) rebuilt on the display frame when
 the state's version counters or the axis moved, never once per market event.
@@ -41,6 +42,8 @@ WHEEL_ROWS = 3
 """Rows scrolled per wheel notch."""
 BLINK_NS = 250_000_000
 """Half-period of a reject's flash."""
+NOTICE_NS = 2_000_000_000
+"""How long the status line shows why a click did nothing (read-only session)."""
 _ALIGN_RIGHT = QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
 _ALIGN_LEFT = QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter
 _ALIGN_CENTER = QtCore.Qt.AlignmentFlag.AlignCenter
@@ -120,6 +123,8 @@ class PriceLadder(QtWidgets.QWidget):
         self._hover_row: int | None = None
         self._drag: _Drag | None = None
         self._wheel_rest = 0
+        self._notice = ""
+        self._notice_until = 0
         self._font = number_font(self.font())
         self._bold = QtGui.QFont(self._font)
         self._bold.setBold(True)
@@ -164,7 +169,7 @@ class PriceLadder(QtWidgets.QWidget):
         state = self.context.state
         key = (
             self.symbol, market.version, state.orders.version, state.positions.version, self.axis.version,
-            len(self._flashes), self.rejects.message,
+            len(self._flashes), self.rejects.message, self._notice_on(now), self.context.commands.refusal,
         )  # fmt: skip
         if key != self._key:
             self._key = key
@@ -197,10 +202,29 @@ class PriceLadder(QtWidgets.QWidget):
 
     @property
     def status_text(self) -> str:
-        """The status line: the latest reject's reason, or how to trade."""
+        """The status line: why the last click did nothing, the latest reject's reason, or how to trade."""
+        if self._notice_on(time.monotonic_ns()):
+            return self._notice
         if self.rejects.message:
             return self.rejects.message
+        if self.context.commands.refusal is not None:
+            return "Read-only session: watching only, click-to-trade is off"
         return "Bid: buy · Ask: sell · own order: click cancels, drag moves"
+
+    def _notice_on(self, now_ns: int) -> bool:
+        return bool(self._notice) and now_ns < self._notice_until
+
+    def _refused(self, what: str) -> bool:
+        """True, and the status line says why for a moment, when the session may not ``what``."""
+        refusal = self.context.commands.refusal
+        if refusal is None:
+            return False
+        # Short enough for the footer of a narrow ladder; the audit log has the full reason from the commands.
+        self._notice = f"Not sent: read-only session, {what} is off"
+        self._notice_until = time.monotonic_ns() + NOTICE_NS
+        self._key = None
+        self.update()
+        return True
 
     @property
     def text_font(self) -> QtGui.QFont:
@@ -294,6 +318,10 @@ class PriceLadder(QtWidgets.QWidget):
             return
         commands = self.context.commands
         quantity = self.context.settings.default_quantity
+        book_side = column in (Column.BID, Column.ASK)
+        own = column in _OWN_SIDE and (_OWN_SIDE[column], price) in self._own
+        if (book_side or own) and self._refused("click-to-trade" if book_side else "cancel/move"):
+            return
         if column is Column.BID:
             commands.submit(self.symbol, Side.BUY, quantity, price)
             self._key = None  # show the pending order on the next frame even if nothing else moved
@@ -393,8 +421,9 @@ class PriceLadder(QtWidgets.QWidget):
             self._paint_drag(painter, self._drag)
         self._paint_header(painter)
         footer = QtCore.QRect(0, self.height() - metrics.footer_height, self.width(), metrics.footer_height)
-        colour = palette.reject if self._flashes else None
-        painter.setFont(self._bold if self._flashes else self._font)
+        alert = bool(self._flashes) or self._notice_on(time.monotonic_ns())
+        colour = palette.reject if alert else None
+        painter.setFont(self._bold if alert else self._font)
         paint_strip(painter, footer, palette, self.status_text, colour=colour, bottom_line=False)
 
     def _blink_on(self) -> bool:
