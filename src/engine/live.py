@@ -21,6 +21,7 @@ from core.events import ExecutionReport, RiskEvent
 from core.params import parse_assignments
 from engine.clock import AsyncioScheduler
 from engine.config import EngineConfig
+from engine.gc_tuning import tune_for_live_trading
 from engine.plugins import PluginRegistry
 from engine.runtime import LiveRuntime
 from engine.status import render_status
@@ -55,6 +56,7 @@ async def _run(args: argparse.Namespace, config: EngineConfig, registry: PluginR
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    tune_for_live_trading()
     runtime.start()
     runtime.start_strategy(
         args.strategy, account=args.account, instruments=symbols, params=parse_assignments(args.param),

@@ -21,6 +21,7 @@ from engine.clock import AsyncioScheduler
 from engine.config import EngineConfig
 from engine.fix.server import DEFAULT_HOST, DEFAULT_PORT, FixServer, tls_context
 from engine.fix.users import UsersFileError, add_user, default_users_path
+from engine.gc_tuning import tune_for_live_trading
 from engine.plugins import PluginRegistry
 from engine.runtime import LiveRuntime
 from engine.storage.db import StorageError, open_database
@@ -140,6 +141,7 @@ async def _serve(args: argparse.Namespace, config: EngineConfig, registry: Plugi
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    tune_for_live_trading()
     runtime.start()
     try:
         try:

@@ -24,6 +24,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from engine.client.protocol import EngineClient
 from engine.client.remote import RemoteClient, RemoteEndpoint
 from engine.config import ConfigError, load_config
+from engine.gc_tuning import tune_for_live_trading
 from engine.plugins import load_plugins
 from engine.storage.db import StorageError
 from workstation.main_window import MainWindow
@@ -126,6 +127,7 @@ def run(argv: list[str] | None = None) -> int:
     window = MainWindow(session, panels, paths, workspace=args.workspace)
     holder.append(window)
     window.show()
+    tune_for_live_trading()  # the engine, the window and the panels are built
     closed: asyncio.Future[None] = loop.create_future()
     app.lastWindowClosed.connect(lambda: closed.done() or closed.set_result(None))
     if args.screenshot:
