@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 from core.numbers import NANOS_PER_SECOND, Nanos
 
@@ -19,6 +19,8 @@ Field: TypeAlias = tuple[int, bytes]
 """One field: its tag and the raw bytes of its value."""
 
 _EPOCH_DAY = datetime(1970, 1, 1, tzinfo=UTC).toordinal()
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 class FieldMissing(KeyError):
@@ -163,13 +165,22 @@ def parse_ticks(value: bytes, price_scale: int) -> int:
     return -ticks if negative else ticks
 
 
+_SECOND_CACHE_SIZE = 4_096
+"""Whole seconds remembered each way: the timestamps of a session cluster around the current second."""
+_second_texts: dict[int, bytes] = {}
+_text_seconds: dict[bytes, int] = {}
+
+
 def format_utc_timestamp(nanos: Nanos, digits: int = 3) -> bytes:
     """UTCTIMESTAMP text ``YYYYMMDD-HH:MM:SS[.fff...]`` of epoch nanoseconds with 0, 3, 6 or 9 fraction digits."""
     seconds, fraction = divmod(nanos, NANOS_PER_SECOND)
-    days, second_of_day = divmod(seconds, 86_400)
-    date = datetime.fromordinal(_EPOCH_DAY + days)
-    hours, rest = divmod(second_of_day, 3600)
-    text = b"%04d%02d%02d-%02d:%02d:%02d" % (date.year, date.month, date.day, hours, rest // 60, rest % 60)
+    text = _second_texts.get(seconds)
+    if text is None:
+        days, second_of_day = divmod(seconds, 86_400)
+        date = datetime.fromordinal(_EPOCH_DAY + days)
+        hours, rest = divmod(second_of_day, 3600)
+        text = b"%04d%02d%02d-%02d:%02d:%02d" % (date.year, date.month, date.day, hours, rest // 60, rest % 60)
+        _remember(_second_texts, seconds, text)
     if digits:
         text += b".%0*d" % (digits, fraction // 10 ** (9 - digits))
     return text
@@ -177,10 +188,14 @@ def format_utc_timestamp(nanos: Nanos, digits: int = 3) -> bytes:
 
 def parse_utc_timestamp(value: bytes) -> Nanos:
     """Epoch nanoseconds of a UTCTIMESTAMP (``YYYYMMDD-HH:MM:SS`` with up to 9 fraction digits)."""
-    if len(value) < 17 or value[8:9] != b"-" or value[11:12] != b":" or value[14:15] != b":":
-        raise ValueError(f"{value!r} is not a UTCTIMESTAMP")
-    day = datetime(int(value[0:4]), int(value[4:6]), int(value[6:8]), tzinfo=UTC).toordinal() - _EPOCH_DAY
-    seconds = day * 86_400 + int(value[9:11]) * 3600 + int(value[12:14]) * 60 + int(value[15:17])
+    whole = value[:17]
+    seconds = _text_seconds.get(whole)
+    if seconds is None:
+        if len(value) < 17 or value[8:9] != b"-" or value[11:12] != b":" or value[14:15] != b":":
+            raise ValueError(f"{value!r} is not a UTCTIMESTAMP")
+        day = datetime(int(value[0:4]), int(value[4:6]), int(value[6:8]), tzinfo=UTC).toordinal() - _EPOCH_DAY
+        seconds = day * 86_400 + int(value[9:11]) * 3600 + int(value[12:14]) * 60 + int(value[15:17])
+        _remember(_text_seconds, whole, seconds)
     fraction = value[17:]
     nanos = 0
     if fraction:
@@ -189,3 +204,9 @@ def parse_utc_timestamp(value: bytes) -> Nanos:
             raise ValueError(f"{value!r} is not a UTCTIMESTAMP")
         nanos = int(digits.ljust(9, b"0"))
     return seconds * NANOS_PER_SECOND + nanos
+
+
+def _remember(cache: dict[_K, _V], key: _K, value: _V) -> None:
+    if len(cache) >= _SECOND_CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
