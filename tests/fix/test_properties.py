@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -49,3 +50,10 @@ def test_ticks_round_trip(ticks: int, scale: int) -> None:
 def test_timestamp_round_trip(nanos: int) -> None:
     assert parse_utc_timestamp(format_utc_timestamp(nanos, 9)) == nanos
     assert parse_utc_timestamp(format_utc_timestamp(nanos, 3)) == nanos - nanos % 1_000_000
+
+
+def test_a_remembered_second_does_not_excuse_a_bad_fraction() -> None:
+    assert parse_utc_timestamp(b"20240601-13:30:00.123") == 1_717_248_600_123_000_000
+    for bad in (b"20240601-13:30:00x123", b"20240601-13:30:00.12a", b"20240601-13:30:00.1234567890"):
+        with pytest.raises(ValueError, match="is not a UTCTIMESTAMP"):
+            parse_utc_timestamp(bad)
