@@ -50,10 +50,8 @@ class FixMessage:
     def _lookup(self) -> dict[int, bytes]:
         index = self._index
         if index is None:
-            index = {}
-            for tag, value in self.fields:
-                index.setdefault(tag, value)
-            self._index = index
+            # Built back to front, so that a tag repeated in a group keeps its first value.
+            index = self._index = dict(reversed(self.fields))
         return index
 
     def __contains__(self, tag: object) -> bool:
