@@ -1,15 +1,36 @@
-"""The codec: round trips, every way of cutting the stream, garbled frames and recovery."""
+"""The codec: round trips, every way of cutting the stream, garbled frames and recovery, remembered layouts, and
+the same fields as simplefix."""
 
 from __future__ import annotations
 
 import pytest
+import simplefix  # type: ignore[import-untyped,import-not-found,unused-ignore]
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from simplefix.data import RAW_DATA_TAGS, RAW_LEN_TAGS  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
-from engine.fix.codec import FixParser, GarbledMessage, checksum, encode, encode_message
+from engine.fix.codec import (
+    _LAYOUTS_PER_TYPE,
+    _MAX_LAYOUT_FIELDS,
+    _MAX_LAYOUTS,
+    FixParser,
+    GarbledMessage,
+    checksum,
+    encode,
+    encode_message,
+)
 from engine.fix.dictionary import fix44
 from engine.fix.message import Field, FixMessage
 from tests.fix.samples import EXECUTION_REPORT, LOGON, MD_SNAPSHOT, NEW_ORDER_SINGLE
 
 SAMPLES = {"logon": LOGON, "new_order": NEW_ORDER_SINGLE, "exec_report": EXECUTION_REPORT, "snapshot": MD_SNAPSHOT}
+
+
+def raw_frame(body_bytes: bytes, length_error: int = 0) -> bytes:
+    """A frame around any body bytes (which should end with SOH), with a correct CheckSum and a BodyLength off by
+    ``length_error``."""
+    head = b"8=FIX.4.4\x019=%d\x01%s" % (len(body_bytes) + length_error, body_bytes)
+    return head + b"10=%03d\x01" % (sum(head) % 256)
 
 
 def body(message: FixMessage) -> list[Field]:
@@ -157,3 +178,159 @@ def test_typed_access() -> None:
     assert message.get(9999) is None
     with pytest.raises(KeyError):
         message.raw(9999)
+
+
+# --- remembered layouts -------------------------------------------------------------------------------------
+
+
+def test_same_type_with_another_layout_after_one_was_remembered() -> None:
+    parser = FixParser()
+    market = [field for field in NEW_ORDER_SINGLE if field[0] != 44] + [(58, b"at the open")]
+    stream = [NEW_ORDER_SINGLE, market, NEW_ORDER_SINGLE, market, NEW_ORDER_SINGLE[:-1]]
+    got = [m for fields in stream for m in parser.feed(encode(fields))]
+    assert [body(m) for m in got] == stream
+    assert parser.layouts == 3
+    assert [m.fields for m in got] == [FixParser().feed(encode(fields))[0].fields for fields in stream]
+
+
+def test_values_holding_equals_and_empty_values_on_a_remembered_layout() -> None:
+    parser = FixParser()
+    parser.feed(encode(NEW_ORDER_SINGLE))
+    odd = [(tag, b"a=b==" if tag == 11 else b"" if tag == 58 else value) for tag, value in NEW_ORDER_SINGLE]
+    (message,) = parser.feed(encode(odd))
+    assert body(message) == odd
+    assert message.get(11) == b"a=b=="
+    assert parser.layouts == 1
+
+
+def test_layouts_are_bounded_per_msgtype_and_in_all() -> None:
+    parser = FixParser()
+    for extra in range(2 * _LAYOUTS_PER_TYPE):
+        fields = [*LOGON, (5000 + extra, b"x")]
+        assert [body(m) for m in parser.feed(encode(fields))] == [fields]
+    assert parser.layouts == _LAYOUTS_PER_TYPE
+    sent = []
+    for kind in range(2 * _MAX_LAYOUTS):
+        fields = [(35, b"U%d" % kind), *LOGON[1:]]
+        sent.append(fields)
+        assert [body(m) for m in parser.feed(encode(fields))] == [fields]
+    assert parser.layouts == _MAX_LAYOUTS
+    # Past the bound, remembered and new layouts alike are still read.
+    again = [sent[0], sent[-1], [*LOGON, (5000, b"x")], [*LOGON, (6000, b"y")]]
+    assert [body(m) for m in parser.feed(b"".join(encode(fields) for fields in again))] == again
+    assert parser.layouts == _MAX_LAYOUTS
+
+
+def test_a_long_body_is_read_but_not_remembered() -> None:
+    parser = FixParser()
+    fields = [(35, b"W"), *[(269 + i % 3, b"%d" % i) for i in range(_MAX_LAYOUT_FIELDS)]]
+    for _ in range(2):
+        assert [body(m) for m in parser.feed(encode(fields))] == [fields]
+    assert parser.layouts == 0
+
+
+MALFORMED = [
+    (b"\x0159=0\x01", b"\x0159\x01", "malformed field: no '=' after byte 143"),
+    (b"\x0121=1\x01", b"\x0121\x01", "malformed field: tag b'21\\x0155' at byte 78 is not a number"),
+    (b"\x0121=1\x01", b"\x012x1=1\x01", "malformed field: tag b'2x1' at byte 78 is not a number"),
+    (b"\x0121=1\x01", b"\x01=1\x01", "malformed field: tag b'' at byte 78 is not a number"),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"), MALFORMED, ids=["no equals", "no equals mid-body", "non-numeric tag", "empty tag"]
+)
+def test_malformed_field_in_a_msgtype_with_a_remembered_layout(old: bytes, new: bytes, reason: str) -> None:
+    good = encode(NEW_ORDER_SINGLE)
+    frame = raw_frame(good[good.index(b"35=") : -7].replace(old, new))
+    cold, warm = Collector(), Collector()
+    warm_parser = warm.parser()
+    warm_parser.feed(good)
+    assert warm_parser.layouts == 1
+    assert [body(m) for m in warm_parser.feed(frame + good)] == [NEW_ORDER_SINGLE]
+    assert [body(m) for m in cold.parser().feed(frame + good)] == [NEW_ORDER_SINGLE]
+    assert [(g.reason, g.data) for g in warm.garbled] == [(reason, frame)]
+    assert warm.garbled == cold.garbled
+
+
+def test_data_field_holding_soh_in_a_msgtype_with_a_remembered_layout() -> None:
+    parser = FixParser()
+    parser.feed(encode(LOGON))
+    # The DATA value looks like the fields of the remembered layout: it must still be read by its length.
+    data = b"98=0\x01108=30\x01141=Y"
+    with_data: list[Field] = [*LOGON[:-1], (95, b"%d" % len(data)), (96, data), LOGON[-1]]
+    for _ in range(2):
+        (message,) = parser.feed(encode(with_data))
+        assert body(message) == with_data
+        assert message.get(96) == data
+    assert parser.layouts == 1
+    assert [body(m) for m in parser.feed(encode(LOGON))] == [LOGON]
+
+
+# Bytes that change how a body splits: separators, '=', digits, letters.
+EDIT_BYTES = st.sampled_from([b"\x01", b"=", b"1", b"0", b"9", b"x", b"8=FIX.4.4", b"\x0110=000"])
+
+
+@st.composite
+def edited_body(draw: st.DrawFn) -> bytes:
+    """A sample's body with a few bytes replaced, inserted or removed."""
+    fields = draw(st.sampled_from(list(SAMPLES.values())))
+    text = bytearray(encode(fields))
+    text = text[text.index(b"35=") : -7]
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(text) - 1))
+        action = draw(st.sampled_from(["replace", "insert", "remove"]))
+        if action == "remove":
+            del text[at]
+        else:
+            text[at : at + (action == "replace")] = draw(EDIT_BYTES)
+    return bytes(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(edited=edited_body(), keep_checksum=st.booleans(), length_error=st.sampled_from([0, 0, 0, -1, 1, 8]))
+def test_remembered_layouts_change_no_answer(edited: bytes, keep_checksum: bool, length_error: int) -> None:
+    frame = raw_frame(edited, length_error)
+    if not keep_checksum:
+        frame = frame[:-4] + b"%03d\x01" % ((int(frame[-4:-1]) + 1) % 256)
+    stream = frame + encode(LOGON)
+    cold, warm = Collector(), Collector()
+    cold_parser, warm_parser = cold.parser(), warm.parser()
+    for fields in SAMPLES.values():
+        warm_parser.feed(encode(fields))
+    assert warm_parser.layouts == len(SAMPLES)
+    assert [m.fields for m in warm_parser.feed(stream)] == [m.fields for m in cold_parser.feed(stream)]
+    assert warm.garbled == cold.garbled
+    assert warm_parser.buffered == cold_parser.buffered
+
+
+# --- an independent FIX implementation ----------------------------------------------------------------------
+
+DATA_TAGS = {*RAW_LEN_TAGS, *RAW_DATA_TAGS, *fix44().data_lengths, *fix44().data_lengths.values()}
+"""LENGTH and DATA tags, ours and simplefix's, left out of the random messages (each side reads them by length)."""
+PLAIN_TAGS = st.integers(1, 20_000).filter(lambda tag: tag not in (8, 9, 10, 35) and tag not in DATA_TAGS)
+PLAIN_VALUES = st.binary(min_size=1, max_size=12).filter(lambda value: b"\x01" not in value)
+
+
+@st.composite
+def random_message(draw: st.DrawFn) -> list[Field]:
+    kind = draw(st.sampled_from([b"D", b"8", b"0", b"W", b"XY"]))
+    return [(35, kind), *draw(st.lists(st.tuples(PLAIN_TAGS, PLAIN_VALUES), max_size=20))]
+
+
+@settings(max_examples=150, deadline=None)
+@given(messages=st.lists(random_message(), min_size=1, max_size=6), cut=st.integers(0, 2_000))
+def test_simplefix_reads_the_same_fields(messages: list[list[Field]], cut: int) -> None:
+    # Each message twice, so that the second copy is read through its remembered layout.
+    stream = b"".join(encode(fields) for fields in messages for _ in range(2))
+    parser = FixParser()
+    cut = min(cut, len(stream))
+    ours = parser.feed(stream[:cut]) + parser.feed(stream[cut:])
+    theirs = simplefix.FixParser()
+    theirs.append_buffer(stream)
+    for message in ours:
+        other = theirs.get_message()
+        assert other is not None
+        assert [(int(tag), value) for tag, value in other.pairs] == list(message.fields)
+    assert theirs.get_message() is None
+    assert [body(m) for m in ours] == [fields for fields in messages for _ in range(2)]

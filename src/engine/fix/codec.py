@@ -6,14 +6,19 @@ field after it up to and including the SOH before ``10=``, and CheckSum is the b
 ``10=`` modulo 256. A frame whose BodyLength or CheckSum does not hold is garbled: it is reported to the
 ``on_garbled`` callback and dropped up to the next ``8=FIX``, so the message that follows is still parsed.
 DATA fields (RawData, XmlData, Signature...) may hold SOH; they are read by the length in their LENGTH field.
+
+The parser remembers the field layouts of the messages it accepted and reads a frame of a known layout with one
+compiled pattern, still checking its BodyLength and CheckSum; any other frame takes the general split.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
+from typing import TypeAlias
 from zlib import adler32
 
 from engine.fix.message import Field, FixMessage
@@ -30,6 +35,14 @@ _PREFIXES: tuple[bytes, ...] = tuple(b"%d=" % tag for tag in range(_FAST_TAGS))
 _FRAMING_TAGS = frozenset({8, 9, 10})
 _EQUALS = repeat(b"=")
 _CHECKSUM_TEXT: tuple[bytes, ...] = tuple(b"%03d" % value for value in range(256))
+_MSG_TYPE = re.compile(rb"8=FIX[^\x01]*\x019=[0-9]+\x0135=([^\x01]*)\x01")
+"""The MsgType of a frame that starts at the position given, to find its remembered layouts."""
+_LAYOUTS_PER_TYPE = 4
+_MAX_LAYOUTS = 32
+_MAX_LAYOUT_FIELDS = 64
+"""Bounds of the layouts a parser remembers: per MsgType, in all, and fields in one (a large body, such as a deep
+snapshot, is not worth a pattern). A layout is never forgotten: compiling one costs about 150 µs, so a client
+alternating between more layouts than the bound would pay that on every message."""
 _CHECKSUM_CHUNK = 256
 """Bytes per Adler-32 call in :func:`checksum`: 256 bytes sum to at most 65,280, below Adler-32's modulus 65,521,
 so the low half of the digest minus one is their exact sum."""
@@ -40,6 +53,12 @@ def _tag_numbers(length_tags: frozenset[int]) -> dict[bytes, int]:
     """Tag text to tag number for the common tags, leaving out LENGTH tags so that a message carrying a DATA
     field misses the table and takes the length-aware split."""
     return {b"%d" % tag: tag for tag in range(1, _FAST_TAGS) if tag not in length_tags}
+
+
+_Layout: TypeAlias = tuple[Callable[[bytes, int], "re.Match[bytes] | None"], tuple[int, ...]]
+"""A remembered field layout: the ``match`` of its frame pattern and the tags of the pattern's groups, in order."""
+_NO_LAYOUT: _Layout = (re.compile(b"(?!)").match, ())
+"""Stands for the last layout before any: its pattern matches nothing."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,7 +76,19 @@ class FixParser:
     ``max_body_length`` bounds the BodyLength accepted; ``on_garbled`` hears about every frame dropped.
     """
 
-    __slots__ = ("_buffer", "_data_lengths", "_max_body", "_on_garbled", "_skipping", "_tag_numbers", "garbled_count")
+    __slots__ = (
+        "_buffer",
+        "_data_lengths",
+        "_data_tags",
+        "_last",
+        "_layout_count",
+        "_layouts",
+        "_max_body",
+        "_on_garbled",
+        "_skipping",
+        "_tag_numbers",
+        "garbled_count",
+    )
 
     def __init__(
         self,
@@ -72,6 +103,10 @@ class FixParser:
             data_lengths = fix44().data_lengths
         self._data_lengths = dict(data_lengths)
         self._tag_numbers = _tag_numbers(frozenset(self._data_lengths))
+        self._data_tags = frozenset(self._data_lengths) | frozenset(self._data_lengths.values())
+        self._layouts: dict[bytes, list[_Layout]] = {}
+        self._last = _NO_LAYOUT
+        self._layout_count = 0
         self._max_body = max_body_length
         self._on_garbled = on_garbled
         self._buffer = b""
@@ -84,13 +119,53 @@ class FixParser:
         """Bytes held back waiting for the rest of a frame."""
         return len(self._buffer)
 
+    @property
+    def layouts(self) -> int:
+        """How many field layouts the parser remembers for its fast path (bounded, see :meth:`feed`)."""
+        return self._layout_count
+
     def feed(self, data: bytes) -> list[FixMessage]:
-        """Every complete, well-framed message in the stream so far, in order; keeps any partial frame."""
-        buf = self._buffer + data if self._buffer else bytes(data)
+        """Every complete, well-framed message in the stream so far, in order; keeps any partial frame.
+
+        The parser remembers the field layouts (tags in order) of the messages it accepts, a few per MsgType up
+        to a bound in all, and reads a frame of a remembered layout with one pattern match; the messages and
+        the garbled reports are the same as without them.
+        """
+        buf = self._buffer + data if self._buffer else data if type(data) is bytes else bytes(data)
         out: list[FixMessage] = []
         pos = 0
         size = len(buf)
+        last = self._last
         while pos < size:
+            # Fast path: a complete frame whose fields have a remembered layout (the last one seen first, then
+            # those of its MsgType). It only ever accepts: a frame it does not accept (partial, a BodyLength or
+            # CheckSum that does not hold, a new layout, a malformed field) goes to _frame, which answers as if
+            # there were no fast path, garbled reasons included.
+            match = last[0](buf, pos)
+            if match is None:
+                header = _MSG_TYPE.match(buf, pos)
+                if header is not None:
+                    for layout in self._layouts.get(header[1], ()):
+                        match = layout[0](buf, pos)
+                        if match is not None:
+                            last = layout
+                            break
+            if match is not None:
+                values = match.groups()
+                length = int(values[1])
+                body_end = match.end() - 7
+                if length == body_end - match.start(3) + 3 and length <= self._max_body:
+                    total = (
+                        ((adler32(buf[pos:body_end]) & 0xFFFF) - 1) & 255
+                        if body_end - pos <= _CHECKSUM_CHUNK
+                        else checksum(buf[pos:body_end])
+                    )
+                    if values[-1] == _CHECKSUM_TEXT[total]:
+                        # One pair per group by construction; zip(strict=True) would cost a tenth of the parse.
+                        out.append(FixMessage(tuple(zip(last[1], values))))  # noqa: B905
+                        self._skipping = False
+                        pos = body_end + 7
+                        continue
             if buf.startswith(_START, pos):
                 self._skipping = False
                 end = self._frame(buf, pos, out)
@@ -107,6 +182,7 @@ class FixParser:
                 break
             self._drop(buf[pos:start], "bytes outside any message")
             pos = start
+        self._last = last
         self._buffer = buf[pos:]
         return out
 
@@ -166,15 +242,44 @@ class FixParser:
             fields = [(numbers[tag], value) for tag, equals, value in map(bytes.partition, parts, _EQUALS) if equals]
         except KeyError:
             fields = []
+        plain = len(fields) == len(parts)
         try:
-            if len(fields) != len(parts):
+            if not plain:
                 fields = self._split_with_data(body)
         except ValueError as error:
             return self._reject(buf, start, f"malformed field: {error}")
         if not fields or fields[0][0] != 35:
             return self._reject(buf, start, "MsgType (35) is not the third field")
         out.append(FixMessage(((8, buf[start + 2 : soh1]), (9, length_text), *fields, (10, checksum_text))))
+        # Only bodies the table split read are remembered (never one with a LENGTH field, nor an unusual tag), up
+        # to the field bound; testing that here spares the work on every message that will not be.
+        if plain and len(fields) <= _MAX_LAYOUT_FIELDS - 3 and self._layout_count < _MAX_LAYOUTS:
+            self._remember(fields)
         return body_end + 7
+
+    def _remember(self, fields: list[Field]) -> None:
+        """Compiles the layout of an accepted body (its tags in order) for the fast path in :meth:`feed`.
+
+        The pattern is ``8=(FIX[^SOH]*)SOH9=([0-9]+)SOH35=(D)SOH49=([^SOH]*)SOH...SOH10=([0-9]{3})SOH``, one
+        group per field. It matches exactly the frames whose body splits on SOH into these tags in this
+        order, each tag in its plain decimal text, so its groups are the values the general split gives (a value
+        may hold '=': the split takes the tag up to the first one). BodyLength and CheckSum are still checked
+        on every match. Layouts with LENGTH or DATA tags are left out, as a DATA value may hold SOH; and a body
+        holding a LENGTH field cannot match a layout without one, since that field starts after a SOH.
+        """
+        tags = (8, 9, *[tag for tag, _ in fields], 10)
+        if len(tags) > _MAX_LAYOUT_FIELDS or not self._data_tags.isdisjoint(tags):
+            return
+        msg_type = fields[0][1]
+        known = self._layouts.setdefault(msg_type, [])
+        if len(known) >= _LAYOUTS_PER_TYPE or any(tags == layout_tags for _, layout_tags in known):
+            return
+        # MsgType is written as it is (in a group, for its value) so that another type's frame fails at once.
+        body = b"".join([b"\x01%d=([^\x01]*)" % tag for tag in tags[3:-1]])
+        head = rb"8=(FIX[^\x01]*)\x019=([0-9]+)\x0135=(" + re.escape(msg_type) + b")"
+        pattern = re.compile(head + body + rb"\x0110=([0-9]{3})\x01")
+        known.append((pattern.match, tags))
+        self._layout_count += 1
 
     def _split_with_data(self, body: bytes) -> list[Field]:
         """Field split that reads each DATA field by the length its LENGTH field gave, SOH bytes and all."""
