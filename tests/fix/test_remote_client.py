@@ -336,6 +336,42 @@ def test_the_kill_switch_cancels_and_blocks_then_releases(
     run(scenario())
 
 
+def test_a_kill_switch_engaged_before_or_elsewhere_is_in_the_session(
+    registry: PluginRegistry, config: EngineConfig, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with serving(registry, config, tmp_path) as served:
+            engine = served.runtime.engine
+            engine.kill_switch(KillSwitch(engaged=True, reason="risk desk", account="main", ts_ns=0))
+            watcher = served.client("viewer", reconnect_min_s=0.05)
+            events = Events(watcher)
+            info = await watcher.connect()
+            assert info.kill_switches == {"main": "risk desk"}
+
+            # Another desktop releases it, then the engine engages the global switch: this one hears of both.
+            trader = served.client()
+            await trader.connect()
+            await trader.kill_switch(KillSwitch(engaged=False, reason="resume", account="main"))
+            await eventually(lambda: watcher.info.kill_switches == {})
+            engine.kill_switch(KillSwitch(engaged=True, reason="market halt", ts_ns=0))
+            await eventually(lambda: watcher.info.kill_switches == {None: "market halt"})
+            told = [(e.kind, e.account, e.reason) for e in events.of(RiskEvent)]
+            assert told == [(RiskEventKind.RELEASE, "main", ""), (RiskEventKind.KILL_SWITCH, None, "market halt")]
+
+            # Released while this session was away: it learns so when it logs on again.
+            await watcher.drop_connection("cable cut")
+            engine.kill_switch(KillSwitch(engaged=False, reason="reopen", ts_ns=0))
+            await eventually(lambda: watcher.info.kill_switches == {})
+            last = events.of(RiskEvent)[-1]
+            assert (last.kind, last.account) == (RiskEventKind.RELEASE, None)
+            assert last.reason == "released while disconnected"
+            assert events.connections()[-2:] == [ConnectionState.DISCONNECTED, ConnectionState.CONNECTED]
+            await trader.close()
+            await watcher.close()
+
+    run(scenario())
+
+
 def test_a_read_only_user_sees_but_its_orders_are_refused(
     registry: PluginRegistry, config: EngineConfig, tmp_path: Path
 ) -> None:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from core.commands import KillSwitch
 from engine.fix.app_codec import L2Books, decode_market_data_incremental, decode_market_data_snapshot
+from engine.fix.message import FixMessage
 from engine.plugins import PluginRegistry
 from tests.fix.test_server_harness import (
     FixClient,
@@ -27,7 +29,12 @@ from tests.fix.test_server_harness import (
 def users_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_users(
         tmp_path_factory.mktemp("users") / "users.toml",
-        {"alice": {"accounts": ["main"]}, "viewer": {"accounts": ["*"], "read_only": True}},
+        {
+            "alice": {"accounts": ["main"]},
+            "carol": {"accounts": ["main"]},
+            "dave": {"accounts": ["side"]},
+            "viewer": {"accounts": ["*"], "read_only": True},
+        },
     )
 
 
@@ -195,6 +202,50 @@ def test_strategies_risk_limits_and_the_kill_switch_over_fix(
             await client.send("UI", "5100=K-3|5160=Y")
             assert (await client.expect(lambda m: m.msg_type == "j")).get(380) == b"6"
             for who in (client, viewer):
+                assert not who.invalid
+
+    run(scenario())
+
+
+def test_every_session_that_may_see_a_kill_switch_hears_of_it(
+    registry: PluginRegistry, tmp_path: Path, users_file: Path
+) -> None:
+    def unsolicited(message: FixMessage) -> bool:
+        return message.msg_type == "UJ" and 5100 not in message
+
+    async def scenario() -> None:
+        config = open_config(accounts=("main", "side"))
+        async with serving(registry, tmp_path, users_file, config=config) as running:
+            alice, viewer, dave = (
+                await _client(running),
+                await _client(running, "viewer"),
+                await _client(running, "dave"),
+            )
+            await alice.send("UI", "5100=K-1|5160=Y|1=main|58=desk stop")
+            assert (await alice.expect(lambda m: m.msg_type == "UJ")).get(5100) == b"K-1"
+            told = await viewer.expect(unsolicited)
+            assert (told.get(5160), told.get(1), told.get(58)) == (b"Y", b"main", b"desk stop")
+
+            # A session that logs on later is told of the switch at once; one of another account is not.
+            carol = await _client(running, "carol")
+            at_logon = await carol.expect(unsolicited)
+            assert (at_logon.get(5160), at_logon.get(1), at_logon.get(58)) == (b"Y", b"main", b"desk stop")
+
+            await alice.send("UI", "5100=K-2|5160=N|1=main")
+            for who in (viewer, carol):
+                released = await who.expect(unsolicited)
+                assert (released.get(5160), released.get(1)) == (b"N", b"main")
+
+            # The global switch, engaged by the engine itself, reaches everyone.
+            now = running.runtime.scheduler.now_ns()
+            running.runtime.engine.kill_switch(KillSwitch(engaged=True, reason="market halt", ts_ns=now))
+            for who in (alice, viewer, carol, dave):
+                halted = await who.expect(unsolicited)
+                assert (halted.get(5160), halted.get(1), halted.get(58)) == (b"Y", None, b"market halt")
+            await asyncio.sleep(0.2)
+            assert [m for m in alice.messages("UJ") if 5100 not in m and m.get(1) == b"main"] == []  # only answers
+            assert [m for m in dave.messages("UJ") if m.get(1) == b"main"] == []  # not his account
+            for who in (alice, viewer, carol, dave):
                 assert not who.invalid
 
     run(scenario())

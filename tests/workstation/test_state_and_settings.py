@@ -10,7 +10,7 @@ import pytest
 
 from core.commands import SubmitOrder
 from core.enums import ExecType, OrderType, OrdStatus, Side
-from core.events import BookUpdate, CancelReject, ExecutionReport, PositionUpdate, TradeTick
+from core.events import BookUpdate, CancelReject, ExecutionReport, PositionUpdate, RiskEvent, RiskEventKind, TradeTick
 from core.instruments import Instrument
 from engine.client.protocol import SessionInfo
 from workstation.settings import DesktopPaths, DesktopSettings, SettingsError, load_settings, save_settings
@@ -119,6 +119,21 @@ def test_positions_are_marked_to_the_desktop_book() -> None:
     times, equity = state.positions.equity_curve()
     assert times.tolist() == [100]
     assert equity.tolist() == [realized + unrealized - fees]
+
+
+def test_the_kill_switch_shows_engaged_while_any_switch_the_session_sees_is() -> None:
+    info = SessionInfo(user="t", endpoint="test", instruments=(ACME,), accounts=("main",), kill_switches={"main": "x"})
+    state = DesktopState(info)
+    assert state.kill_switch_engaged  # engaged before the desktop connected
+
+    def switch(kind: RiskEventKind, account: str | None) -> RiskEvent:
+        return RiskEvent(ts_ns=1, kind=kind, check="kill_switch", reason="halt", account=account)
+
+    state.on_event(switch(RiskEventKind.KILL_SWITCH, None))
+    state.on_event(switch(RiskEventKind.RELEASE, "main"))
+    assert state.kill_switch_engaged  # the global one still is
+    state.on_event(switch(RiskEventKind.RELEASE, None))
+    assert not state.kill_switch_engaged
 
 
 def test_settings_round_trip_and_a_bad_file_leaves_the_defaults_and_the_file(tmp_path: Path) -> None:

@@ -91,6 +91,7 @@ class EmbeddedClient:
                 for spec in runtime.registry.strategies.values()
             ),
             risk_limits={account: engine.risk.limits(account) for account in engine.risk.accounts},
+            kill_switches=engine.risk.engaged_kill_switches(),
         )
         self._dispatch(ConnectionEvent(ts_ns=runtime.scheduler.now_ns(), state=ConnectionState.CONNECTED))
         return self._info
@@ -118,7 +119,11 @@ class EmbeddedClient:
         self._dispatch(event)  # type: ignore[arg-type]  # only STREAMED_EVENTS are subscribed
 
     def _on_risk_event(self, event: RiskEvent) -> None:
-        """A change of limits updates ``info`` and is told as a :class:`RiskLimitsChanged` before the event."""
+        """A change of limits updates ``info`` and is told as a :class:`RiskLimitsChanged` before the event; a
+        kill switch engaged or released updates ``info`` too."""
+        if event.kind in (RiskEventKind.KILL_SWITCH, RiskEventKind.RELEASE) and self._info is not None:
+            engaged = self.runtime.engine.risk.engaged_kill_switches()
+            self._info = dataclasses.replace(self._info, kill_switches=engaged)
         if event.kind is RiskEventKind.LIMITS and event.account is not None and self._info is not None:
             limits = self.runtime.engine.risk.limits(event.account)
             risk_limits = {**self._info.risk_limits, event.account: limits}

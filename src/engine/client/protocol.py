@@ -80,6 +80,10 @@ class SessionInfo:
     risk_limits: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
     """Per account, each enabled risk check and its parameters (money limits as decimal strings); the live
     limits, kept current by the client as they change (each change is also a :class:`RiskLimitsChanged`)."""
+    kill_switches: Mapping[str | None, str] = field(default_factory=dict)
+    """The engaged kill switches the session may see, with their reasons: the global one under None, then each
+    account's own; kept current by the client (each change is also a ``RiskEvent`` of kind ``KILL_SWITCH`` or
+    ``RELEASE``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,7 +21,10 @@ It speaks the engine's FIX interface (``docs/fix.md``) as an initiator and prese
   control messages; ``flatten`` is done client-side (cancel all, then market orders against the account's
   positions). Every UG, answering or unsolicited (another session changed limits), updates ``info.risk_limits``
   and is told as a ``RiskLimitsChanged`` then a ``RiskEvent`` of kind ``LIMITS`` per account that changed; its
-  UserReadOnly (5152) gives ``info.read_only``.
+  UserReadOnly (5152) gives ``info.read_only``. Every UJ (the answer to a request, one per engaged switch at
+  logon, or unsolicited news of another session's or the engine's) keeps ``info.kill_switches`` current and is
+  told as a ``RiskEvent`` (``KILL_SWITCH`` or ``RELEASE``); a switch released while the session was away is told
+  after the next logon.
 * A lost connection is a ``ConnectionEvent(DISCONNECTED, reason)``; with ``reconnect`` the client logs on again
   with a growing delay, reloads everything, sends the changes as events and a ``ConnectionEvent(CONNECTED)``.
 
@@ -195,6 +198,10 @@ class RemoteClient:
         self._reconnector: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._loading = False
+        self._kill_switches: dict[str | None, str] = {}
+        """The engaged kill switches the engine told of (None: the global one), for ``info``."""
+        self._kill_switches_told: set[str | None] = set()
+        """The switches told of since the current logon: the engine tells every engaged one at logon."""
         self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._id_prefix = f"{endpoint.user}-{_base36(time.time_ns() // 1_000_000)}"
@@ -275,8 +282,14 @@ class RemoteClient:
         context = client_ssl_context(self._tls_ca) if tls else None
         await self._fix.connect(endpoint.host, endpoint.port, ssl_context=context, timeout_s=self._timeout_s)
         self._loading = True
+        self._kill_switches_told = set()
         try:
-            return await self._load(initial=initial)
+            info = await self._load(initial=initial)
+            if not initial:
+                for account in set(self._kill_switches) - self._kill_switches_told:
+                    del self._kill_switches[account]  # released while the session was away
+                    self._kill_switch_changed(account, engaged=False, reason="released while disconnected")
+            return info
         except BaseException:
             await self._fix.abort("loading the session failed")
             raise
@@ -324,6 +337,7 @@ class RemoteClient:
             read_only=bool(limits.read_only),
             strategies=strategies.strategies,
             risk_limits=risk,
+            kill_switches=dict(self._kill_switches),
         )
 
     async def _subscribe_market_data(self) -> None:
@@ -545,6 +559,31 @@ class RemoteClient:
             self._dispatch(control.decode_strategy_status(message).state)
         elif message.msg_type == control.RISK_LIMITS_REPORT:
             self._limits_reported(control.decode_risk_limits(message))
+        elif message.msg_type == KILL_SWITCH_STATUS:
+            self._kill_switch_reported(message)
+
+    def _kill_switch_reported(self, message: FixMessage) -> None:
+        """An unsolicited UJ: a kill switch engaged or released elsewhere, or one engaged at logon."""
+        engaged = message.get(KILL_SWITCH_ENGAGED) == b"Y"
+        account_text, reason_text = message.get(1), message.get(58)
+        account = None if account_text is None else fix.read_text(account_text)
+        reason = "" if reason_text is None else fix.read_text(reason_text)
+        if engaged:
+            self._kill_switches_told.add(account)
+            if self._kill_switches.get(account) == reason:
+                return
+            self._kill_switches[account] = reason
+        elif self._kill_switches.pop(account, None) is None:
+            return
+        self._kill_switch_changed(account, engaged=engaged, reason=reason)
+
+    def _kill_switch_changed(self, account: str | None, *, engaged: bool, reason: str) -> None:
+        """Keeps ``info`` current and tells subscribers (before the first ``info``, it only waits for it)."""
+        if self._info is None:
+            return
+        self._info = dataclasses.replace(self._info, kill_switches=dict(self._kill_switches))
+        kind = RiskEventKind.KILL_SWITCH if engaged else RiskEventKind.RELEASE
+        self._dispatch(RiskEvent(ts_ns=time.time_ns(), kind=kind, check="kill_switch", reason=reason, account=account))
 
     def _limits_reported(self, report: control.RiskLimits) -> None:
         """Takes the limits of a UG into ``info`` and tells subscribers of each account whose limits changed."""
@@ -685,15 +724,13 @@ class RemoteClient:
         answer = await self._ask(FixMessage.build(KILL_SWITCH_REQUEST, fields), request_tag=control.CONTROL_REQ_ID)
         engaged = answer.get(KILL_SWITCH_ENGAGED) == b"Y"
         reason = answer.get(58)
-        self._dispatch(
-            RiskEvent(
-                ts_ns=time.time_ns(),
-                kind=RiskEventKind.KILL_SWITCH if engaged else RiskEventKind.RELEASE,
-                check="kill_switch",
-                reason=fix.read_text(reason) if reason else request.reason,
-                account=request.account,
-            )
-        )
+        text = fix.read_text(reason) if reason else request.reason
+        # The answer tells this switch's state; the other switches are as they were.
+        if engaged:
+            self._kill_switches[request.account] = text
+        else:
+            self._kill_switches.pop(request.account, None)
+        self._kill_switch_changed(request.account, engaged=engaged, reason=text)
 
     async def flatten(self, account: str, reason: str) -> None:
         """Cancel the account's working orders, then close each of its positions with a market order (IOC)."""

@@ -33,7 +33,17 @@ import numpy as np
 
 from core.commands import CancelAll, CancelOrder, KillSwitch, ReplaceOrder
 from core.enums import ExecType, OrdStatus, TimeInForce
-from core.events import ASK, BID, BookUpdate, CancelReject, ExecutionReport, PositionUpdate, TradeTick
+from core.events import (
+    ASK,
+    BID,
+    BookUpdate,
+    CancelReject,
+    ExecutionReport,
+    PositionUpdate,
+    RiskEvent,
+    RiskEventKind,
+    TradeTick,
+)
 from core.numbers import Nanos
 from core.orders import TERMINAL, Order, report_for
 from engine.client.protocol import StrategyInfo, StrategyState
@@ -370,6 +380,8 @@ class EngineApp:
         self.accounts: tuple[str, ...] = self.engine.risk.accounts
         self._loop = asyncio.get_running_loop()
         self._bridges: list[ClientBridge] = []
+        self._kill_switch_origin: ClientBridge | None = None
+        """The session whose request is engaging or releasing a kill switch: it gets the answer, not the news."""
         self._viewers_cache: dict[str, tuple[ClientBridge, ...]] = {}
         self._offline: dict[str, ClientBridge] = {}
         """Sessions gone without a reset of their sequence numbers, by session key: order and execution messages
@@ -392,6 +404,7 @@ class EngineApp:
             bus.subscribe(BookUpdate, self._on_market_data),
             bus.subscribe(TradeTick, self._on_market_data),
             bus.subscribe(PositionUpdate, self._on_position),
+            bus.subscribe(RiskEvent, self._on_risk_event),
         ]
         self._handlers: dict[str, Callable[[ClientBridge, FixMessage], None]] = {
             "D": self._new_order,
@@ -432,6 +445,22 @@ class EngineApp:
         self._bridges.append(bridge)
         self._offline.pop(bridge.key, None)
         self._viewers_cache.clear()
+        # A session learns at logon of every engaged kill switch it may see; later changes follow as they happen.
+        for account, reason in self.engine.risk.engaged_kill_switches().items():
+            if account is None or bridge.permissions.may_use(account):
+                bridge.send(_kill_switch_status(account, engaged=True, reason=reason))
+
+    def _on_risk_event(self, event: RiskEvent) -> None:
+        """Tells every other session that may see it of a kill switch engaged or released (an unsolicited UJ)."""
+        if event.kind not in (RiskEventKind.KILL_SWITCH, RiskEventKind.RELEASE):
+            return
+        engaged = event.kind is RiskEventKind.KILL_SWITCH
+        status = _kill_switch_status(event.account, engaged=engaged, reason=event.reason if engaged else None)
+        for bridge in tuple(self._bridges):
+            if bridge is self._kill_switch_origin:
+                continue
+            if event.account is None or bridge.permissions.may_use(event.account):
+                bridge.send(status)
 
     def _keep_offline(self, bridge: ClientBridge) -> None:
         """Keeps storing order and execution messages for a session that ended with its sequence numbers kept."""
@@ -1085,16 +1114,27 @@ class EngineApp:
             )
         if account is not None:
             self._require_account(bridge, message, account, request_id)
-        self.engine.kill_switch(KillSwitch(engaged=engaged, reason=reason, account=account, ts_ns=self._now()))
+        self._kill_switch_origin = bridge
+        try:
+            self.engine.kill_switch(KillSwitch(engaged=engaged, reason=reason, account=account, ts_ns=self._now()))
+        finally:
+            self._kill_switch_origin = None
         risk = self.engine.risk
         state = risk.kill_switch_engaged(account) if account else engaged
-        fields: list[tuple[int, bytes]] = [
-            (35, KILL_SWITCH_STATUS.encode()), (control.CONTROL_REQ_ID, text_value(request_id)),
-            (KILL_SWITCH_ENGAGED, b"Y" if state else b"N"),
-        ]  # fmt: skip
-        if account is not None:
-            fields.append((1, text_value(account)))
         why = risk.kill_switch_reason(account) if account else (reason if engaged else None)
-        if why:
-            fields.append((58, text_value(why)))
-        bridge.send(FixMessage(fields))
+        bridge.send(_kill_switch_status(account, engaged=state, reason=why, request_id=request_id))
+
+
+def _kill_switch_status(
+    account: str | None, *, engaged: bool, reason: str | None, request_id: str | None = None
+) -> FixMessage:
+    """A KillSwitchStatus (UJ): the answer to a request (with its 5100), or unsolicited news (without)."""
+    fields: list[tuple[int, bytes]] = [(35, KILL_SWITCH_STATUS.encode())]
+    if request_id is not None:
+        fields.append((control.CONTROL_REQ_ID, text_value(request_id)))
+    fields.append((KILL_SWITCH_ENGAGED, b"Y" if engaged else b"N"))
+    if account is not None:
+        fields.append((1, text_value(account)))
+    if reason:
+        fields.append((58, text_value(reason)))
+    return FixMessage(fields)

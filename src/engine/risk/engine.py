@@ -356,6 +356,12 @@ class RiskEngine:
         """Why ``account`` is blocked (its own switch first, then the global one), or None."""
         return self._account_reasons.get(account) or self._global_reason
 
+    def engaged_kill_switches(self) -> dict[str | None, str]:
+        """Every engaged switch and its reason: the global one under None, then each account's own."""
+        engaged: dict[str | None, str] = {} if self._global_reason is None else {None: self._global_reason}
+        engaged.update(self._account_reasons)
+        return engaged
+
     def _apply_kill_switch(self) -> None:
         for account, checks in self._accounts.items():
             checks.kill_switch.set_reason(self.kill_switch_reason(account))

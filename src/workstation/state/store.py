@@ -63,7 +63,8 @@ class DesktopState:
         self.plugins: list[Mapping[str, Any]] = []
         self.connection = ConnectionState.CONNECTED
         self.connection_message = ""
-        self.kill_switch_engaged = False
+        self.kill_switches: set[str | None] = set(info.kill_switches)
+        """The engaged kill switches this session sees: None for the global one, else the account."""
         self.events = 0
         self.last_rejects: dict[str, str] = {}
         """Client order id -> reason of the latest reject (orders and cancels), for panels to flash."""
@@ -164,11 +165,16 @@ class DesktopState:
             reject.ts_ns, Severity.WARNING, "order", f"{what} {reject.client_order_id} refused: {reject.reason}"
         )
 
+    @property
+    def kill_switch_engaged(self) -> bool:
+        """True while the global kill switch or any account's own is engaged."""
+        return bool(self.kill_switches)
+
     def _on_risk(self, event: RiskEvent) -> None:
         if event.kind is RiskEventKind.KILL_SWITCH:
-            self.kill_switch_engaged = True
+            self.kill_switches.add(event.account)
         elif event.kind is RiskEventKind.RELEASE:
-            self.kill_switch_engaged = False
+            self.kill_switches.discard(event.account)
         scope = f" [{event.account}]" if event.account else ""
         order = f" {event.client_order_id}" if event.client_order_id else ""
         self.audit.add(
