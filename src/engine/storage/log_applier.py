@@ -2,7 +2,8 @@
 
 The event loop appends a record to the :class:`~engine.storage.write_log.WriteLog` and hands its statements to
 :meth:`LogApplier.put`; the applier thread runs everything queued in one transaction together with the new
-``applied_seq``, then deletes the segments that are fully applied. The database driver releases the GIL while
+``applied_seq``, then deletes the segments that are fully applied. The thread looks every ``linger_s`` rather
+than being woken by each record (unless a burst piles up), so a commit does not hand the GIL to it. The database driver releases the GIL while
 SQLite works, so most of that cost leaves the event loop's core. Readers of what the log wrote (a resend
 request reading kept messages, a store being opened) call :meth:`LogApplier.sync` first.
 
@@ -25,8 +26,10 @@ from engine.storage.write_log import SET_APPLIED
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LINGER_S = 0.001
-"""How long the applier lets records gather after the first one arrives, so that a burst shares a transaction."""
+DEFAULT_LINGER_S = 0.002
+"""How often the applier looks for records: those of that time share a transaction."""
+_HURRY_AT = 256
+"""Records queued at which :meth:`LogApplier.put` wakes the applier at once (a burst: apply it before it grows)."""
 
 
 class LogApplier:
@@ -62,7 +65,7 @@ class LogApplier:
             self._pending.append((seq, statements))
             if retired is not None:
                 self._retired.append((seq, retired))
-            if len(self._pending) == 1:
+            if len(self._pending) >= _HURRY_AT:
                 self._cond.notify()
 
     def sync(self) -> None:
@@ -85,11 +88,14 @@ class LogApplier:
         with self._database.connect() as conn:
             while True:
                 with self._cond:
-                    self._cond.wait_for(lambda: bool(self._pending) or self._stopping)
-                    if not self._pending:
-                        return
-                    if not self._stopping and self._linger_s > 0:
+                    if not self._stopping:
+                        # Woken by the clock, not by each put: a wake-up per commit would take the GIL from the
+                        # event loop at the moment it sends what the commit released.
                         self._cond.wait(self._linger_s)
+                    if not self._pending:
+                        if self._stopping:
+                            return
+                        continue
                     batch, self._pending = self._pending, []
                     last = batch[-1][0]
                     retired = [path for seq, path in self._retired if seq <= last]
