@@ -4,34 +4,14 @@ are committed, a turn's writes share one transaction, and a failed commit drops 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from core.numbers import NANOS_PER_MILLI
-from engine.fix.store import MESSAGES, SESSIONS, SqlSessionStore
+from engine.fix.store import SqlSessionStore
 from engine.storage.commit_group import CommitGroup
-from engine.storage.db import open_database
 from engine.storage.driver_sql import WriteBatch
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_database(f"sqlite:///{tmp_path / 'group.db'}")
-    yield engine
-    engine.dispose()
-
-
-def _committed_seqs(database: Engine, key: str) -> tuple[int, int, list[int]]:
-    """What another connection sees: both sequence numbers and the kept message numbers."""
-    with database.connect() as conn:
-        sender, target = conn.execute(
-            select(SESSIONS.c.next_sender_seq, SESSIONS.c.next_target_seq).where(SESSIONS.c.session_key == key)
-        ).one()
-        kept = conn.execute(select(MESSAGES.c.seq).where(MESSAGES.c.session_key == key)).scalars().all()
-    return int(sender), int(target), sorted(int(seq) for seq in kept)
+from tests.storage.session_rows import stored_session
 
 
 def test_a_send_waits_for_the_commit_of_the_writes_before_it(database: Engine) -> None:
@@ -41,7 +21,7 @@ def test_a_send_waits_for_the_commit_of_the_writes_before_it(database: Engine) -
         seen: list[tuple[bytes, tuple[int, int, list[int]]]] = []
 
         def write(data: bytes) -> None:
-            seen.append((data, _committed_seqs(database, "K")))
+            seen.append((data, stored_session(database, "K")))
 
         store.set_next_target_seq(2)
         store.save_sent(1, b"frame-1", 0)
@@ -78,10 +58,10 @@ def test_writes_nothing_waits_for_are_committed_within_the_delay(database: Engin
         store = SqlSessionStore(database, "K", group=group)
         store.set_next_target_seq(7)
         await asyncio.sleep(0)
-        assert _committed_seqs(database, "K")[1] == 1  # not yet: nothing was sent
+        assert stored_session(database, "K")[1] == 1  # not yet: nothing was sent
         await asyncio.sleep(0.05)
         group.close()
-        return _committed_seqs(database, "K")[1]
+        return stored_session(database, "K")[1]
 
     assert asyncio.run(scenario()) == 7
 

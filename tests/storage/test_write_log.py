@@ -6,36 +6,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 
 from engine.fix import store as fix_store
-from engine.fix.store import MESSAGES, SESSIONS, SqlSessionStore
+from engine.fix.store import SqlSessionStore
 from engine.storage.commit_group import CommitGroup
 from engine.storage.db import StorageError, open_database
 from engine.storage.driver_sql import WriteBatch
 from engine.storage.log_applier import LogApplier
 from engine.storage.write_log import WRITE_LOG, open_write_log
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_database(f"sqlite:///{tmp_path / 'engine.db'}")
-    yield engine
-    engine.dispose()
-
-
-def _stored(database: Engine, key: str) -> tuple[int, int, list[int]]:
-    """What another connection sees: both sequence numbers and the kept message numbers."""
-    with database.connect() as conn:
-        sender, target = conn.execute(
-            select(SESSIONS.c.next_sender_seq, SESSIONS.c.next_target_seq).where(SESSIONS.c.session_key == key)
-        ).one()
-        kept = conn.execute(select(MESSAGES.c.seq).where(MESSAGES.c.session_key == key)).scalars().all()
-    return int(sender), int(target), sorted(int(seq) for seq in kept)
+from tests.storage.session_rows import stored_session
 
 
 def _applied(database: Engine) -> int:
@@ -87,7 +70,7 @@ def test_a_commit_is_one_record_and_the_database_holds_it_after_sync(database: E
         assert group.commits == 1
         assert _segments(directory)[0].stat().st_size > 0
         group.sync()
-        stored = _stored(database, "K")
+        stored = stored_session(database, "K")
         assert store.sent_range(1, 2) == [(1, b"frame-1"), (2, b"frame-2")]
         store.close()
         group.close()
@@ -101,18 +84,18 @@ def test_a_commit_is_one_record_and_the_database_holds_it_after_sync(database: E
 def test_records_the_database_never_saw_are_applied_at_the_next_start(database: Engine, tmp_path: Path) -> None:
     directory = tmp_path / "engine.db-writes"
     _sent_frames(database, directory, 3)
-    assert _stored(database, "K") == (1, 1, [])
+    assert stored_session(database, "K") == (1, 1, [])
 
     log = open_write_log(database, directory)
 
-    assert _stored(database, "K") == (4, 1, [1, 2, 3])
+    assert stored_session(database, "K") == (4, 1, [1, 2, 3])
     assert _applied(database) == 3
     assert log.next_seq == 4
     assert _segments(directory) == [log.segment]  # the applied segment is gone, a new one is open
     log.close()
     # A second start applies nothing twice.
     open_write_log(database, directory).close()
-    assert _stored(database, "K") == (4, 1, [1, 2, 3])
+    assert stored_session(database, "K") == (4, 1, [1, 2, 3])
 
 
 def test_a_torn_last_record_is_dropped_with_a_warning(
@@ -126,7 +109,7 @@ def test_a_torn_last_record_is_dropped_with_a_warning(
     with caplog.at_level(logging.WARNING, logger="engine.storage.write_log"):
         open_write_log(database, directory).close()
 
-    assert _stored(database, "K") == (2, 1, [1])
+    assert stored_session(database, "K") == (2, 1, [1])
     assert "dropped a torn record" in caplog.text
 
 
@@ -140,7 +123,7 @@ def test_a_record_damaged_before_the_end_stops_the_start(database: Engine, tmp_p
 
     with pytest.raises(StorageError, match=r"is damaged at byte 24: its checksum does not match"):
         open_write_log(database, directory)
-    assert _stored(database, "K") == (1, 1, [])  # nothing applied
+    assert stored_session(database, "K") == (1, 1, [])  # nothing applied
 
 
 def test_the_log_of_another_database_is_refused(database: Engine, tmp_path: Path) -> None:
@@ -175,7 +158,7 @@ def test_full_segments_are_deleted_once_applied(database: Engine, tmp_path: Path
     log.close()
     assert failures == []
     assert _segments(directory) == [log.segment]  # every closed segment was deleted once applied
-    assert _stored(database, "K") == (21, 1, list(range(1, 21)))
+    assert stored_session(database, "K") == (21, 1, list(range(1, 21)))
     assert _applied(database) == 20
 
 
