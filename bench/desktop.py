@@ -41,6 +41,7 @@ def measure_window(seconds: float, config_path: Path) -> dict[str, Any]:
     from PySide6 import QtCore, QtWidgets
 
     from engine.config import load_config
+    from engine.gc_tuning import tune_for_live_trading
     from engine.plugins import load_plugins
     from workstation.main_window import MainWindow
     from workstation.panel_loader import load_panels
@@ -61,6 +62,7 @@ def measure_window(seconds: float, config_path: Path) -> dict[str, Any]:
     session = loop.run_until_complete(open_session(client, DesktopSettings(), theme, lambda *_: True))
     window = MainWindow(session, load_panels(entry_points=False), DesktopPaths(workdir / "config"))
     window.show()
+    tune_for_live_trading()  # as the app does once its window is up
 
     paints: dict[str, int] = {}
 
