@@ -308,6 +308,13 @@ class Venue(ABC):
     def replace(self, order: Order, quantity: Quantity, price: Price | None) -> None:
         """Change a working order's total quantity and/or price."""
 
+    def adopt(self, orders: Sequence[Order]) -> Sequence[Order]:
+        """Called once before :meth:`start` with the orders recovered as working at this venue by an engine that
+        restarted: returns those the venue takes over, and reports on from then (what changed while the engine
+        was down, through the usual reports). The engine expires the others as gone with the previous process.
+        By default a venue adopts none (its orders did not outlive the process, as the simulated exchange's)."""
+        return ()
+
 
 class SettingError(ValueError):
     """A venue's (or a feed's) setting that cannot be used, raised by its factory.

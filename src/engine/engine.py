@@ -146,9 +146,10 @@ class Engine:
         self.risk.on_accepted(request, self)
         order.venue = venue_name
         self.submitted_qty += request.quantity
-        venue.submit(order)
+        # Journaled before it leaves: an order a venue holds is never unknown to a restarted engine.
         if self.journal is not None:
             self.journal.record_order(order)
+        venue.submit(order)
         return order
 
     def cancel(self, request: CancelOrder) -> None:

@@ -153,10 +153,18 @@ class LiveRuntime:
             self._engine.kill_switch(KillSwitch(engaged=True, reason=reason, ts_ns=self.scheduler.now_ns()))
 
     def _expire_orphans(self) -> int:
-        """Expire recovered working orders: the simulated venue that held them no longer exists."""
+        """Hand the recovered working orders to the venue that held them (``Venue.adopt``: a FIX venue takes
+        them over and reconciles them at its Logon) and expire the rest, gone with the previous process (the
+        simulated exchange keeps nothing)."""
         engine = self.engine
         now = engine.scheduler.now_ns()
         working = list(engine.orders.working())
+        adopted: set[str] = set()
+        for name, venue in engine.venues.items():
+            held = [order for order in working if order.venue == name]
+            if held:
+                adopted.update(order.order_id for order in venue.adopt(held))
+        working = [order for order in working if order.order_id not in adopted]
         for index, order in enumerate(working):
             engine.on_execution(
                 report_for(

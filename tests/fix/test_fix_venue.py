@@ -23,7 +23,7 @@ from core.enums import ExecType, OrderType, OrdStatus, Side, TimeInForce
 from core.events import BookUpdate, CancelReject, ExecutionReport
 from core.orders import Order
 from engine.clock import AsyncioScheduler
-from engine.config import AccountConfig, EngineConfig
+from engine.config import AccountConfig, EngineConfig, VenueConfig
 from engine.engine import Engine
 from engine.fix.server import FixServer
 from engine.fix.users import add_user
@@ -239,3 +239,81 @@ def _levels(book: BookUpdate) -> Any:
     l2 = L2Book()
     l2.apply_deltas(book.deltas)
     return depth(l2)
+
+
+def test_a_restarted_engine_takes_its_orders_at_the_venue_back(
+    registry: PluginRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The routing engine stops with orders resting at the remote one (one is cancelled there meanwhile, one
+    filled); started again on its journal, it adopts them: what happened is reported, and the order still
+    resting there can be cancelled from here."""
+    monkeypatch.setenv("ROUTER_PASSWORD", PASSWORD)
+
+    async def scenario() -> None:
+        async with linked(registry, tmp_path) as link:
+            port = link.venue.settings.port
+            link.engine.stop()  # the routing engine of this test logs on as the same user
+            await asyncio.wait_for(link.venue.wait_stopped(), WAIT_S)
+            local_url = f"sqlite:///{tmp_path / 'local.db'}"
+            venue = VenueConfig(
+                name="fix",
+                settings={"port": port, "sender_comp_id": "router", "password_env": "ROUTER_PASSWORD",
+                          "symbols": ["AAPL"], "reconnect_s": 0.05},
+            )  # fmt: skip
+            config = EngineConfig(accounts=(AccountConfig(name="main", risk={}),), venue=venue)
+
+            async def started() -> LiveRuntime:
+                runtime = LiveRuntime(config, registry, AsyncioScheduler(), db_url=local_url, seed=1)
+                runtime.open()
+                runtime.start()
+                fix_venue = runtime.engine.venues["fix"]
+                assert isinstance(fix_venue, FixVenue)
+                await asyncio.wait_for(fix_venue.wait_logged_on(), WAIT_S)
+                return runtime
+
+            def submit(runtime: LiveRuntime, client_order_id: str, price: int) -> Order:
+                return runtime.engine.submit(
+                    SubmitOrder(client_order_id=client_order_id, account="main", instrument="AAPL", side=Side.BUY,
+                                quantity=3, price=price, order_type=OrderType.LIMIT)
+                )  # fmt: skip
+
+            bid = link.remote.market.snapshot("AAPL").best_bid
+            assert bid is not None
+            first = await started()
+            kept, cancelled = submit(first, "kept", bid - 9_000), submit(first, "cancelled", bid - 9_000)
+            filled = submit(first, "filled", bid - 5_000)
+            await eventually(lambda: all(order.status is OrdStatus.NEW for order in (kept, cancelled, filled)))
+            first.stop()  # a Logout: the remote engine keeps the orders
+            first_venue = first.engine.venues["fix"]
+            assert isinstance(first_venue, FixVenue)
+            await asyncio.wait_for(first_venue.wait_stopped(), WAIT_S)
+
+            # While the routing engine is down, one order is cancelled at the remote engine and one fills there.
+            remote_orders = {o.client_order_id.split(":", 1)[1].split("~")[0]: o for o in link.remote.engine.orders}
+            link.remote.engine.cancel(
+                CancelOrder(client_order_id=remote_orders[cancelled.order_id].client_order_id, account="main")
+            )
+            # A sale that sweeps every bid down to the "filled" order's price, not to the "kept" one's.
+            taker = SubmitOrder(client_order_id="house-sell", account="house", instrument="AAPL", side=Side.SELL,
+                                quantity=10_000_000, price=bid - 5_000, order_type=OrderType.LIMIT,
+                                time_in_force=TimeInForce.IOC)  # fmt: skip
+            link.remote.engine.submit(taker)
+            await eventually(lambda: remote_orders[cancelled.order_id].status is OrdStatus.CANCELED)
+
+            second = await started()
+            try:
+                orders = second.engine.orders
+                await eventually(lambda: orders.by_client_id("cancelled").status is OrdStatus.CANCELED)  # type: ignore[union-attr]
+                await eventually(lambda: orders.by_client_id("filled").status is OrdStatus.FILLED)  # type: ignore[union-attr]
+                assert orders.by_client_id("kept").status is OrdStatus.NEW  # type: ignore[union-attr]
+                second.engine.cancel(CancelOrder(client_order_id="kept", account="main"))
+                await eventually(lambda: orders.by_client_id("kept").status is OrdStatus.CANCELED)  # type: ignore[union-attr]
+                assert remote_orders[kept.order_id].status is OrdStatus.CANCELED
+                assert second.engine.position("main", "AAPL").quantity == 3
+            finally:
+                second.stop()
+                second_venue = second.engine.venues["fix"]
+                assert isinstance(second_venue, FixVenue)
+                await asyncio.wait_for(second_venue.wait_stopped(), WAIT_S)
+
+    run(scenario())

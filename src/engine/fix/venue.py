@@ -1,8 +1,9 @@
 """The FIX venue: routes the engine's orders to an external FIX 4.4 acceptor (another engine's server, a broker).
 
-Each engine order becomes a NewOrderSingle (D) under a ClOrdID of the venue's own (a prefix fixed when the venue
-starts, from the time of day, and a counter); a cancel is an OrderCancelRequest (F) and a replace an
-OrderCancelReplaceRequest (G), each under a new ClOrdID naming the order by its first one (OrigClOrdID). The
+Each engine order becomes a NewOrderSingle (D) under a ClOrdID of the venue's own (the engine's order id, ``~``,
+a prefix fixed when the venue starts, from the time of day, and a counter); a cancel is an OrderCancelRequest (F)
+and a replace an OrderCancelReplaceRequest (G), each under a new ClOrdID naming the order by its first one
+(OrigClOrdID). After an engine restart the venue adopts the orders still working (:meth:`FixVenue.adopt`). The
 acceptor's ExecutionReports (8) and OrderCancelRejects (9) become the engine's reports and cancel rejects (exec ids
 ``FIX-<the acceptor's ExecID>``, so a report resent after a reconnection is the same report, which the engine's
 journal drops); a request the acceptor refuses with a BusinessMessageReject (j) becomes a reject too. Pending
@@ -77,6 +78,9 @@ from engine.fix.store import MemoryStore, SessionStore, SqlSessionStore, session
 
 log = logging.getLogger(__name__)
 
+_ORDER_ID_END = "~"
+"""Ends the engine's order id at the start of each ClOrdID the venue sends for that order."""
+_NOT_RECONCILED = "not yet reconciled with the FIX venue after the restart (its status is on its way)"
 _PASSED_ON = frozenset(
     {ExecType.NEW, ExecType.TRADE, ExecType.CANCELED, ExecType.REPLACED, ExecType.REJECTED, ExecType.EXPIRED}
 )
@@ -144,7 +148,8 @@ class _Tracked:
 
     order: Order
     cl_ord_id: str
-    """The ClOrdID the order was sent under (its OrigClOrdID in every later request)."""
+    """The ClOrdID the order was sent under (its OrigClOrdID in every later request); empty for an order adopted
+    after a restart until the acceptor's status report names it."""
     seen: set[str] = dataclasses.field(default_factory=set)
     """ExecIDs of the acceptor's reports already passed on (a resent one is not passed on again)."""
 
@@ -166,6 +171,10 @@ class FixVenue(Venue):
         self._ids = itertools.count(1)
         self._by_cl_ord_id: dict[str, _Tracked] = {}
         self._by_order: dict[str, _Tracked] = {}
+        self._adopted: set[str] = set()
+        """Orders adopted after a restart that no status report has confirmed yet."""
+        self._status_request = ""
+        """The MassStatusReqID (584) of the status request sent at the last Logon."""
         self._sent_as: dict[str, str] = {}
         self._outbox: list[FixMessage] = []
         self._books = fix.L2Books()
@@ -224,11 +233,25 @@ class FixVenue(Venue):
                 return
             self._closing = loop.create_task(self._fix.logout("venue stopped"))
 
+    def adopt(self, orders: Sequence[Order]) -> Sequence[Order]:
+        """Takes over the working orders of the engine's previous process (those of instruments traded here).
+
+        ClOrdIDs start with the engine's order id, so the acceptor's reports name them across restarts: at the
+        Logon the venue asks for every order's status (OrderMassStatusRequest), passes on the fills and changes
+        made while the engine was down, and expires an adopted order the acceptor does not report. A cancel or
+        replace of an adopted order is refused until its status arrives.
+        """
+        adopted = [order for order in orders if order.instrument in self._instruments]
+        for order in adopted:
+            self._by_order[order.order_id] = _Tracked(order=order, cl_ord_id="")
+            self._adopted.add(order.order_id)
+        return adopted
+
     def submit(self, order: Order) -> None:
         if order.instrument not in self._instruments:
             self._later(lambda: self._reject(order, f"{order.instrument} is not traded on the FIX venue"))
             return
-        tracked = _Tracked(order=order, cl_ord_id=self._next_id())
+        tracked = _Tracked(order=order, cl_ord_id=self._next_id(order.order_id))
         self._by_cl_ord_id[tracked.cl_ord_id] = tracked
         self._by_order[order.order_id] = tracked
         self._sent_as[order.order_id] = tracked.cl_ord_id
@@ -241,8 +264,9 @@ class FixVenue(Venue):
 
     def cancel(self, order: Order) -> None:
         tracked = self._by_order.get(order.order_id)
-        if tracked is None:
-            self._later(lambda: self._refuse(order, "unknown order", is_replace=False))
+        if tracked is None or not tracked.cl_ord_id:
+            reason = "unknown order" if tracked is None else _NOT_RECONCILED
+            self._later(lambda: self._refuse(order, reason, is_replace=False))
             return
         request_id = self._alias(tracked)
         command = CancelOrder(
@@ -256,8 +280,9 @@ class FixVenue(Venue):
 
     def replace(self, order: Order, quantity: Quantity, price: Price | None) -> None:
         tracked = self._by_order.get(order.order_id)
-        if tracked is None:
-            self._later(lambda: self._refuse(order, "unknown order", is_replace=True))
+        if tracked is None or not tracked.cl_ord_id:
+            reason = "unknown order" if tracked is None else _NOT_RECONCILED
+            self._later(lambda: self._refuse(order, reason, is_replace=True))
             return
         request_id = self._alias(tracked)
         command = ReplaceOrder(
@@ -335,7 +360,8 @@ class FixVenue(Venue):
             self._fix.send(fix.encode_market_data_request(request), resendable=False)
         if self._by_order:
             # What happened to the working orders while the venue was away: fills, then each order's status.
-            fields: list[tuple[int, str | int]] = [(584, self._next_id()), (585, 7)]
+            self._status_request = self._next_id()
+            fields: list[tuple[int, str | int]] = [(584, self._status_request), (585, 7)]
             if self.settings.account:
                 fields.append((1, self.settings.account))
             self._fix.send(FixMessage.build("AF", fields), resendable=False)
@@ -378,14 +404,38 @@ class FixVenue(Venue):
             log.exception("FIX venue: failed on a %s message", message.msg_type)
 
     def _on_execution_report(self, message: FixMessage) -> None:
-        report = fix.decode_execution_report(message, self._instruments)
+        last_status = message.get(912) == b"Y" and message.get_str(584) == self._status_request
+        if message.get(37) != b"NONE":  # "no orders" answers a status request, and names none
+            self._on_order_report(fix.decode_execution_report(message, self._instruments))
+        if last_status:
+            self._expire_unconfirmed()
+
+    def _on_order_report(self, report: ExecutionReport) -> None:
         tracked = self._by_cl_ord_id.get(report.client_order_id)
         if tracked is None:
-            return
+            # An order adopted after a restart: its ClOrdIDs begin with the engine's order id.
+            tracked = self._by_order.get(report.client_order_id.partition(_ORDER_ID_END)[0])
+            if tracked is None:
+                return
         if report.exec_type is ExecType.ORDER_STATUS:
+            if not tracked.cl_ord_id:
+                tracked.cl_ord_id = report.client_order_id
+                self._by_cl_ord_id[tracked.cl_ord_id] = tracked
+                self._sent_as[tracked.order.order_id] = tracked.cl_ord_id
+                self._adopted.discard(tracked.order.order_id)
             self._reconcile(tracked, report)
         elif report.exec_type in _PASSED_ON:
             self._pass_on(tracked, report, report.exec_type, report.ord_status)
+
+    def _expire_unconfirmed(self) -> None:
+        """The status request is answered: an adopted order it did not name is not working at the acceptor."""
+        for order_id in sorted(self._adopted):
+            tracked = self._by_order.pop(order_id, None)
+            if tracked is not None and not tracked.order.is_terminal:
+                self._report_here(
+                    tracked.order, ExecType.EXPIRED, OrdStatus.EXPIRED, "not working at the FIX venue after the restart"
+                )
+        self._adopted.clear()
 
     def _pass_on(self, tracked: _Tracked, report: ExecutionReport, exec_type: ExecType, status: OrdStatus) -> None:
         """Reports the acceptor's ``report`` of ``tracked`` to the engine, once per ExecID."""
@@ -465,13 +515,17 @@ class FixVenue(Venue):
         self._by_order.pop(tracked.order.order_id, None)
 
     def _reject(self, order: Order, reason: str) -> None:
+        self._report_here(order, ExecType.REJECTED, OrdStatus.REJECTED, reason)
+
+    def _report_here(self, order: Order, exec_type: ExecType, status: OrdStatus, reason: str) -> None:
+        """A report the venue makes itself (not the acceptor's)."""
         listener, scheduler = self._listener, self._scheduler
         if listener is None or scheduler is None:
             return
         listener.on_execution(
             report_for(
-                order, exec_id=f"FIX-LOCAL-{self._prefix}-{next(self._ids)}", exec_type=ExecType.REJECTED,
-                ord_status=OrdStatus.REJECTED, ts_ns=scheduler.now_ns(), reason=reason, venue=self.name,
+                order, exec_id=f"FIX-LOCAL-{self._prefix}-{next(self._ids)}", exec_type=exec_type,
+                ord_status=status, ts_ns=scheduler.now_ns(), reason=reason, venue=self.name,
             )
         )  # fmt: skip
 
@@ -491,11 +545,14 @@ class FixVenue(Venue):
         assert self._scheduler is not None, "the FIX venue is not started"
         self._scheduler.call_later(0, action)
 
-    def _next_id(self) -> str:
+    def _next_id(self, order_id: str = "") -> str:
+        """A fresh id; for an order's requests, one that begins with the engine's order id (see :meth:`adopt`)."""
+        if order_id:
+            return f"{order_id}{_ORDER_ID_END}{self._prefix}-{next(self._ids)}"
         return f"{self._prefix}-{next(self._ids)}"
 
     def _alias(self, tracked: _Tracked) -> str:
-        request_id = self._next_id()
+        request_id = self._next_id(tracked.order.order_id)
         self._by_cl_ord_id[request_id] = tracked
         return request_id
 

@@ -3,9 +3,10 @@
 The event loop appends a record to the :class:`~engine.storage.write_log.WriteLog` and hands its statements to
 :meth:`LogApplier.put`; the applier thread runs everything queued in one transaction together with the new
 ``applied_seq``, then deletes the segments that are fully applied. The thread looks every ``linger_s`` rather
-than being woken by each record (unless a burst piles up), so a commit does not hand the GIL to it. The database driver releases the GIL while
-SQLite works, so most of that cost leaves the event loop's core. Readers of what the log wrote (a resend
-request reading kept messages, a store being opened) call :meth:`LogApplier.sync` first.
+than being woken by each record (unless a burst piles up), so a commit does not hand the GIL to it. The
+database driver releases the GIL while SQLite works, so most of that cost leaves the event loop's core.
+Readers of what the log wrote (a resend request reading kept messages, a store being opened) call
+:meth:`LogApplier.sync` first.
 
 A failed transaction stops the applier: ``on_error`` is told (from the applier's thread) and every later
 :meth:`sync` raises. The records stay in the log, to be applied by the next start.
