@@ -245,8 +245,9 @@ def test_a_restarted_engine_takes_its_orders_at_the_venue_back(
     registry: PluginRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The routing engine stops with orders resting at the remote one (one is cancelled there meanwhile, one
-    filled); started again on its journal, it adopts them: what happened is reported, and the order still
-    resting there can be cancelled from here."""
+    filled) and one that never got there; started again on its journal, it adopts them: what happened is
+    reported, the one the remote engine does not know is expired, and the order still resting there can be
+    cancelled from here."""
     monkeypatch.setenv("ROUTER_PASSWORD", PASSWORD)
 
     async def scenario() -> None:
@@ -283,9 +284,11 @@ def test_a_restarted_engine_takes_its_orders_at_the_venue_back(
             kept, cancelled = submit(first, "kept", bid - 9_000), submit(first, "cancelled", bid - 9_000)
             filled = submit(first, "filled", bid - 5_000)
             await eventually(lambda: all(order.status is OrdStatus.NEW for order in (kept, cancelled, filled)))
-            first.stop()  # a Logout: the remote engine keeps the orders
             first_venue = first.engine.venues["fix"]
             assert isinstance(first_venue, FixVenue)
+            await first_venue.drop_connection("cable cut")
+            lost = submit(first, "lost", bid - 9_000)  # waits for the next Logon, which never comes
+            first.stop()  # the remote engine keeps the orders (the user does not cancel on disconnect)
             await asyncio.wait_for(first_venue.wait_stopped(), WAIT_S)
 
             # While the routing engine is down, one order is cancelled at the remote engine and one fills there.
@@ -302,12 +305,20 @@ def test_a_restarted_engine_takes_its_orders_at_the_venue_back(
 
             second = await started()
             try:
-                orders = second.engine.orders
-                await eventually(lambda: orders.by_client_id("cancelled").status is OrdStatus.CANCELED)  # type: ignore[union-attr]
-                await eventually(lambda: orders.by_client_id("filled").status is OrdStatus.FILLED)  # type: ignore[union-attr]
-                assert orders.by_client_id("kept").status is OrdStatus.NEW  # type: ignore[union-attr]
+
+                def now(name: str) -> Order:
+                    order = second.engine.orders.by_client_id(name)
+                    assert order is not None
+                    return order
+
+                await eventually(lambda: now("cancelled").status is OrdStatus.CANCELED)
+                await eventually(lambda: now("filled").status is OrdStatus.FILLED)
+                await eventually(lambda: now("lost").status is OrdStatus.EXPIRED)
+                assert now("lost").reason == "not working at the FIX venue after the restart"
+                assert lost.order_id not in remote_orders
+                assert now("kept").status is OrdStatus.NEW
                 second.engine.cancel(CancelOrder(client_order_id="kept", account="main"))
-                await eventually(lambda: orders.by_client_id("kept").status is OrdStatus.CANCELED)  # type: ignore[union-attr]
+                await eventually(lambda: now("kept").status is OrdStatus.CANCELED)
                 assert remote_orders[kept.order_id].status is OrdStatus.CANCELED
                 assert second.engine.position("main", "AAPL").quantity == 3
             finally:
