@@ -27,6 +27,7 @@ from workstation.plugins.blotter import (
 from workstation.plugins.blotter.bench import synthetic_instruments
 from workstation.plugins.blotter.columns import ExecutionColumns, TextKeys
 from workstation.plugins.blotter.views import DONE, stable_order
+from workstation.state import DesktopState
 from workstation.state.orders import SIDES, STATUSES, TERMINAL_CODES, ExecutionTable, OrderTable
 from workstation.theme import load_theme
 
@@ -384,3 +385,21 @@ def test_the_blotter_has_no_widget_per_cell(desktop: Desktop, qtbot: object) -> 
     panel = _open(desktop, qtbot)
     assert panel.orders_model.rowCount() == 40
     assert not panel.orders_view.findChildren(QtWidgets.QLabel)
+
+
+def test_a_filled_order_loaded_from_the_snapshots_keeps_its_average_price(desktop: Desktop) -> None:
+    """A desktop that connects after the fills (or reconnects) shows the same average price as one that saw them."""
+    filled = _marketable(desktop, "AAPL", Side.BUY, 300)
+    desktop.wait_for(lambda: _status(desktop, filled) is OrdStatus.FILLED)
+    live_row = desktop.state.orders.row_of(filled)
+    assert live_row is not None
+    live = desktop.state.orders.average_price(live_row)
+    assert live is not None
+    assert live[1] == 300
+
+    client = desktop.session.client
+    later = DesktopState(client.info)
+    desktop.run(later.load(client))
+    row = later.orders.row_of(filled)
+    assert row is not None
+    assert later.orders.average_price(row) == live

@@ -195,8 +195,9 @@ class OrderTable(_CodedTable):
         self.columns.set(row, "status", _STATUS_CODE[status])
         self.version += 1
 
-    def apply(self, report: ExecutionReport) -> int:
-        """Bring the order's row up to ``report``; returns the row."""
+    def apply(self, report: ExecutionReport, *, new_fill: bool = True) -> int:
+        """Bring the order's row up to ``report``; returns the row. A TRADE report's fill adds to the order's
+        average price unless ``new_fill`` is False (a fill already counted)."""
         row = self._rows.get(report.client_order_id)
         if row is None:
             row = self._new_row(report.client_order_id, report.instrument, report.account, report.strategy_id)
@@ -207,9 +208,8 @@ class OrderTable(_CodedTable):
         if report.reason and report.reason != self.reasons[row]:
             self.reasons[row] = report.reason
             self.text_log.append(row)
-        if report.exec_type is ExecType.TRADE and report.last_price is not None:
-            cost = self.columns.get(row, "filled_cost") + report.last_price * report.last_qty
-            self.columns.set(row, "filled_cost", cost)
+        if new_fill:
+            self._add_fill_cost(row, report)
         self._write(
             row, report.ts_ns, report.side, report.order_type, report.price, report.quantity, report.cum_qty,
             report.leaves_qty, report.ord_status,
@@ -217,6 +217,19 @@ class OrderTable(_CodedTable):
         self._track(row, report.instrument, report.client_order_id, report.ord_status)
         self.version += 1
         return row
+
+    def add_fill_cost(self, report: ExecutionReport) -> None:
+        """Count a TRADE report's fill in its order's average price (a fill loaded apart from its order's
+        state, as the snapshots give them); nothing for an unknown order."""
+        row = self._rows.get(report.client_order_id)
+        if row is not None:
+            self._add_fill_cost(row, report)
+            self.version += 1
+
+    def _add_fill_cost(self, row: int, report: ExecutionReport) -> None:
+        if report.exec_type is ExecType.TRADE and report.last_price is not None:
+            cost = self.columns.get(row, "filled_cost") + report.last_price * report.last_qty
+            self.columns.set(row, "filled_cost", cost)
 
     def _write(
         self, row: int, ts_ns: Nanos, side: Side, order_type: OrderType, price: Price | None, quantity: Quantity,

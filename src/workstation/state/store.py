@@ -90,7 +90,8 @@ class DesktopState:
         for report in await client.orders():
             self.orders.apply(report)
         for report in await client.executions():
-            self.executions.apply(report)
+            if self.executions.apply(report):
+                self.orders.add_fill_cost(report)
         for position in await client.positions():
             self.positions.apply(position)
         for strategy in await client.strategies():
@@ -143,10 +144,9 @@ class DesktopState:
             self.audit.add(event.ts_ns, severity, "connection", f"{event.state.value} {event.message}".strip())
 
     def _on_execution(self, report: ExecutionReport) -> None:
-        self.orders.apply(report)
-        if report.exec_type is ExecType.TRADE:
-            self.executions.apply(report)
-        elif report.ord_status is OrdStatus.REJECTED:
+        # A fill counts once in its order's average price, even if the load's snapshot already had it.
+        self.orders.apply(report, new_fill=self.executions.apply(report))
+        if report.ord_status is OrdStatus.REJECTED and report.exec_type is not ExecType.TRADE:
             self.last_rejects[report.client_order_id] = report.reason
             self.audit.add(
                 report.ts_ns, Severity.WARNING, "order",
