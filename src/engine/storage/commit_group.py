@@ -150,11 +150,6 @@ class CommitGroup:
         if self._applier is not None:
             self._applier.sync()
 
-    @property
-    def write_log(self) -> Path | None:
-        """The write log's directory, if the group writes one."""
-        return None if self._log is None else self._log.directory
-
     def close(self) -> None:
         """Commits what is pending, waits for the write log to be applied and releases the connection."""
         if self._conn is None:
