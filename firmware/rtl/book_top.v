@@ -24,14 +24,18 @@
 // Messages: A F add; E C X take shares (C at its own execution price, which the book ignores); D removes; U
 // removes the order and adds the new reference on the same side (a new entry, so a new collision check). Other
 // types and messages flagged m_bad_len change nothing.
-// Latency: the output beat is valid exactly 4 cycles after the input is taken, for every message (tracked or
-// not, a Replace too), while the output is taken: stage 1 reads the order's table entry and updates the table and
-// the levels, stage 2 does the same for a Replace's new reference, stage 3 finds the best levels. A message is
-// taken every cycle, except that a message of type A F E C X D U (the ones that change the book) is taken only
-// when no message was taken the cycle before: ITCH's shortest of them (D, 19 bytes and its 2-byte length
-// prefix) spans more than two 8-byte input beats, so at line rate they never wait. An output queue of 5 beats
-// holds what the pipeline has started; s_ready falls when it could fill. After rst the table is cleared for
-// 2**TABLE_BITS cycles (s_ready low).
+// Latency: the output beat is valid exactly 6 cycles after the input is taken, for every message (tracked or
+// not, a Replace too), while the output is taken. The cycle a message is taken its order's table entry is read;
+// stage 1 decides what the entry means (the table write, done the next cycle, and the level operation); stage 2
+// does the level operation and reads a Replace's new reference, which stage 3 decides and adds to the levels;
+// stage 4 picks the best level of every group {slot, side}, stage 5 those of the message's slot. A level
+// operation is one cycle: each level compares its price with the operation's and sums its own size, and the
+// levels of a group keep their order as a matrix of pairwise comparisons (written when a level is made), so that
+// no price is compared to find the best. A message is taken every cycle, except that a message of type
+// A F E C X D U (the ones that change the book) is taken only when no message was taken the cycle before: ITCH's
+// shortest of them (D, 19 bytes and its 2-byte length prefix) spans more than two 8-byte input beats, so at line
+// rate they never wait. An output queue of 7 beats holds what the pipeline has started; s_ready falls when it
+// could fill. After rst the table is cleared for 2**TABLE_BITS cycles (s_ready low).
 `default_nettype none
 
 module book_top #(
@@ -74,7 +78,7 @@ module book_top #(
     localparam [7:0] T_A = "A", T_F = "F", T_E = "E", T_C = "C", T_X = "X", T_D = "D", T_U = "U";
     localparam integer LEVELS = 8;                 // price levels per side of a slot
     localparam integer ENTRY = 1 + 64 + 2 + 1 + 32 + 32;
-    localparam integer QUEUE = 5;                  // output queue: the 3 stages in flight, the head, one more
+    localparam integer QUEUE = 7;                  // output queue: the 5 stages in flight, the head, one more
     localparam integer BEAT = 1 + 2 + 1 + 32 + 32 + 1 + 32 + 32 + 1 + 1 + 32;
 
     reg                   clearing;
@@ -83,40 +87,66 @@ module book_top #(
 
     // ---- stage 1: the message taken last cycle, with its order's table entry ------------------------------
     reg                   p1_valid, p1_tracked;
-    reg  [7:0]            p1_type;                 // 0 for a message flagged bad_len
+    reg                   p1_add, p1_take, p1_delete, p1_u;  // A F; E C X; D U; U (of a tracked locate)
+    reg                   p1_bad, p1_no_shares;    // zero price or shares; zero shares
+    reg                   p1_same_fold;            // the order and new references fold to one entry
     reg  [1:0]            p1_slot;
     reg  [63:0]           p1_ref, p1_new_ref;
     reg                   p1_sell;
     reg  [31:0]           p1_shares, p1_price;
     reg  [TABLE_BITS-1:0] p1_addr, p1_new_addr;
-    reg  [31:0]           p1_tag, p2_tag, p3_tag;
+    reg  [31:0]           p1_tag, p2_tag, p3_tag, p4_tag;
     // ---- stage 2: a Replace's new reference, with its table entry -------------------------------------------
-    reg                   p2_valid, p2_tracked, p2_replace;
+    reg                   p2_valid, p2_tracked, p2_replace, p2_bad;
     reg  [1:0]            p2_slot;
     reg  [63:0]           p2_new_ref;
     reg                   p2_sell;
     reg  [31:0]           p2_shares, p2_price;
     reg  [TABLE_BITS-1:0] p2_new_addr;
-    // ---- stage 3: the best levels of the message's slot -----------------------------------------------------
-    reg                   p3_valid, p3_tracked;
-    reg  [1:0]            p3_slot;
+    // ---- stage 3: a Replace's add to the levels; stage 4: the best level of every group ----------------------
+    reg                   p3_valid, p3_tracked, p4_valid, p4_tracked;
+    reg  [1:0]            p3_slot, p4_slot;
+    reg  [3:0]            p4_slot_hot;
+    // ---- stage 5: the best level of each group, to pick the message's slot's from ---------------------------
+    reg                   p5_valid, p5_tracked, p5_overflow, p5_error;
+    reg  [1:0]            p5_slot;
+    reg  [3:0]            p5_slot_hot;
+    reg  [31:0]           p5_tag;
+    reg  [8*32-1:0]       p5_price, p5_size;
+    reg  [7:0]            p5_present;
 
     // ---- the order table --------------------------------------------------------------------------------
+    // A decision's write is registered (pw_*) and done the cycle after. A read sees neither the write done in
+    // its own cycle nor a Replace's add decided in it: both are compared with the read as it is issued (their
+    // address with its address, their entry with the reference looked up) and taken instead of the block RAM's
+    // word when they apply. A Replace reads its new reference while its original's removal is decided: when
+    // both fold to one entry, the entry read is empty (the read register is cleared instead).
     reg  [ENTRY-1:0]      table_mem [0:(1<<TABLE_BITS)-1];
     reg  [ENTRY-1:0]      rd_data;
-    reg                   bypass;                  // last cycle's read was of the entry written that cycle,
-    reg  [ENTRY-1:0]      wr_data_q;               // which the read did not see: this is it
-    wire [ENTRY-1:0]      entry    = bypass ? wr_data_q : rd_data;
+    reg                   pw_en;                   // the pending write
+    reg  [TABLE_BITS-1:0] pw_addr;
+    reg  [ENTRY-1:0]      pw_data;
+    reg  [63:0]           rd_ref;                  // the reference the last read looked up, and its slot
+    reg  [1:0]            rd_slot;
+    reg                   byp_w, byp_w_hit;        // the write done in the read's cycle applies; it is the order
+    reg  [ENTRY-1:0]      byp_w_data;
+    reg                   byp_u, byp_u_hit;        // the Replace's add decided in the read's cycle (pw_* now)
+    reg  [1:0]            byp_w_slot, byp_u_slot;  // their entries' slots (their hits compare the references)
+    reg  [32:0]           byp_w_rest, byp_u_rest;  // their shares less the incoming message's (an execution's)
+    wire                  byp_add  = byp_u && pw_en;
+    wire [ENTRY-1:0]      entry    = byp_add ? pw_data : byp_w ? byp_w_data : rd_data;
+    wire                  rd_hit   = rd_data[ENTRY-1] && rd_data[130:65] == {rd_ref, rd_slot};
+    wire                  match    = byp_add ? byp_u_hit && byp_u_slot == rd_slot
+                                   : byp_w ? byp_w_hit && byp_w_slot == rd_slot : rd_hit;
     wire                  e_valid  = entry[ENTRY-1];
-    wire [63:0]           e_ref    = entry[130:67];
-    wire [1:0]            e_slot   = entry[66:65];
     wire                  e_sell   = entry[64];
     wire [31:0]           e_price  = entry[63:32];
     wire [31:0]           e_shares = entry[31:0];
 
     // ---- input: a book message is taken only when no message was taken the cycle before ------------------
     reg  [2:0]            q_count;
-    wire [2:0]            in_flight = {2'd0, p1_valid} + {2'd0, p2_valid} + {2'd0, p3_valid} + q_count;
+    wire [2:0]            in_flight = {2'd0, p1_valid} + {2'd0, p2_valid} + {2'd0, p3_valid} + {2'd0, p4_valid} +
+                                     {2'd0, p5_valid} + q_count;
     wire                  s_book    = !s_bad_len && (s_type == T_A || s_type == T_F || s_type == T_E ||
                                       s_type == T_C || s_type == T_X || s_type == T_D || s_type == T_U);
     assign s_ready = !clearing && in_flight < QUEUE[2:0] && !(s_book && p1_valid);
@@ -137,193 +167,219 @@ module book_top #(
     end
 
     // Stage 1 reads a Replace's new entry; otherwise the port reads the incoming message's order.
-    wire                  p1_is_u = p1_valid && p1_tracked && p1_type == T_U;
+    wire                  p1_is_u = p1_valid && p1_u;
     wire [TABLE_BITS-1:0] rd_addr = p1_is_u ? p1_new_addr : fold(s_order_ref);
+    wire [63:0]           rq_ref  = p1_is_u ? p1_new_ref : s_order_ref;
+    wire [1:0]            rq_slot = p1_is_u ? p1_slot : in_slot;
     wire                  rd_en   = s_fire || p1_is_u;
+    wire                  byp_u_now = ulook && p2_new_addr == rd_addr;
 
     // ---- what the entry means for the message: stage 1 (its order) or stage 2 (a Replace's new reference) --
     // A book message is never taken right after another message, so the two stages never act in one cycle.
     wire look    = p1_valid && p1_tracked;
     wire ulook   = p2_valid && p2_replace;
-    wire is_add  = p1_type == T_A || p1_type == T_F;
-    wire is_take = p1_type == T_E || p1_type == T_C || p1_type == T_X;
-    wire hit     = e_valid && e_slot == p1_slot && e_ref == p1_ref;
-    wire hit_new = e_valid && e_slot == p2_slot && e_ref == p2_new_ref;
-    wire new_bad = p1_shares == 32'd0 || p1_price == 32'd0;
-    wire u_bad   = p2_shares == 32'd0 || p2_price == 32'd0;
     wire [1:0] r_slot = ulook ? p2_slot : p1_slot;
+    // The shares an execution leaves, and whether it takes more than the order holds, from each place the entry
+    // may come from: the block RAM's word now, the other two as the read was issued (bit 32: no borrow).
+    /* verilator lint_off UNUSEDSIGNAL */    // the borrow: compared apart (e_over)
+    wire [32:0] rd_rest = add32(rd_data[31:0], ~p1_shares, 1'b1);
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [31:0] e_rest  = byp_add ? byp_u_rest[31:0] : byp_w ? byp_w_rest[31:0] : rd_rest[31:0];
+    wire        e_over  = byp_add ? !byp_u_rest[32] : byp_w ? !byp_w_rest[32] : p1_shares > rd_data[31:0];
 
-    reg              wr_en;
-    reg  [ENTRY-1:0] wr_data;
-    reg              lv_add, lv_sub, lv_sell, set_overflow, set_error;
-    reg  [31:0]      lv_price, lv_qty;
+    // The decision of the cycle: the table write, and the level operation it asks for (done the next cycle).
+    wire m_u     = ulook;                              // a Replace's new reference
+    wire m_add   = !ulook && look && p1_add;
+    wire m_take  = !ulook && look && p1_take;
+    wire m_del   = !ulook && look && p1_delete;
+    wire u_ok    = m_u && !p2_bad && !match && !e_valid;
+    wire add_ok  = m_add && !p1_bad && !match && !e_valid;
+    wire take_ok = m_take && match && !p1_no_shares && !e_over;
+    wire del_ok  = m_del && match;
+    wire wr_en   = u_ok || add_ok || take_ok || del_ok;
+    wire lv_add  = u_ok || add_ok;
+    wire lv_sub  = take_ok || del_ok;
+    wire set_error    = m_u && (p2_bad || match) || m_add && (p1_bad || match) || m_take && !take_ok ||
+                        m_del && !match;
+    wire set_overflow = (m_u && !p2_bad || m_add && !p1_bad) && !match && e_valid;
+    wire        lv_sell  = m_u ? p2_sell : m_add ? p1_sell : e_sell;
+    wire [31:0] lv_price = m_u ? p2_price : m_add ? p1_price : e_price;
+    wire [31:0] lv_qty   = m_u ? p2_shares : m_del ? e_shares : p1_shares;
+    // (written only with wr_en; a deletion writes the empty entry)
+    wire [ENTRY-1:0] wr_data = m_u ? {1'b1, p2_new_ref, p2_slot, p2_sell, p2_price, p2_shares}
+                             : m_add ? {1'b1, p1_ref, p1_slot, p1_sell, p1_price, p1_shares}
+                             : m_take ? {e_shares != p1_shares, entry[ENTRY-2:32], e_rest[31:0]}
+                             : {ENTRY{1'b0}};
 
-    always @* begin
-        wr_en        = 1'b0;
-        wr_data      = {ENTRY{1'b0}};
-        lv_add       = 1'b0;
-        lv_sub       = 1'b0;
-        lv_sell      = e_sell;
-        lv_price     = e_price;
-        lv_qty       = p1_shares;
-        set_overflow = 1'b0;
-        set_error    = 1'b0;
-        if (ulook) begin
-            lv_sell  = p2_sell;
-            lv_price = p2_price;
-            lv_qty   = p2_shares;
-            if (u_bad || hit_new) set_error = 1'b1;
-            else if (e_valid) set_overflow = 1'b1;
-            else begin
-                wr_en   = 1'b1;
-                wr_data = {1'b1, p2_new_ref, p2_slot, p2_sell, p2_price, p2_shares};
-                lv_add  = 1'b1;
-            end
-        end else if (look) begin
-            if (is_add) begin
-                lv_sell  = p1_sell;
-                lv_price = p1_price;
-                if (new_bad || hit) set_error = 1'b1;
-                else if (e_valid) set_overflow = 1'b1;
-                else begin
-                    wr_en   = 1'b1;
-                    wr_data = {1'b1, p1_ref, p1_slot, p1_sell, p1_price, p1_shares};
-                    lv_add  = 1'b1;
-                end
-            end else if (is_take) begin
-                if (!hit || p1_shares == 32'd0 || p1_shares > e_shares) set_error = 1'b1;
-                else begin
-                    wr_en   = 1'b1;
-                    wr_data = {e_shares != p1_shares, entry[ENTRY-2:32], e_shares - p1_shares};
-                    lv_sub  = 1'b1;
-                end
-            end else if (p1_type == T_D || p1_type == T_U) begin
-                if (!hit) set_error = 1'b1;
-                else begin
-                    wr_en  = 1'b1;           // the entry cleared
-                    lv_sub = 1'b1;
-                    lv_qty = e_shares;
-                end
-            end
+    always @(posedge clk) begin
+        if (pw_en || clearing) table_mem[clearing ? clear_addr : pw_addr] <= clearing ? {ENTRY{1'b0}} : pw_data;
+        if (p1_is_u && p1_same_fold) rd_data <= {ENTRY{1'b0}};
+        else if (rd_en) rd_data <= table_mem[rd_addr];
+    end
+    always @(posedge clk) begin
+        pw_en      <= !rst && wr_en;
+        pw_addr    <= ulook ? p2_new_addr : p1_addr;
+        pw_data    <= wr_data;
+        rd_ref     <= rq_ref;
+        rd_slot    <= rq_slot;
+        byp_w      <= pw_en && pw_addr == rd_addr && !(p1_is_u && p1_same_fold);
+        byp_w_hit  <= pw_data[ENTRY-1] && pw_data[130:67] == rq_ref;
+        byp_w_data <= pw_data;
+        byp_u      <= byp_u_now;
+        byp_u_hit  <= p2_new_ref == rq_ref;
+        byp_u_slot <= p2_slot;
+        byp_w_slot <= pw_data[66:65];
+        byp_w_rest <= add32(pw_data[31:0], ~s_shares, 1'b1);
+        byp_u_rest <= add32(p2_shares, ~s_shares, 1'b1);
+    end
+
+    // ---- the level operation, registered: done the cycle after its decision ----------------------------------
+    // Stage 1 decides a message's operation (done in stage 2), stage 2 a Replace's add (done in stage 3): never
+    // two in one cycle, and each sees the levels the one before it left.
+    reg               op_sub;                     // the operation takes op_qty (else it adds it, if any)
+    reg  [7:0]        op_gadd, op_gsub;           // the same, one-hot by group {slot, sell}
+    reg  [31:0]       op_price, op_qty;
+    reg  [31:0]       op_qx;                      // op_qty, or its complement for a take (added with a carry in)
+    reg  [3:0]        op_set_overflow, op_set_error;   // the table's verdict, per slot
+    wire [2:0]        lv_group = {r_slot, lv_sell};
+    integer           g;
+    always @(posedge clk) begin
+        op_sub          <= !rst && lv_sub;
+        for (g = 0; g < 8; g = g + 1) begin
+            op_gadd[g] <= !rst && lv_add && lv_group == g[2:0];
+            op_gsub[g] <= !rst && lv_sub && lv_group == g[2:0];
         end
-    end
-    wire [TABLE_BITS-1:0] wr_addr = ulook ? p2_new_addr : p1_addr;
-
-    wire                  mem_we   = wr_en || clearing;
-    wire [TABLE_BITS-1:0] mem_addr = clearing ? clear_addr : wr_addr;
-    wire [ENTRY-1:0]      mem_data = clearing ? {ENTRY{1'b0}} : wr_data;
-    always @(posedge clk) begin
-        if (mem_we) table_mem[mem_addr] <= mem_data;
-        if (rd_en) rd_data <= table_mem[rd_addr];
-    end
-    always @(posedge clk) begin
-        bypass    <= mem_we && mem_addr == rd_addr;
-        wr_data_q <= mem_data;
+        op_price        <= lv_price;
+        op_qty          <= lv_qty;
+        op_qx           <= lv_sub ? ~lv_qty : lv_qty;
+        for (g = 0; g < 4; g = g + 1) begin
+            op_set_overflow[g] <= !rst && set_overflow && r_slot == g[1:0];
+            op_set_error[g]    <= !rst && set_error && r_slot == g[1:0];
+        end
     end
 
     // ---- price levels: 4 slots x 2 sides x 8 levels; group {slot, sell}, entry {group, level} --------------
-    localparam integer GROUP = 32 * LEVELS;
-    reg  [8*GROUP-1:0]  level_price;
-    reg  [8*GROUP-1:0]  level_size;
-    reg  [8*LEVELS-1:0] level_valid;
+    // Each level compares itself with the operation's price and adds the operation's quantity to its size (or
+    // takes it) on its own, so that the operation is a comparison and an adder deep whichever level it touches;
+    // the level taken for a new price is the lowest free one of the group. The order of the levels of a group is
+    // kept as a matrix of pairwise comparisons, written when a level is made, so that the best level is found
+    // from registers without comparing prices.
+    localparam integer NLV = 8 * LEVELS;
+    reg  [32*NLV-1:0]     level_price;
+    reg  [32*NLV-1:0]     level_size;
+    reg  [NLV-1:0]        level_valid;
+    reg  [LEVELS*LEVELS-1:0] beats [0:7];         // per group: bit LEVELS*a+b, a < b: level a is better than b
 
-    // The group a level update touches: find the level of lv_price, else the first free one.
-    wire [2:0]        lv_group = {r_slot, lv_sell};
-    reg  [GROUP-1:0]  g_price, g_size, bid_price, bid_size, ask_price, ask_size;
-    reg  [LEVELS-1:0] g_valid, bid_valid, ask_valid;
-    integer           g;
-    // Group reads as explicit multiplexers (a variable part-select of the whole array synthesizes badly).
+    reg  [NLV-1:0]        lv_eq, lv_carry, lv_zero, lv_better, lv_first_free;
+    reg  [32*NLV-1:0]     lv_result;
+    reg  [7:0]            g_hit, g_full;
+    integer               e, c;
     always @* begin
-        g_price   = {GROUP{1'b0}};
-        g_size    = {GROUP{1'b0}};
-        g_valid   = {LEVELS{1'b0}};
-        bid_price = {GROUP{1'b0}};
-        bid_size  = {GROUP{1'b0}};
-        bid_valid = {LEVELS{1'b0}};
-        ask_price = {GROUP{1'b0}};
-        ask_size  = {GROUP{1'b0}};
-        ask_valid = {LEVELS{1'b0}};
+        for (e = 0; e < NLV; e = e + 1) begin
+            lv_eq[e]  = level_valid[e] && level_price[32*e +: 32] == op_price;
+            {lv_carry[e], lv_result[32*e +: 32]} = add32(level_size[32*e +: 32], op_qx, op_sub);
+            lv_zero[e] = level_size[32*e +: 32] == op_qty;
+            // the operation's price is better than this level's: higher for a bid, lower for an ask
+            lv_better[e] = (e / LEVELS) % 2 == 1 ? op_price < level_price[32*e +: 32]
+                                                  : op_price > level_price[32*e +: 32];
+            lv_first_free[e] = !level_valid[e];
+            for (c = 0; c < LEVELS; c = c + 1)
+                if (c < e % LEVELS && !level_valid[e - e % LEVELS + c]) lv_first_free[e] = 1'b0;
+        end
         for (g = 0; g < 8; g = g + 1) begin
-            if (lv_group == g[2:0]) begin
-                g_price = level_price[GROUP*g +: GROUP];
-                g_size  = level_size[GROUP*g +: GROUP];
-                g_valid = level_valid[LEVELS*g +: LEVELS];
-            end
-            if ({p3_slot, 1'b0} == g[2:0]) begin
-                bid_price = level_price[GROUP*g +: GROUP];
-                bid_size  = level_size[GROUP*g +: GROUP];
-                bid_valid = level_valid[LEVELS*g +: LEVELS];
-            end
-            if ({p3_slot, 1'b1} == g[2:0]) begin
-                ask_price = level_price[GROUP*g +: GROUP];
-                ask_size  = level_size[GROUP*g +: GROUP];
-                ask_valid = level_valid[LEVELS*g +: LEVELS];
-            end
+            g_hit[g]  = |lv_eq[LEVELS*g +: LEVELS];
+            g_full[g] = &level_valid[LEVELS*g +: LEVELS];
         end
     end
 
-    reg               lv_hit, lv_free;
-    reg  [2:0]        lv_hit_at, lv_free_at;
-    integer           i;
+    // What the operation does to each level: make it (a new price in the lowest free level), change its size
+    // (within 32 bits for an add, not below zero for a take), empty it (a take of all its shares).
+    reg  [NLV-1:0] lv_make, lv_change, lv_empty;
     always @* begin
-        lv_hit     = 1'b0;
-        lv_free    = 1'b0;
-        lv_hit_at  = 3'd0;
-        lv_free_at = 3'd0;
-        for (i = LEVELS - 1; i >= 0; i = i - 1) begin
-            if (g_valid[i] && g_price[32*i +: 32] == lv_price) begin
-                lv_hit    = 1'b1;
-                lv_hit_at = i[2:0];
-            end
-            if (!g_valid[i]) begin
-                lv_free    = 1'b1;
-                lv_free_at = i[2:0];
-            end
+        for (e = 0; e < NLV; e = e + 1) begin
+            lv_make[e]   = op_gadd[e / LEVELS] && !g_hit[e / LEVELS] && lv_first_free[e];
+            lv_change[e] = lv_eq[e] && (op_gadd[e / LEVELS] && !lv_carry[e] || op_gsub[e / LEVELS] && lv_carry[e]);
+            lv_empty[e]  = lv_eq[e] && op_gsub[e / LEVELS] && lv_zero[e];
         end
     end
-    wire [5:0]  hit_entry  = {lv_group, lv_hit_at};
-    wire [5:0]  free_entry = {lv_group, lv_free_at};
-    reg  [31:0] hit_size;
-    always @* begin
-        hit_size = 32'd0;
-        for (i = 0; i < LEVELS; i = i + 1) if (lv_hit_at == i[2:0]) hit_size = g_size[32*i +: 32];
-    end
-    wire [32:0] lv_sum     = {1'b0, hit_size} + {1'b0, lv_qty};
-    wire [32:0] lv_diff    = {1'b0, hit_size} - {1'b0, lv_qty};
 
-    // Best level of each side of the slot of the message in stage 3: a tree of pairwise choices (8, 4, 2, 1).
-    reg  [65*LEVELS-1:0] bid_tree, ask_tree;    // {valid, price, size} per level, then per winner
-    integer t, n;
-    always @* begin
-        for (t = 0; t < LEVELS; t = t + 1) begin
-            bid_tree[65*t +: 65] = bid_valid[t] ? {1'b1, bid_price[32*t +: 32], bid_size[32*t +: 32]} : 65'd0;
-            ask_tree[65*t +: 65] = ask_valid[t] ? {1'b1, ask_price[32*t +: 32], ask_size[32*t +: 32]} : 65'd0;
+    // Limits and inconsistencies met by the operation, registered as they are found (per level, per group and
+    // the table's verdict per slot) and added to the sticky flags the cycle after; the output beat of the
+    // message whose operation it was sees them as pending.
+    reg  [NLV-1:0] ev_overflow, ev_error;         // a level add beyond 32 bits, a level take beyond its size
+    reg  [7:0]     ev_full, ev_missing;           // a 9th price; a take of a price not held
+    reg  [3:0]     ev_set_overflow, ev_set_error; // the table's verdict
+    always @(posedge clk) begin
+        for (e = 0; e < NLV; e = e + 1) begin
+            ev_overflow[e] <= !rst && op_gadd[e / LEVELS] && lv_eq[e] && lv_carry[e];
+            ev_error[e]    <= !rst && op_gsub[e / LEVELS] && lv_eq[e] && !lv_carry[e];
         end
-        for (n = LEVELS / 2; n >= 1; n = n / 2)
-            for (t = 0; t < n; t = t + 1) begin
-                bid_tree[65*t +: 65] = pick(bid_tree[65*(2*t) +: 65], bid_tree[65*(2*t+1) +: 65], 1'b0);
-                ask_tree[65*t +: 65] = pick(ask_tree[65*(2*t) +: 65], ask_tree[65*(2*t+1) +: 65], 1'b1);
+        for (g = 0; g < 8; g = g + 1) begin
+            ev_full[g]    <= !rst && op_gadd[g] && !g_hit[g] && g_full[g];
+            ev_missing[g] <= !rst && op_gsub[g] && !g_hit[g];
+        end
+        ev_set_overflow <= rst ? 4'd0 : op_set_overflow;
+        ev_set_error    <= rst ? 4'd0 : op_set_error;
+    end
+    reg  [3:0] pend_overflow, pend_error;
+    always @* begin
+        for (g = 0; g < 4; g = g + 1) begin
+            pend_overflow[g] = ev_set_overflow[g] || |ev_full[2*g +: 2] || |ev_overflow[2*LEVELS*g +: 2*LEVELS];
+            pend_error[g]    = ev_set_error[g] || |ev_missing[2*g +: 2] || |ev_error[2*LEVELS*g +: 2*LEVELS];
+        end
+    end
+
+    integer a;
+    always @(posedge clk) begin
+        if (rst) begin
+            level_valid   <= {NLV{1'b0}};
+        end else begin
+            for (e = 0; e < NLV; e = e + 1) begin
+                if (lv_make[e]) begin
+                    level_valid[e]          <= 1'b1;
+                    level_price[32*e +: 32] <= op_price;
+                    level_size[32*e +: 32]  <= op_qty;
+                end else if (lv_change[e]) begin
+                    level_size[32*e +: 32]  <= lv_result[32*e +: 32];
+                    if (lv_empty[e]) level_valid[e] <= 1'b0;
+                end
+            end
+        end
+        // A level made takes its place among the others of its group (the others' prices differ from its own).
+        for (g = 0; g < 8; g = g + 1)
+            for (a = 0; a < LEVELS; a = a + 1)
+                for (c = a + 1; c < LEVELS; c = c + 1) begin
+                    if (lv_make[LEVELS*g + a]) beats[g][LEVELS*a + c] <= lv_better[LEVELS*g + c];
+                    if (lv_make[LEVELS*g + c]) beats[g][LEVELS*a + c] <= !lv_better[LEVELS*g + a];
+                end
+    end
+
+    // The best level of each group: the valid one better than every other valid one.
+    reg  [NLV-1:0] lv_best;
+    reg            better_ab;
+    always @* begin
+        for (g = 0; g < 8; g = g + 1)
+            for (a = 0; a < LEVELS; a = a + 1) begin
+                lv_best[LEVELS*g + a] = level_valid[LEVELS*g + a];
+                for (c = 0; c < LEVELS; c = c + 1)
+                    if (c != a) begin
+                        better_ab = a < c ? beats[g][LEVELS*a + c] : !beats[g][LEVELS*c + a];
+                        if (level_valid[LEVELS*g + c] && !better_ab) lv_best[LEVELS*g + a] = 1'b0;
+                    end
             end
     end
-    wire               best_bid_valid = bid_tree[64];
-    wire [31:0]        best_bid_price = bid_tree[63:32];
-    wire [31:0]        best_bid_size  = bid_tree[31:0];
-    wire               best_ask_valid = ask_tree[64];
-    wire [31:0]        best_ask_price = ask_tree[63:32];
-    wire [31:0]        best_ask_size  = ask_tree[31:0];
 
-    // ---- pipeline and levels -------------------------------------------------------------------------------
-    integer e;
+    // ---- pipeline ----------------------------------------------------------------------------------------
     always @(posedge clk) begin
         if (rst) begin
             clearing    <= 1'b1;
             clear_addr  <= {TABLE_BITS{1'b0}};
             overflow    <= 4'd0;
             error       <= 4'd0;
-            level_valid <= {8*LEVELS{1'b0}};
             p1_valid    <= 1'b0;
             p2_valid    <= 1'b0;
             p3_valid    <= 1'b0;
+            p4_valid    <= 1'b0;
         end else begin
             if (clearing) begin
                 clear_addr <= clear_addr + 1'b1;
@@ -332,23 +388,9 @@ module book_top #(
             p1_valid <= s_fire;
             p2_valid <= p1_valid;
             p3_valid <= p2_valid;
-            if (set_overflow) overflow[r_slot] <= 1'b1;
-            if (set_error)    error[r_slot]    <= 1'b1;
-            for (e = 0; e < 8 * LEVELS; e = e + 1) begin
-                if (lv_add && lv_hit && !lv_sum[32] && hit_entry == e[5:0])
-                    level_size[32*e +: 32] <= lv_sum[31:0];
-                if (lv_add && !lv_hit && lv_free && free_entry == e[5:0]) begin
-                    level_valid[e]          <= 1'b1;
-                    level_price[32*e +: 32] <= lv_price;
-                    level_size[32*e +: 32]  <= lv_qty;
-                end
-                if (lv_sub && lv_hit && !lv_diff[32] && hit_entry == e[5:0]) begin
-                    level_size[32*e +: 32] <= lv_diff[31:0];
-                    if (lv_diff[31:0] == 32'd0) level_valid[e] <= 1'b0;
-                end
-            end
-            if (lv_add && (lv_hit ? lv_sum[32] : !lv_free)) overflow[r_slot] <= 1'b1;
-            if (lv_sub && (!lv_hit || lv_diff[32])) error[r_slot] <= 1'b1;
+            p4_valid <= p3_valid;
+            overflow <= overflow | pend_overflow;
+            error    <= error | pend_error;
         end
     end
 
@@ -356,7 +398,13 @@ module book_top #(
     always @(posedge clk) begin
         if (s_fire) begin
             p1_tracked  <= in_tracked;
-            p1_type     <= s_bad_len ? 8'd0 : s_type;
+            p1_add      <= !s_bad_len && (s_type == T_A || s_type == T_F);
+            p1_take     <= !s_bad_len && (s_type == T_E || s_type == T_C || s_type == T_X);
+            p1_delete   <= !s_bad_len && (s_type == T_D || s_type == T_U);
+            p1_u        <= !s_bad_len && s_type == T_U && in_tracked;
+            p1_bad      <= s_shares == 32'd0 || s_price == 32'd0;
+            p1_no_shares <= s_shares == 32'd0;
+            p1_same_fold <= fold(s_order_ref) == fold(s_new_ref);
             p1_slot     <= in_slot;
             p1_ref      <= s_order_ref;
             p1_new_ref  <= s_new_ref;
@@ -369,8 +417,10 @@ module book_top #(
         end
         p2_tag      <= p1_tag;
         p3_tag      <= p2_tag;
+        p4_tag      <= p3_tag;
         p2_tracked  <= p1_tracked;
-        p2_replace  <= p1_is_u && hit;
+        p2_replace  <= p1_is_u && match;
+        p2_bad      <= p1_bad;
         p2_slot     <= p1_slot;
         p2_new_ref  <= p1_new_ref;
         p2_sell     <= e_sell;
@@ -379,23 +429,76 @@ module book_top #(
         p2_new_addr <= p1_new_addr;
         p3_tracked  <= p2_tracked;
         p3_slot     <= p2_slot;
+        p4_tracked  <= p3_tracked;
+        p4_slot     <= p3_slot;
+        for (g = 0; g < 4; g = g + 1) p4_slot_hot[g] <= p3_slot == g[1:0];
     end
 
-    // ---- output queue: stage 3 pushes the beat, the head is q[0] ---------------------------------------------
-    wire [BEAT-1:0] beat_in = p3_tracked
-        ? {1'b1, p3_slot, best_bid_valid, best_bid_price, best_bid_size, best_ask_valid, best_ask_price,
-           best_ask_size, overflow[p3_slot], error[p3_slot], p3_tag}
-        : {{(BEAT-32){1'b0}}, p3_tag};
+    // ---- stage 4: the best level of every group, once the message's last operation is done ------------------
+    reg  [8*32-1:0] best_price, best_size;
+    reg  [7:0]      best_valid;
+    always @* begin
+        best_price = {8*32{1'b0}};
+        best_size  = {8*32{1'b0}};
+        for (g = 0; g < 8; g = g + 1) begin
+            best_valid[g] = |level_valid[LEVELS*g +: LEVELS];
+            for (a = 0; a < LEVELS; a = a + 1) begin
+                best_price[32*g +: 32] = best_price[32*g +: 32] | {32{lv_best[LEVELS*g + a]}} &
+                                         level_price[32*(LEVELS*g + a) +: 32];
+                best_size[32*g +: 32]  = best_size[32*g +: 32] | {32{lv_best[LEVELS*g + a]}} &
+                                         level_size[32*(LEVELS*g + a) +: 32];
+            end
+        end
+    end
+    always @(posedge clk) begin
+        if (rst) p5_valid <= 1'b0;
+        else p5_valid <= p4_valid;
+        p5_price    <= best_price;
+        p5_size     <= best_size;
+        p5_present  <= best_valid;
+        p5_tracked  <= p4_tracked;
+        p5_slot     <= p4_slot;
+        p5_slot_hot <= p4_slot_hot;
+        p5_tag      <= p4_tag;
+        p5_overflow <= |(p4_slot_hot & (overflow | pend_overflow));
+        p5_error    <= |(p4_slot_hot & (error | pend_error));
+    end
+
+    // ---- stage 5: the best levels of the message's slot ----------------------------------------------------
+    reg         best_bid_valid, best_ask_valid;
+    reg  [31:0] best_bid_price, best_bid_size, best_ask_price, best_ask_size;
+    always @* begin
+        best_bid_valid = 1'b0;
+        best_ask_valid = 1'b0;
+        best_bid_price = 32'd0;
+        best_bid_size  = 32'd0;
+        best_ask_price = 32'd0;
+        best_ask_size  = 32'd0;
+        for (g = 0; g < 4; g = g + 1) begin
+            best_bid_valid = best_bid_valid | p5_slot_hot[g] & p5_present[2*g];
+            best_ask_valid = best_ask_valid | p5_slot_hot[g] & p5_present[2*g+1];
+            best_bid_price = best_bid_price | {32{p5_slot_hot[g]}} & p5_price[32*(2*g) +: 32];
+            best_bid_size  = best_bid_size | {32{p5_slot_hot[g]}} & p5_size[32*(2*g) +: 32];
+            best_ask_price = best_ask_price | {32{p5_slot_hot[g]}} & p5_price[32*(2*g+1) +: 32];
+            best_ask_size  = best_ask_size | {32{p5_slot_hot[g]}} & p5_size[32*(2*g+1) +: 32];
+        end
+    end
+
+    // ---- output queue: stage 5 pushes the beat, the head is q[0] ---------------------------------------------
+    wire [BEAT-1:0] beat_in = p5_tracked
+        ? {1'b1, p5_slot, best_bid_valid, best_bid_price, best_bid_size, best_ask_valid, best_ask_price,
+           best_ask_size, p5_overflow, p5_error, p5_tag}
+        : {{(BEAT-32){1'b0}}, p5_tag};
     reg  [BEAT-1:0] q [0:QUEUE-1];
     wire            pop  = q_count != 3'd0 && m_ready;
     wire [2:0]      slot_in = q_count - {2'd0, pop};
     integer j;
     always @(posedge clk) begin
         if (rst) q_count <= 3'd0;
-        else q_count <= q_count - {2'd0, pop} + {2'd0, p3_valid};
+        else q_count <= q_count - {2'd0, pop} + {2'd0, p5_valid};
         for (j = 0; j < QUEUE; j = j + 1) begin
             if (pop && j < QUEUE - 1) q[j] <= q[j + 1];
-            if (p3_valid && slot_in == j[2:0]) q[j] <= beat_in;
+            if (p5_valid && slot_in == j[2:0]) q[j] <= beat_in;
         end
     end
     always @* begin
@@ -406,10 +509,29 @@ module book_top #(
         flags_error    = error;
     end
 
-    // The better of two levels {valid, price, size}: the higher bid, or the lower ask when ``ask``; a valid one
-    // over an invalid one.
-    function [64:0] pick(input [64:0] x, input [64:0] y, input ask);
-        pick = (x[64] && (!y[64] || (ask ? x[63:32] <= y[63:32] : x[63:32] >= y[63:32]))) ? x : y;
+    // x + y + cin in 33 bits (bit 32: the carry out), as adders of 10 bits summed for a carry in of 0 and of 1
+    // and chosen by the carry into each, looked ahead over the ones below: no carry chain longer than 12 bits
+    // between the inputs and the result ({x, 1} + {y, c} is x + y + c in one adder, above its lowest bit).
+    function [32:0] add32(input [31:0] x, input [31:0] y, input cin);
+        /* verilator lint_off UNUSEDSIGNAL */     // the lowest bit of each sum
+        reg [11:0] s0, s1a, s1b, s2a, s2b;
+        reg [3:0]  s3a, s3b;
+        /* verilator lint_on UNUSEDSIGNAL */
+        reg        c1, c2, c3;
+        begin
+            s0  = {1'b0, x[9:0], 1'b1} + {1'b0, y[9:0], cin};
+            s1a = {1'b0, x[19:10], 1'b1} + {1'b0, y[19:10], 1'b0};
+            s1b = {1'b0, x[19:10], 1'b1} + {1'b0, y[19:10], 1'b1};
+            s2a = {1'b0, x[29:20], 1'b1} + {1'b0, y[29:20], 1'b0};
+            s2b = {1'b0, x[29:20], 1'b1} + {1'b0, y[29:20], 1'b1};
+            s3a = {1'b0, x[31:30], 1'b1} + {1'b0, y[31:30], 1'b0};
+            s3b = {1'b0, x[31:30], 1'b1} + {1'b0, y[31:30], 1'b1};
+            c1  = s0[11];
+            c2  = s1a[11] | s1b[11] & s0[11];
+            c3  = s2a[11] | s2b[11] & (s1a[11] | s1b[11] & s0[11]);
+            add32 = {s3a[3] | s3b[3] & c3, c3 ? s3b[2:1] : s3a[2:1], c2 ? s2b[10:1] : s2a[10:1],
+                     c1 ? s1b[10:1] : s1a[10:1], s0[10:1]};
+        end
     endfunction
 
     // Table index of an order reference: its 64 bits folded by XOR.

@@ -58,48 +58,125 @@ module itch_parser (
     localparam [7:0] T_A = "A", T_F = "F", T_E = "E", T_C = "C", T_X = "X", T_D = "D", T_U = "U", T_P = "P";
 
     reg  [319:0] held;       // words 0..4 of the current message (word 5 is only ever in the last beat)
-    reg  [15:0]  count;      // bytes so far, saturating; a multiple of 8 before the last beat
+    // The bytes so far (saturating at 65535; a multiple of 8 before the last beat unless saturated) are kept as
+    // the count of words and the counts one and two words on, so that adding the last beat's bytes is a choice.
+    reg  [6:0]   at_word;    // one-hot: the word index of the next beat's first word (6: past the kept bytes)
+    reg  [12:0]  words, words_1, words_2;   // count / 8, + 1, + 2
+    reg          words_1_over, words_2_over, saturated;
+    // the type of the current message, decoded from its first beat (used once it is held)
+    reg  [7:0]   t_kind;
+    reg          t_add, t_exec, t_known, t_x, t_u, t_c, t_f, t_p;
+    reg  [2:0]   t_rest;                       // the type's length modulo 8
+    reg  [6:0]   t_at_none, t_at_one, t_at_two;   // one-hot: the word a last beat of 0, 1, 2 words and the rest
+                                                  // of the type's length starts at
 
     assign s_tready = !m_valid || m_ready;
     wire         in_fire = s_tvalid && s_tready;
 
-    // The beat's words and where they go: word index count/8 (6 once past the kept bytes).
+    // The beat's words and where they go.
     wire [127:0] in_data = s_tdata & lane_mask(s_tkeep);
-    wire [2:0]   word    = (count >= 16'd48) ? 3'd6 : count[5:3];
-    wire [3:0]   word_hi = {1'b0, word} + 4'd1;
     reg  [383:0] msg;        // the whole message as it stands once the incoming beat is put in its place
     integer w;
     always @(*) begin
         msg = {64'd0, held};
         for (w = 0; w < 6; w = w + 1) begin
-            if (word == w[2:0]) msg[64*w +: 64] = in_data[63:0];
-            if (word_hi == w[3:0]) msg[64*w +: 64] = in_data[127:64];
+            if (at_word[w]) msg[64*w +: 64] = in_data[63:0];
+            if (w > 0 && at_word[w - 1]) msg[64*w +: 64] = in_data[127:64];
         end
     end
-    wire [16:0]  length_sum = {1'b0, count} + {12'd0, keep_count(s_tkeep)};
-    wire [15:0]  length = length_sum[16] ? 16'hFFFF : length_sum[15:0];
 
-    wire [7:0]   kind = msg[7:0];
-    wire         is_add = kind == T_A || kind == T_F || kind == T_P;
-    wire         is_exec = kind == T_E || kind == T_C;
-    wire         known = is_add || is_exec || kind == T_X || kind == T_D || kind == T_U;
+    // The length once the beat is in: count (a multiple of 8, or saturated) + the beat's bytes, 8 h + r with
+    // h = 0, 1 or 2 (tkeep is contiguous from lane 0), from the counts of words kept ahead.
+    wire         h2 = s_tkeep[15];
+    wire         h1 = s_tkeep[7] && !s_tkeep[15];
+    wire [2:0]   r  = h2 ? 3'd0 : h1 ? ones7(s_tkeep[14:8]) : ones7(s_tkeep[6:0]);
+    wire [15:0]  length = saturated || h1 && words_1_over || h2 && words_2_over ? 16'hFFFF
+                        : {h2 ? words_2 : h1 ? words_1 : words, r};
+
+    // The type: from the beat when it is the message's first, else the one decoded from the first beat. Every
+    // decoded type is longer than one beat: one that ends in its first beat is too short (m_bad_len), and its
+    // fields, not meaningful, are left zero.
+    wire         first   = at_word[0];
+    wire [7:0]   kind    = first ? in_data[7:0] : t_kind;
+    wire         known   = first ? type_known(in_data[7:0]) : t_known;
+    wire         fields  = !first && t_known;
+    wire         is_add  = !first && t_add;
+    wire         is_exec = !first && t_exec;
+    wire         is_x    = !first && t_x;
+    wire         is_u    = !first && t_u;
+    wire         is_c    = !first && t_c;
+    wire         is_f    = !first && t_f;
+    wire         is_p    = !first && t_p;
+
+    // The length equals the type's (44 at most, so 5 words and a rest): the word the beat starts at is the one
+    // the type's length asks for, given how many words (h) and bytes (r) the beat holds beyond it.
+    wire         length_is_wire = r == t_rest &&
+                                  |(at_word & (h2 ? t_at_two : h1 ? t_at_one : t_at_none));
+
+    // The next beat's place, and the counts kept ahead, once this beat (not the last) is in.
+    // (such a beat carries 8 bytes or 16: the next count of words is words_1 or words_2, and the ones after it
+    // are words_2 and words_2 + 1, or words_2 + 1 and words_2 + 2)
+    wire [15:0]  next_count = length;
+    wire [13:0]  plus_1 = {1'b0, words_2} + 14'd1;
+    wire [13:0]  plus_2 = {1'b0, words_2} + 14'd2;
+    wire [13:0]  next_1 = h2 ? {plus_1[13] || words_2_over, plus_1[12:0]} : {words_2_over, words_2};
+    wire [13:0]  next_2 = h2 ? {plus_2[13] || words_2_over, plus_2[12:0]} : {plus_1[13] || words_2_over, plus_1[12:0]};
 
     always @(posedge clk) begin
         if (rst) begin
-            held    <= 320'd0;
-            count   <= 16'd0;
-            m_valid <= 1'b0;
+            held      <= 320'd0;
+            at_word   <= 7'd1;
+            words     <= 13'd0;
+            words_1   <= 13'd1;
+            words_2   <= 13'd2;
+            words_1_over <= 1'b0;
+            words_2_over <= 1'b0;
+            saturated <= 1'b0;
+            m_valid   <= 1'b0;
         end else begin
             if (m_valid && m_ready) m_valid <= 1'b0;
             if (in_fire) begin
                 if (s_tlast) begin
-                    count   <= 16'd0;
-                    m_valid <= 1'b1;
+                    at_word   <= 7'd1;
+                    words     <= 13'd0;
+                    words_1   <= 13'd1;
+                    words_2   <= 13'd2;
+                    words_1_over <= 1'b0;
+                    words_2_over <= 1'b0;
+                    saturated <= 1'b0;
+                    m_valid   <= 1'b1;
                 end else begin
-                    held  <= msg[319:0];
-                    count <= length;
+                    held      <= msg[319:0];
+                    // a beat but the last carries one word or two
+                    at_word   <= at_word[6] ? at_word : h2 ? (at_word[5] ? 7'b100_0000 : {at_word[4:0], 2'b00})
+                                                           : {at_word[5:0], 1'b0};
+                    words     <= next_count[15:3];
+                    words_1   <= next_1[12:0];
+                    words_2   <= next_2[12:0];
+                    words_1_over <= next_1[13];
+                    words_2_over <= next_2[13];
+                    saturated <= next_count == 16'hFFFF;
                 end
             end
+        end
+    end
+
+    wire [7:0] in_length = wire_length(in_data[7:0]);
+    always @(posedge clk) begin
+        if (in_fire && first) begin
+            t_kind   <= in_data[7:0];
+            t_add    <= type_add(in_data[7:0]);
+            t_exec   <= type_exec(in_data[7:0]);
+            t_known  <= type_known(in_data[7:0]);
+            t_x      <= in_data[7:0] == T_X;
+            t_u      <= in_data[7:0] == T_U;
+            t_c      <= in_data[7:0] == T_C;
+            t_f      <= in_data[7:0] == T_F;
+            t_p      <= in_data[7:0] == T_P;
+            t_rest    <= in_length[2:0];
+            t_at_none <= 7'd1 << in_length[7:3];
+            t_at_one  <= 7'd1 << in_length[7:3] >> 1;
+            t_at_two  <= 7'd1 << in_length[7:3] >> 2;
         end
     end
 
@@ -109,26 +186,47 @@ module itch_parser (
             m_seq         <= s_seq;
             m_type        <= kind;
             m_known       <= known;
-            m_bad_len     <= known && length != {8'd0, wire_length(kind)};
+            m_bad_len     <= first ? known : t_known && !length_is_wire;
             m_length      <= length;
             m_locate      <= be16(msg, 1);
             m_tracking    <= be16(msg, 3);
             m_timestamp   <= {be16(msg, 5), be32(msg, 7)};
-            m_order_ref   <= known ? be64(msg, 11) : 64'd0;
-            m_new_ref     <= (kind == T_U) ? be64(msg, 19) : 64'd0;
+            m_order_ref   <= fields ? be64(msg, 11) : 64'd0;
+            m_new_ref     <= is_u ? be64(msg, 19) : 64'd0;
             m_side        <= is_add ? msg[19*8 +: 8] : 8'd0;
             m_shares      <= is_add ? be32(msg, 20)
-                           : (is_exec || kind == T_X) ? be32(msg, 19)
-                           : (kind == T_U) ? be32(msg, 27) : 32'd0;
+                           : (is_exec || is_x) ? be32(msg, 19)
+                           : is_u ? be32(msg, 27) : 32'd0;
             m_price       <= is_add ? be32(msg, 32)
-                           : (kind == T_C) ? be32(msg, 32)
-                           : (kind == T_U) ? be32(msg, 31) : 32'd0;
-            m_match       <= is_exec ? be64(msg, 23) : (kind == T_P) ? be64(msg, 36) : 64'd0;
-            m_printable   <= (kind == T_C) ? msg[31*8 +: 8] : 8'd0;
+                           : is_c ? be32(msg, 32)
+                           : is_u ? be32(msg, 31) : 32'd0;
+            m_match       <= is_exec ? be64(msg, 23) : is_p ? be64(msg, 36) : 64'd0;
+            m_printable   <= is_c ? msg[31*8 +: 8] : 8'd0;
             m_stock       <= is_add ? be64(msg, 24) : 64'd0;
-            m_attribution <= (kind == T_F) ? be32(msg, 36) : 32'd0;
+            m_attribution <= is_f ? be32(msg, 36) : 32'd0;
         end
     end
+
+    function type_add(input [7:0] t);
+        type_add = t == T_A || t == T_F || t == T_P;
+    endfunction
+
+    function type_exec(input [7:0] t);
+        type_exec = t == T_E || t == T_C;
+    endfunction
+
+    function type_known(input [7:0] t);
+        type_known = type_add(t) || type_exec(t) || t == T_X || t == T_D || t == T_U;
+    endfunction
+
+    // Bytes of a contiguous keep of 7 lanes.
+    function [2:0] ones7(input [6:0] keep);
+        integer k;
+        begin
+            ones7 = 3'd0;
+            for (k = 0; k < 7; k = k + 1) if (keep[k]) ones7 = k[2:0] + 3'd1;
+        end
+    endfunction
 
     // Length of each decoded type in ITCH 5.0 (0 for the others).
     function [7:0] wire_length(input [7:0] t);
@@ -165,13 +263,6 @@ module itch_parser (
         end
     endfunction
 
-    function [4:0] keep_count(input [15:0] keep);
-        integer k;
-        begin
-            keep_count = 5'd0;
-            for (k = 0; k < 16; k = k + 1) keep_count = keep_count + {4'd0, keep[k]};
-        end
-    endfunction
 
 endmodule
 

@@ -259,13 +259,13 @@ module regs #(
             sent      <= 32'd0;
             latency   <= 32'd0;
         end else begin
-            packets   <= packets + {31'd0, ev_packet};
-            gaps      <= gaps + {31'd0, ev_gap};
-            malformed <= malformed + {31'd0, ev_malformed};
-            messages  <= messages + {31'd0, ev_message};
-            requests  <= requests + {31'd0, ev_request};
-            rejected  <= rejected + {31'd0, ev_reject};
-            sent      <= sent + {31'd0, ev_sent};
+            packets   <= count(packets, ev_packet);
+            gaps      <= count(gaps, ev_gap);
+            malformed <= count(malformed, ev_malformed);
+            messages  <= count(messages, ev_message);
+            requests  <= count(requests, ev_request);
+            rejected  <= count(rejected, ev_reject);
+            sent      <= count(sent, ev_sent);
             if (ev_sent_first) latency <= ev_latency;
         end
     end
@@ -321,6 +321,42 @@ module regs #(
     // A configuration register is at the word address.
     function writable(input [7:0] a);
         writable = a != A_VERSION && (a <= A_CUSTOMER_TYPE || a[7:5] == A_STOCK[7:5]);
+    endfunction
+
+    // A counter and its event: x + 1 when ev, wrapping.
+    function [31:0] count(input [31:0] x, input ev);
+        /* verilator lint_off UNUSEDSIGNAL */     // the carry out
+        reg [32:0] wide;
+        /* verilator lint_on UNUSEDSIGNAL */
+        begin
+            wide  = add32(x, 32'd0, ev);
+            count = wide[31:0];
+        end
+    endfunction
+
+    // x + y + cin in 33 bits (bit 32: the carry out), as adders of 10 bits summed for a carry in of 0 and of 1
+    // and chosen by the carry into each, looked ahead over the ones below: no carry chain longer than 12 bits
+    // between the inputs and the result ({x, 1} + {y, c} is x + y + c in one adder, above its lowest bit).
+    function [32:0] add32(input [31:0] x, input [31:0] y, input cin);
+        /* verilator lint_off UNUSEDSIGNAL */     // the lowest bit of each sum
+        reg [11:0] s0, s1a, s1b, s2a, s2b;
+        reg [3:0]  s3a, s3b;
+        /* verilator lint_on UNUSEDSIGNAL */
+        reg        c1, c2, c3;
+        begin
+            s0  = {1'b0, x[9:0], 1'b1} + {1'b0, y[9:0], cin};
+            s1a = {1'b0, x[19:10], 1'b1} + {1'b0, y[19:10], 1'b0};
+            s1b = {1'b0, x[19:10], 1'b1} + {1'b0, y[19:10], 1'b1};
+            s2a = {1'b0, x[29:20], 1'b1} + {1'b0, y[29:20], 1'b0};
+            s2b = {1'b0, x[29:20], 1'b1} + {1'b0, y[29:20], 1'b1};
+            s3a = {1'b0, x[31:30], 1'b1} + {1'b0, y[31:30], 1'b0};
+            s3b = {1'b0, x[31:30], 1'b1} + {1'b0, y[31:30], 1'b1};
+            c1  = s0[11];
+            c2  = s1a[11] | s1b[11] & s0[11];
+            c3  = s2a[11] | s2b[11] & (s1a[11] | s1b[11] & s0[11]);
+            add32 = {s3a[3] | s3b[3] & c3, c3 ? s3b[2:1] : s3a[2:1], c2 ? s2b[10:1] : s2a[10:1],
+                     c1 ? s1b[10:1] : s1a[10:1], s0[10:1]};
+        end
     endfunction
 
 endmodule

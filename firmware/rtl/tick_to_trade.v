@@ -13,10 +13,10 @@
 //         rejections (pretrade_risk verdicts), orders sent (Enter Orders fully taken), and the latency of the
 //         last order: cycles from the itch_parser taking the last beat of the triggering message to the first
 //         Enter Order beat being valid. A cycle stamp travels with each message through the chain for it.
-// Latency (output ready, no earlier Enter Order still being sent): the first Enter Order beat is valid 9 cycles
+// Latency (output ready, no earlier Enter Order still being sent): the first Enter Order beat is valid 12 cycles
 //         after the input beat holding the last byte of the triggering message is taken, for every message type,
-//         place in the packet and alignment, at line rate or not: framer 1, itch_parser 1, book_top 4, trigger 1,
-//         pretrade_risk 1, ouch_enter 1. LAST_LATENCY reads 8 (the framer's cycle is before its stamp).
+//         place in the packet and alignment, at line rate or not: framer 1, itch_parser 1, book_top 6, trigger 1,
+//         pretrade_risk 2, ouch_enter 1. LAST_LATENCY reads 11 (the framer's cycle is before its stamp).
 `default_nettype none
 
 module tick_to_trade #(
@@ -164,9 +164,9 @@ module tick_to_trade #(
         .cfg_band(cfg_band), .cfg_held(cfg_held), .cfg_max_position(cfg_max_position),
         .cfg_rate_max(cfg_rate_max), .cfg_rate_window(cfg_rate_window),
         .s_valid(t_valid), .s_ready(t_ready), .s_slot(t_slot), .s_sell(t_sell), .s_price(t_price),
-        .s_shares(t_shares),
+        .s_shares(t_shares), .s_tag(stamp_t),
         .m_valid(r_valid), .m_ready(r_ready), .m_slot(r_slot), .m_sell(r_sell), .m_price(r_price),
-        .m_shares(r_shares),
+        .m_shares(r_shares), .m_tag(stamp_r),
         .v_valid(v_valid), .v_accept(v_accept), .v_reasons(v_reasons)
     );
 
@@ -181,21 +181,20 @@ module tick_to_trade #(
     );
 
     // ---- latency stamps: the cycle the parser took a message's last beat, handed on with every handshake ----
-    // (book_top and ouch_enter hold several messages: the stamp travels inside them as a tag)
+    // (book_top, pretrade_risk and ouch_enter hold several messages: the stamp travels inside them as a tag)
     reg  [31:0] now;
-    reg  [31:0] stamp_p, stamp_t, stamp_r;            // of the beat held by parser, trigger, risk
+    reg  [31:0] stamp_p, stamp_t;                     // of the beat held by parser, trigger
+    wire [31:0] stamp_r;                              // of the order pretrade_risk hands on
     wire [31:0] e_tag;
     wire        e_start;
     wire        f_last = f_tvalid && f_tready && f_tlast;
     wire        b_fire = b_valid && b_ready;
-    wire        t_fire = t_valid && t_ready;
 
     always @(posedge clk) begin
         if (rst) now <= 32'd0;
         else now <= now + 32'd1;
         if (f_last) stamp_p <= now;
         if (b_fire) stamp_t <= b_tag;
-        if (t_fire) stamp_r <= stamp_t;
     end
 
     regs #(.CLOCK_PERIOD_PS(CLOCK_PERIOD_PS)) regfile (

@@ -10,9 +10,9 @@ from axil import AxiLiteMaster
 from axis import Bench, from_beat
 from cocotb.triggers import ClockCycles
 
-LATENCY = 9
+LATENCY = 12
 """Cycles from the input beat with the triggering message's last byte to the first Enter Order beat, for every
-trigger: framer 1, itch_parser 1, book_top 4, trigger 1, pretrade_risk 1, ouch_enter 1."""
+trigger: framer 1, itch_parser 1, book_top 6, trigger 1, pretrade_risk 2, ouch_enter 1."""
 STAMPED_LATENCY = LATENCY - 1
 """What LAST_LATENCY reads: its stamp is taken when the parser gets the message, after the framer's cycle."""
 CLEAR_CYCLES = 2048 + 16

@@ -51,9 +51,9 @@ from engine.risk.checks_order import MaxOrderQuantity, PriceBand
 from engine.risk.kill_switch import KillSwitchCheck
 
 ACCOUNT = "FPGA"
-JUDGE_DELAY = 7
+JUDGE_DELAY = 10
 """Cycles from the input beat holding a message's last byte to pretrade_risk judging its request: framer 1,
-itch_parser 1, book_top 4, trigger 1."""
+itch_parser 1, book_top 6, trigger 1, and the cycle pretrade_risk takes the request."""
 PS_PER_MS = 1_000_000_000
 
 

@@ -17,7 +17,7 @@ SEED = int(os.environ.get("FIRMWARE_SEED", "20260101"))
 RANDOM_MESSAGES = int(os.environ.get("FIRMWARE_MESSAGES", "4000"))
 LOCATES = [7, 3, 300, 65535]
 """The configured locates, slot 0 to 3."""
-LATENCY = 4
+LATENCY = 6
 """Cycles from an input handshake to its output beat being valid, for every message."""
 BOOK_TYPES = "AFECXDU"
 """The types that change a book: taken only when no message was taken the cycle before."""
