@@ -33,6 +33,7 @@ from workstation.commands import READ_ONLY_REASON, ReadOnlySession
 from workstation.main_window import MainWindow
 from workstation.panel_loader import load_panels
 from workstation.plugins import ticket
+from workstation.plugins.blotter import BlotterPanel
 from workstation.plugins.order_book.ladder import Column
 from workstation.plugins.risk_limits import VALUE_COLUMN
 from workstation.plugins.ticket import OrderTicket
@@ -140,6 +141,21 @@ def test_the_ticket_of_a_read_only_session_cannot_send(log_on: Callable[[str], S
     assert len(viewer.state.orders) == 0
     assert engine_orders(viewer) == 0
     assert len(refusals(viewer)) == 1
+
+
+def test_the_blotters_cancel_buttons_of_a_read_only_session_are_off_and_say_why(
+    log_on: Callable[[str], ServedDesktop], qtbot: QtBot
+) -> None:
+    viewer, trader = log_on("viewer"), log_on("trader")
+    for served, allowed in ((viewer, False), (trader, True)):
+        panel = BlotterPanel(served.context)
+        qtbot.addWidget(panel)
+        panel.show()
+        served.frame()
+        assert panel.cancel_all_button.isEnabled() is allowed
+        assert panel.cancel_selected_button.isEnabled() is allowed
+        assert ("read-only" in panel.cancel_all_button.toolTip()) is not allowed
+    assert len(refusals(viewer)) == 0  # nothing was tried
 
 
 def test_a_click_on_the_ladder_sends_nothing_and_says_why(log_on: Callable[[str], ServedDesktop], qtbot: QtBot) -> None:

@@ -116,8 +116,11 @@ class BlotterPanel(Panel):
         cancel_key.setContext(Qt.ShortcutContext.WidgetShortcut)
         cancel_key.activated.connect(self.cancel_selected)
         self._tab_titles: tuple[int, int] = (-1, -1)
+        self._refusal = context.commands.refusal
+        """Why the session may not cancel (a read-only one), as the buttons last showed it."""
         self._fitted: set[QtWidgets.QTableView] = set()
         self._counts: tuple[int, int, int] = (-1, -1, -1)
+        self._show_rights()
 
     # --- what is shown -------------------------------------------------------------------------------------------
 
@@ -158,13 +161,27 @@ class BlotterPanel(Panel):
         self.executions_model.set_filter(BlotterFilter(view.instrument, view.side, None, view.text))
 
     def _tab_changed(self, index: int) -> None:
-        executions = index == EXECUTIONS_TAB
-        self.status_combo.setEnabled(not executions)
-        self.cancel_selected_button.setEnabled(not executions)
+        self.status_combo.setEnabled(index != EXECUTIONS_TAB)
+        self._show_rights()
         self.refresh()
+
+    def _show_rights(self) -> None:
+        """The cancel buttons follow the session's rights: a read-only session's are disabled and say why."""
+        refusal = self._refusal
+        self.cancel_selected_button.setEnabled(refusal is None and self.tabs.currentIndex() != EXECUTIONS_TAB)
+        self.cancel_all_button.setEnabled(refusal is None)
+        for button, tip in (
+            (self.cancel_selected_button, "Cancel the selected working orders (Delete)"),
+            (self.cancel_all_button, "Cancel every working order of the desktop's accounts"),
+        ):
+            button.setToolTip(tip if refusal is None else f"Not available: {refusal}")
 
     def refresh(self) -> None:
         """Bring the shown tab up to the tables (new rows, status changes) and the counts with it."""
+        refusal = self.context.commands.refusal
+        if refusal != self._refusal:
+            self._refusal = refusal
+            self._show_rights()
         self._add_new_instruments()
         model = self.current_model
         if model.refresh() and self.current_view not in self._fitted and len(model.rows):
