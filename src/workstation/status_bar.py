@@ -55,9 +55,10 @@ class StatusBar(QtWidgets.QStatusBar):
         state = self.context.state
         connected = state.connection is ConnectionState.CONNECTED
         endpoint = state.info.endpoint
+        rights = " · read-only" if state.info.read_only else ""
         self._coloured(
             self.connection,
-            f"● {state.connection.value} · {endpoint} · {state.info.user}",
+            f"● {state.connection.value} · {endpoint} · {state.info.user}{rights}",
             "profit" if connected else "loss",
         )
         if self.round_trip_ns is not None:

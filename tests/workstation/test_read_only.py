@@ -210,6 +210,8 @@ def test_trading_hotkeys_do_nothing_and_say_why(
     assert engine_orders(viewer) == 0
     assert not viewer.runtime.engine.risk.kill_switch_engaged("main")
     assert len(refusals(viewer)) == 5
+    window.status.tick()
+    assert window.status.connection.text().endswith("viewer · read-only")
     window.frame_timer.stop()
     window.second_timer.stop()
 
