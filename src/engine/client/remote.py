@@ -570,12 +570,16 @@ class RemoteClient:
         reason = "" if reason_text is None else fix.read_text(reason_text)
         if engaged:
             self._kill_switches_told.add(account)
-            if self._kill_switches.get(account) == reason:
-                return
+        if self._note_kill_switch(account, engaged=engaged, reason=reason):
+            self._kill_switch_changed(account, engaged=engaged, reason=reason)
+
+    def _note_kill_switch(self, account: str | None, *, engaged: bool, reason: str) -> bool:
+        """Records a switch's state; True when that changed what was known."""
+        if engaged:
+            changed = self._kill_switches.get(account) != reason
             self._kill_switches[account] = reason
-        elif self._kill_switches.pop(account, None) is None:
-            return
-        self._kill_switch_changed(account, engaged=engaged, reason=reason)
+            return changed
+        return self._kill_switches.pop(account, None) is not None
 
     def _kill_switch_changed(self, account: str | None, *, engaged: bool, reason: str) -> None:
         """Keeps ``info`` current and tells subscribers (before the first ``info``, it only waits for it)."""
@@ -725,11 +729,8 @@ class RemoteClient:
         engaged = answer.get(KILL_SWITCH_ENGAGED) == b"Y"
         reason = answer.get(58)
         text = fix.read_text(reason) if reason else request.reason
-        # The answer tells this switch's state; the other switches are as they were.
-        if engaged:
-            self._kill_switches[request.account] = text
-        else:
-            self._kill_switches.pop(request.account, None)
+        # The answer tells this switch's state (told even when unchanged); the other switches are as they were.
+        self._note_kill_switch(request.account, engaged=engaged, reason=text)
         self._kill_switch_changed(request.account, engaged=engaged, reason=text)
 
     async def flatten(self, account: str, reason: str) -> None:

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.numbers import Nanos
 from engine.storage.commit_group import CommitGroup
 from engine.storage.db import StorageError
-from engine.storage.driver_sql import DriverStatement, WriteBatch
+from engine.storage.driver_sql import DriverStatement, WriteBatch, write_now
 from engine.storage.models import Base, table_of
 
 DEFAULT_BEGIN_STRING = "FIX.4.4"
@@ -272,11 +272,7 @@ class SqlSessionStore(_SequenceCounters):
         if self._group is not None:
             self._group.mark()
             return
-        conn = self._connection
-        batch = WriteBatch(conn.dialect)
-        self._flush(batch)
-        with conn.begin():
-            batch.run(conn)
+        write_now(self._connection, self._flush)
 
     def set_next_sender_seq(self, seq: int) -> None:
         """Records the MsgSeqNum of the next message we send."""

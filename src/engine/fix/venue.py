@@ -263,10 +263,8 @@ class FixVenue(Venue):
         self._send(fix.encode_new_order(request, self._instruments[order.instrument]))
 
     def cancel(self, order: Order) -> None:
-        tracked = self._by_order.get(order.order_id)
-        if tracked is None or not tracked.cl_ord_id:
-            reason = "unknown order" if tracked is None else _NOT_RECONCILED
-            self._later(lambda: self._refuse(order, reason, is_replace=False))
+        tracked = self._changeable(order, is_replace=False)
+        if tracked is None:
             return
         request_id = self._alias(tracked)
         command = CancelOrder(
@@ -279,10 +277,8 @@ class FixVenue(Venue):
         )
 
     def replace(self, order: Order, quantity: Quantity, price: Price | None) -> None:
-        tracked = self._by_order.get(order.order_id)
-        if tracked is None or not tracked.cl_ord_id:
-            reason = "unknown order" if tracked is None else _NOT_RECONCILED
-            self._later(lambda: self._refuse(order, reason, is_replace=True))
+        tracked = self._changeable(order, is_replace=True)
+        if tracked is None:
             return
         request_id = self._alias(tracked)
         command = ReplaceOrder(
@@ -293,6 +289,15 @@ class FixVenue(Venue):
         self._send(
             fix.encode_replace(command, instrument, cl_ord_id=request_id, side=order.side, order_type=order.order_type)
         )
+
+    def _changeable(self, order: Order, *, is_replace: bool) -> _Tracked | None:
+        """The order's tracking when a cancel or replace can be sent for it; else None, the refusal on its way."""
+        tracked = self._by_order.get(order.order_id)
+        if tracked is not None and tracked.cl_ord_id:
+            return tracked
+        reason = "unknown order" if tracked is None else _NOT_RECONCILED
+        self._later(lambda: self._refuse(order, reason, is_replace=is_replace))
+        return None
 
     def sent_as(self, order_id: str) -> str | None:
         """The ClOrdID the engine order ``order_id`` was sent under (None if it was not sent here)."""

@@ -99,6 +99,15 @@ class WriteBatch:
         run_bound(conn, self.statements)
 
 
+def write_now(conn: Connection, fill: Callable[[WriteBatch], None]) -> None:
+    """Has ``fill`` add its statements to a batch, then commits them on ``conn`` in one transaction (a writer
+    outside any commit group)."""
+    batch = WriteBatch(conn.dialect)
+    fill(batch)
+    with conn.begin():
+        batch.run(conn)
+
+
 def run_bound(conn: Connection, statements: Iterable[BoundStatement]) -> None:
     """Executes bound statements on the DB-API cursor of ``conn``, in order, raising SQLAlchemy's exceptions."""
     dbapi = conn.dialect.loaded_dbapi

@@ -30,7 +30,7 @@ from core.orders import IllegalTransition, Order
 from core.portfolio import Portfolio, Position
 from engine.storage.commit_group import CommitGroup
 from engine.storage.db import StorageError
-from engine.storage.driver_sql import DriverStatement, WriteBatch
+from engine.storage.driver_sql import DriverStatement, WriteBatch, write_now
 from engine.storage.models import JOURNAL_EXEC, JOURNAL_ORDER, JournalEntry, OrderRow, PositionRow, table_of
 
 JOURNAL: Table = table_of(JournalEntry)
@@ -187,11 +187,7 @@ class Journal:
             return
         if self._durable or not self._buffered:
             return
-        conn = self._connection
-        batch = WriteBatch(conn.dialect)
-        self._write_buffered(batch)
-        with conn.begin():
-            batch.run(conn)
+        write_now(self._connection, self._write_buffered)
 
     @property
     def _buffered(self) -> bool:
