@@ -242,7 +242,8 @@ def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
     [
         (
             "colour = 1\n",
-            "colour: unknown key (expected one of: database_url, instruments, accounts, simulator, fix, venue)",
+            "colour: unknown key (expected one of: database_url, instruments, accounts, simulator, fix, venue, "
+            "trading_day)",
         ),
         (
             '[[instruments]]\nsymbol = "X"\nstart_price = "1"\ntick_sise = "0.01"\n',
@@ -360,6 +361,12 @@ def test_duplicate_account_names(tmp_path: Path) -> None:
             '[[accounts]]\nname = "a"\n[accounts.risk.order_rate]\nmax_orders = [1, 2]\n',
             "accounts[0].risk.order_rate.max_orders: expected a number, a string, a boolean or an array of "
             "strings, found an array",
+        ),
+        ('[trading_day]\nroll = "5pm"\n', "trading_day.roll: '5pm' is not a time of day as HH:MM (e.g. 17:00)"),
+        ("[trading_day]\nroll = 17\n", 'trading_day.roll: expected a time of day as "HH:MM", found 17'),
+        (
+            '[trading_day]\ntimezone = "New York"\n',
+            "trading_day.timezone: unknown time zone 'New York' (an IANA name, e.g. America/New_York or UTC)",
         ),
     ],
 )

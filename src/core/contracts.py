@@ -237,6 +237,10 @@ class RiskCheck(ABC):
         """Called after fills and mark changes: a standing breach of this check's limit, or None."""
         return None
 
+    def start_day(self) -> None:  # noqa: B027
+        """Called when a new trading day begins: forget what counted for the day that ended (a daily limit's
+        breach, for instance). :meth:`RiskView.pnl` counts from the new day from then on."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RiskCheckSpec:

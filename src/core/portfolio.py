@@ -89,6 +89,15 @@ class PnL(NamedTuple):
         return self.realized + self.unrealized - self.fees
 
 
+class DayStart(NamedTuple):
+    """Where one position stood when the trading day began: its realized P&L and fees so far, and its open P&L at
+    the mark of that moment (None when it had no mark yet: it is then taken at the first mark it gets)."""
+
+    realized: Money
+    fees: Money
+    unrealized: Money | None
+
+
 @dataclass(slots=True)
 class _Totals:
     """Running sums over one account's positions, kept in step with every fill and mark."""
@@ -97,14 +106,23 @@ class _Totals:
     fees: Money = 0
     unrealized: Money = 0
     exposure: Money = 0
+    day_realized: Money = 0
+    """Realized P&L and fees as they stood when the day began, summed over the account's positions."""
+    day_fees: Money = 0
+    day_unrealized: Money = 0
+    """Open P&L at the start of the day of the positions that have a mark now (the others count none)."""
 
 
 class Portfolio:
     """Every position of every account, with the latest marks. Pure bookkeeping: no I/O, no clock.
 
-    Per-account totals are maintained incrementally, so :meth:`pnl` and :meth:`gross_exposure` of an account
-    cost the same with one position or a thousand (risk checks read them on every order). Book fills through
-    :meth:`apply_fill`, never on a position object directly.
+    Per-account totals are maintained incrementally, so :meth:`pnl`, :meth:`day_pnl` and :meth:`gross_exposure`
+    of an account cost the same with one position or a thousand (risk checks read them on every order). Book
+    fills through :meth:`apply_fill`, never on a position object directly.
+
+    :meth:`pnl` counts from the first fill; :meth:`day_pnl` from the start of the trading day
+    (:meth:`start_day`): what was realized since, less the fees since, plus the change of open P&L since (a
+    position carried over is valued at its mark of that moment). A position with no mark counts no open P&L.
     """
 
     def __init__(self, instruments: Mapping[str, Instrument]) -> None:
@@ -113,6 +131,7 @@ class Portfolio:
         self._by_symbol: dict[str, list[Position]] = {}
         self._totals: dict[str, _Totals] = {}
         self._marks: dict[str, Price] = {}
+        self._day_starts: dict[tuple[str, str], DayStart] = {}
 
     def position(self, account: str, symbol: str) -> Position:
         """The position of ``account`` in ``symbol``, created flat on first use."""
@@ -147,10 +166,22 @@ class Portfolio:
             return
         self._marks[symbol] = price
         for position in self._by_symbol.get(symbol, ()):
+            if old is None:
+                self._first_mark(position, price)
             if position.quantity:
                 totals = self._totals[position.account]
                 totals.unrealized += position.unrealized(price) - position.unrealized(old)
                 totals.exposure += position.exposure(price) - position.exposure(old)
+
+    def _first_mark(self, position: Position, price: Price) -> None:
+        """A position's open P&L at the start of the day counts from its instrument's first mark."""
+        key = (position.account, position.instrument.symbol)
+        start = self._day_starts.get(key)
+        if start is None:
+            return
+        if start.unrealized is None:
+            start = self._day_starts[key] = start._replace(unrealized=position.unrealized(price))
+        self._totals[position.account].day_unrealized += start.unrealized or 0
 
     def mark(self, symbol: str) -> Price | None:
         return self._marks.get(symbol)
@@ -176,6 +207,44 @@ class Portfolio:
                 unrealized += position.unrealized(self._marks.get(symbol))
                 fees += position.fees
         return PnL(realized, unrealized, fees)
+
+    def day_pnl(self, account: str) -> PnL:
+        """The account's P&L since the start of the trading day (all of it before :meth:`start_day` is called)."""
+        totals = self._totals.get(account)
+        if totals is None:
+            return PnL(0, 0, 0)
+        return PnL(
+            totals.realized - totals.day_realized,
+            totals.unrealized - totals.day_unrealized,
+            totals.fees - totals.day_fees,
+        )
+
+    def start_day(self, starts: Mapping[tuple[str, str], DayStart] | None = None) -> dict[tuple[str, str], DayStart]:
+        """Begin a trading day now, or, given ``starts`` (as a previous call returned them, e.g. kept across a
+        restart), from where the positions stood then (a position not in ``starts`` began the day flat).
+        Returns where every position starts the day, keyed by (account, symbol)."""
+        if starts is None:
+            starts = {
+                key: DayStart(
+                    position.realized,
+                    position.fees,
+                    None if position.quantity and mark is None else position.unrealized(mark),
+                )
+                for key, position in self._positions.items()
+                for mark in (self._marks.get(key[1]),)
+            }
+        self._day_starts = dict(starts)
+        for totals in self._totals.values():
+            totals.day_realized = totals.day_fees = totals.day_unrealized = 0
+        for (account, symbol), start in self._day_starts.items():
+            held = self._totals.get(account)
+            if held is None:
+                continue
+            held.day_realized += start.realized
+            held.day_fees += start.fees
+            if symbol in self._marks and start.unrealized is not None:
+                held.day_unrealized += start.unrealized
+        return dict(self._day_starts)
 
     def gross_exposure(self, account: str | None = None) -> Money:
         """Sum of absolute position values at their marks (at cost where there is no mark yet)."""

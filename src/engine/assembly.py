@@ -10,6 +10,7 @@ from core.clock import Scheduler
 from core.contracts import SettingError, VenueSetup
 from core.portfolio import Portfolio
 from core.settings import describe_value
+from core.trading_day import TradingCalendar
 from engine.config import SIM_VENUE, ConfigError, EngineConfig, venue_error
 from engine.engine import Engine, ExecutionJournal
 from engine.order_manager import OrderManager
@@ -53,6 +54,7 @@ def build_engine(
     seed: int | None = None,
     orders: OrderManager | None = None,
     portfolio: Portfolio | None = None,
+    calendar: TradingCalendar | None = None,
 ) -> Engine:
     """An engine over ``config`` trading ``symbols`` (all configured instruments by default) on ``venue`` (by
     default the configuration's ``[venue]``, the simulated exchange when there is none).
@@ -60,7 +62,8 @@ def build_engine(
     Everything is checked before anything starts: unknown instruments, venues, routers, risk checks or
     parameters raise :class:`AssemblyError` (or the risk engine's configuration error) with the reason; a
     setting the venue refuses raises :class:`ConfigError` naming its key in the file (``venue.port``).
-    ``orders`` and ``portfolio`` carry state recovered from the journal into the new engine.
+    ``orders`` and ``portfolio`` carry state recovered from the journal into the new engine. With ``calendar``
+    the engine rolls its trading day (a live engine: ``config.trading_day``); without, its run is one day.
     """
     known = {entry.instrument.symbol: entry.instrument for entry in config.instruments}
     chosen = list(symbols) if symbols else list(known)
@@ -103,4 +106,5 @@ def build_engine(
         journal=journal,
         orders=orders,
         portfolio=portfolio,
+        calendar=calendar,
     )

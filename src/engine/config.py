@@ -32,6 +32,7 @@ from core.contracts import SettingError
 from core.instruments import Instrument
 from core.numbers import NANOS_PER_MICRO, NANOS_PER_MILLI, NANOS_PER_SECOND, Nanos, Price
 from core.settings import child_key, describe_value
+from core.trading_day import TradingCalendar, TradingDayError, parse_roll
 from engine.itch.udp import MAX_MESSAGES_PER_PACKET
 from engine.sim.flow import FlowParams
 from engine.sim.itch_feed import ItchFeedSettings, check_publishable, session_name_ok
@@ -226,6 +227,8 @@ class EngineConfig:
     database_url: str | None = None
     fix: FixConfig = field(default_factory=FixConfig)
     venue: VenueConfig = field(default_factory=VenueConfig)
+    trading_day: TradingCalendar = field(default_factory=TradingCalendar)
+    """When the trading day rolls (``[trading_day]``: ``roll`` as HH:MM, ``timezone`` as an IANA name)."""
     source: str = DEFAULTS_SOURCE
 
     def __post_init__(self) -> None:
@@ -280,7 +283,8 @@ def load_config(path: str | os.PathLike[str] | None) -> EngineConfig:
 
 # --- reading ---------------------------------------------------------------------------------------------------
 
-_TOP_KEYS = ("database_url", "instruments", "accounts", "simulator", "fix", "venue")
+_TOP_KEYS = ("database_url", "instruments", "accounts", "simulator", "fix", "venue", "trading_day")
+_TRADING_DAY_KEYS = ("roll", "timezone")
 _FIX_KEYS = ("sessions",)
 _FIX_SESSION_KEYS = (
     "sender_comp_id",
@@ -415,6 +419,7 @@ class _Reader:
             self.publishable(instruments)
         fix = self.fix(top.get("fix", {}), "fix")
         venue = self.venue(top.get("venue", {}), "venue")
+        trading_day = self.trading_day(top.get("trading_day", {}), "trading_day")
         return EngineConfig(
             instruments=instruments,
             accounts=accounts,
@@ -422,8 +427,26 @@ class _Reader:
             database_url=url,
             fix=fix,
             venue=venue,
+            trading_day=trading_day,
             source=self.source,
         )
+
+    def trading_day(self, value: object, key: str) -> TradingCalendar:
+        table = self.table(value, key, _TRADING_DAY_KEYS)
+        defaults = TradingCalendar()
+        roll, timezone = table.get("roll", f"{defaults.roll:%H:%M}"), table.get("timezone", defaults.timezone)
+        if not isinstance(roll, str):
+            self.fail(f"{key}.roll", 'a time of day as "HH:MM"', roll)
+        if not isinstance(timezone, str):
+            self.fail(f"{key}.timezone", 'an IANA time zone name such as "America/New_York"', timezone)
+        try:
+            parsed = parse_roll(roll)
+        except TradingDayError as error:
+            raise ConfigError(self.source, f"{key}.roll", str(error)) from None
+        try:
+            return TradingCalendar(parsed, timezone)
+        except TradingDayError as error:
+            raise ConfigError(self.source, f"{key}.timezone", str(error)) from None
 
     def unique(self, names: list[str], section: str, field_name: str) -> None:
         first: dict[str, int] = {}
@@ -685,6 +708,13 @@ def dump_config(config: EngineConfig) -> str:
         for check, params in account.risk.items():
             lines += ["", f"[accounts.risk.{_toml_key(check)}]"]
             lines += [_line(param, value, _RISK_NOTES.get((check, param), "")) for param, value in params.items()]
+    lines += [
+        "",
+        "# The trading day: at the roll, day orders expire and the day's P&L (and the daily loss) starts again.",
+        "[trading_day]",
+        _line("roll", f"{config.trading_day.roll:%H:%M}", "local time of the roll, HH:MM"),
+        _line("timezone", config.trading_day.timezone, "an IANA time zone name"),
+    ]
     lines += _fix_lines(config.fix)
     lines += _venue_lines(config.venue)
     return "\n".join(lines) + "\n"

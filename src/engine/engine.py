@@ -9,10 +9,12 @@ only writer of orders and positions. The flow of one order::
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
 from typing import Protocol
 
 from core.clock import Scheduler, TimerHandle
@@ -34,7 +36,8 @@ from core.events import (
 from core.instruments import Instrument
 from core.numbers import NANOS_PER_MILLI, Money, Nanos, Price
 from core.orders import Order, report_for
-from core.portfolio import PnL, Portfolio, Position
+from core.portfolio import DayStart, PnL, Portfolio, Position
+from core.trading_day import TradingCalendar
 from engine.bus import MessageBus
 from engine.order_manager import DuplicateOrderId, OrderManager
 from engine.risk.checks import validate_request
@@ -47,6 +50,12 @@ FLATTEN_STRATEGY = "risk:flatten"
 
 MONITOR_INTERVAL_NS = 100 * NANOS_PER_MILLI
 """How often, at most, standing limits (daily loss) are re-evaluated on mark changes."""
+
+DAY_ORDER_EXPIRED = "day order expired at the end of the trading day"
+"""The reason of the Expired report of a day order still working at the roll."""
+
+DayListener = Callable[[date, Mapping[tuple[str, str], DayStart]], None]
+"""Told when a trading day begins, with where every position starts it (to keep across a restart)."""
 
 
 class ExecutionJournal(Protocol):
@@ -73,6 +82,7 @@ class Engine:
         bus: MessageBus | None = None,
         portfolio: Portfolio | None = None,
         orders: OrderManager | None = None,
+        calendar: TradingCalendar | None = None,
     ) -> None:
         self.instruments = dict(instruments)
         self.scheduler = scheduler
@@ -91,6 +101,12 @@ class Engine:
         self._breached: set[tuple[str, str]] = set()
         self._flatten_due: set[str] = set()
         self._flatten_ids = itertools.count(1)
+        self.calendar = calendar
+        """When the trading day rolls; None: the engine's whole run is one day (a backtest)."""
+        self.trading_day: date | None = None if calendar is None else calendar.day_of(scheduler.now_ns())
+        self.day_listeners: list[DayListener] = []
+        self._roll_timer: TimerHandle | None = None
+        self._expiring: set[str] = set()
         self.state = EngineState.STOPPED
         self.submitted_qty = 0
         self.filled_qty = 0
@@ -104,14 +120,17 @@ class Engine:
         for venue in self.venues.values():
             venue.start(self, self.scheduler)
         self._monitor_timer = self.scheduler.call_later(MONITOR_INTERVAL_NS, self._monitor_tick)
+        if self.calendar is not None:
+            self._roll_timer = self.scheduler.call_at(self.calendar.next_roll_ns(self.scheduler.now_ns()), self._roll)
         self._status(EngineState.RUNNING, f"running with venues {', '.join(self.venues)}")
 
     def stop(self) -> None:
         """Stop every venue. Working orders stay as the venues last reported them."""
         self._status(EngineState.STOPPING, "stopping")
-        if self._monitor_timer is not None:
-            self._monitor_timer.cancel()
-            self._monitor_timer = None
+        for timer in (self._monitor_timer, self._roll_timer):
+            if timer is not None:
+                timer.cancel()
+        self._monitor_timer = self._roll_timer = None
         for venue in self.venues.values():
             venue.stop()
         self._status(EngineState.STOPPED, "stopped")
@@ -316,6 +335,8 @@ class Engine:
         refuses is kept in the journal (it is what the venue said; recovery refuses it the same way) but changes
         nothing and is not published.
         """
+        if self._expiring and report.order_id in self._expiring:
+            report = self._as_expiry(report)
         if self.journal is not None and not self.journal.record_execution(report):
             log.warning("duplicate execution report %s dropped", report.exec_id)
             return
@@ -332,6 +353,7 @@ class Engine:
     def on_cancel_reject(self, reject: CancelReject) -> None:
         """A venue refused a cancel or replace: the order returns to where it was, unless it has moved on."""
         order = self.orders.get(reject.order_id)
+        self._expiring.discard(reject.order_id)
         if order is not None and order.status in (OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE):
             order.restore_after_reject(reject.ts_ns, reject.reason)
         self.bus.publish(reject, topic=order.strategy_id if order is not None else None)
@@ -376,6 +398,51 @@ class Engine:
             unrealized=position.unrealized(self.portfolio.mark(symbol)),
             fees=position.fees,
         )
+
+    # --- the trading day -------------------------------------------------------------------------------------
+
+    def _roll(self) -> None:
+        """The trading day ends: the next begins (day P&L and daily limits from zero) and day orders expire."""
+        assert self.calendar is not None
+        now = self.scheduler.now_ns()
+        self._roll_timer = self.scheduler.call_at(self.calendar.next_roll_ns(now), self._roll)
+        self.start_day(self.calendar.day_of(now))
+        expiring = [
+            order
+            for order in self.orders.working()
+            if order.time_in_force is TimeInForce.DAY and order.venue and order.status is not OrdStatus.PENDING_CANCEL
+        ]
+        for order in expiring:
+            # The venue's Canceled report is journaled and published as the order's Expired report.
+            self._expiring.add(order.order_id)
+            self.cancel(CancelOrder(client_order_id=order.client_order_id, account=order.account, ts_ns=now))
+        self._status(self.state, f"trading day {self.trading_day} began; {len(expiring)} day orders expire")
+
+    def start_day(self, day: date, starts: Mapping[tuple[str, str], DayStart] | None = None) -> None:
+        """Begin trading day ``day``: the day's P&L counts from where the positions stand now (or from
+        ``starts``, kept from when the day began before a restart), and every daily limit starts again.
+        Tells :attr:`day_listeners` where the positions start it. Day orders are not touched (the roll expires
+        them)."""
+        self.trading_day = day
+        kept = self.portfolio.start_day(starts)
+        self.risk.start_day()
+        self._breached.clear()
+        for listener in self.day_listeners:
+            try:
+                listener(day, kept)
+            except Exception:
+                log.exception("a listener of the trading day %s failed", day)
+
+    def _as_expiry(self, report: ExecutionReport) -> ExecutionReport:
+        """The report of an order the roll is expiring: its cancel as an expiry."""
+        if report.ord_status in (OrdStatus.CANCELED, OrdStatus.EXPIRED):
+            self._expiring.discard(report.order_id)
+            return dataclasses.replace(
+                report, exec_type=ExecType.EXPIRED, ord_status=OrdStatus.EXPIRED, reason=DAY_ORDER_EXPIRED
+            )
+        if report.ord_status in (OrdStatus.FILLED, OrdStatus.REJECTED):
+            self._expiring.discard(report.order_id)
+        return report
 
     # --- standing limits -------------------------------------------------------------------------------------
 
@@ -433,9 +500,9 @@ class Engine:
                 self._reject(order, problem, "validation", now)
                 continue
             order.venue = self.router.route(request, self.venues)
-            self.venues[order.venue].submit(order)
             if self.journal is not None:
                 self.journal.record_order(order)
+            self.venues[order.venue].submit(order)
             log.warning("flattening %s %s: %s", account, position.instrument.symbol, reason)
 
     # --- risk view -------------------------------------------------------------------------------------------
@@ -457,7 +524,8 @@ class Engine:
         return self.portfolio.position(account, symbol)
 
     def pnl(self, account: str) -> PnL:
-        return self.portfolio.pnl(account)
+        """The account's P&L since the start of the trading day."""
+        return self.portfolio.day_pnl(account)
 
     def gross_exposure(self, account: str) -> Money:
         return self.portfolio.gross_exposure(account)

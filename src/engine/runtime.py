@@ -19,14 +19,17 @@ import itertools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
+
+from sqlalchemy import Engine as SqlEngine
 
 from core.clock import Scheduler
 from core.commands import KillSwitch
 from core.enums import ExecType, OrdStatus
 from core.events import ExecutionReport
 from core.orders import report_for
-from core.portfolio import Portfolio
+from core.portfolio import DayStart, Portfolio
 from engine.assembly import build_engine
 from engine.client.protocol import StrategyState
 from engine.config import SIM_VENUE, EngineConfig
@@ -35,8 +38,9 @@ from engine.market_data import MarketDataCache
 from engine.order_manager import OrderManager
 from engine.plugins import PluginRegistry
 from engine.storage.commit_group import CommitGroup
-from engine.storage.db import open_database, write_log_beside
+from engine.storage.db import StorageError, open_database, write_log_beside
 from engine.storage.journal import Journal, recover
+from engine.storage.trading_days import load_day_starts, save_day_starts
 from engine.strategy_host import StrategyHost
 
 log = logging.getLogger(__name__)
@@ -123,8 +127,9 @@ class LiveRuntime:
             orders.adopt(order)
         self._engine = build_engine(
             self.config, self.registry, self.scheduler, symbols=self.symbols, journal=self.journal,
-            seed=self._seed, orders=orders, portfolio=recovered.portfolio,
+            seed=self._seed, orders=orders, portfolio=recovered.portfolio, calendar=self.config.trading_day,
         )  # fmt: skip
+        self._begin_day(database)
         self._market = MarketDataCache(self._engine.bus, self.symbols)
         self._engine.bus.subscribe(ExecutionReport, self._book_strategy_fill)
         expired = self._expire_orphans()
@@ -151,6 +156,28 @@ class LiveRuntime:
         if self._engine is not None and not self._halted:
             self._halted = True
             self._engine.kill_switch(KillSwitch(engaged=True, reason=reason, ts_ns=self.scheduler.now_ns()))
+
+    def _begin_day(self, database: SqlEngine) -> None:
+        """Count the day's P&L from where the positions stood when today began (kept in the database), or from
+        now when today begins with this start; every later day's start is kept as it begins."""
+        engine = self.engine
+        assert engine.trading_day is not None
+        day = engine.trading_day
+        kept = load_day_starts(database, day)
+
+        def keep(day: date, starts: Mapping[tuple[str, str], DayStart]) -> None:
+            try:
+                save_day_starts(database, day, starts)
+            except StorageError as error:
+                # The day goes on with the right figures in memory; a restart today would count from then.
+                log.critical("%s", error)
+
+        if kept is None:
+            engine.day_listeners.append(keep)
+            engine.start_day(day)
+        else:
+            engine.start_day(day, kept)
+            engine.day_listeners.append(keep)
 
     def _expire_orphans(self) -> int:
         """Hand the recovered working orders to the venue that held them (``Venue.adopt``: a FIX venue takes

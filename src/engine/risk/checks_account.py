@@ -108,8 +108,8 @@ class MaxGrossExposure(RiskCheck):
 class DailyLoss(RiskCheck):
     """Stops trading for the day once the loss (realized plus unrealized minus fees) reaches ``limit``.
 
-    The breach latches: a loss that later recovers below the limit does not resume trading (a new engine day,
-    i.e. a new check instance, does). While breached every order is vetoed, except, with ``allow_reducing``, one
+    The breach latches: a loss that later recovers below the limit does not resume trading; the next trading
+    day does (:meth:`start_day`). While breached every order is vetoed, except, with ``allow_reducing``, one
     that only reduces the position (opposite side, and with the same-side working orders no larger than the
     position). :meth:`monitor` reports the breach, asking to flatten when ``flatten`` is set.
     """
@@ -136,6 +136,10 @@ class DailyLoss(RiskCheck):
         """The breach (with the ``flatten`` wish) once the loss has reached the limit today."""
         reason = self._breached(account, view)
         return None if reason is None else Breach(reason, flatten=self._flatten)
+
+    def start_day(self) -> None:
+        """A new day: the breach of the day that ended no longer holds."""
+        self._breach = None
 
     def _breached(self, account: str, view: RiskView) -> str | None:
         if self._breach is None:

@@ -325,6 +325,16 @@ class RiskEngine:
                 breaches.append((name, breach))
         return breaches
 
+    def start_day(self) -> None:
+        """A new trading day began: every account's checks forget the day that ended (``RiskCheck.start_day``).
+        A check that raises is logged and skipped."""
+        for account, checks in self._accounts.items():
+            for name, check in checks.built.items():
+                try:
+                    check.start_day()
+                except Exception:
+                    logger.exception("risk check %s of account %s failed to start the day", name, account)
+
     # --- kill switch ----------------------------------------------------------------------------------------
 
     def engage_kill_switch(self, reason: str, account: str | None = None) -> None:
