@@ -46,12 +46,14 @@ async def eventually(predicate: Callable[[], bool], timeout_s: float = WAIT_S) -
 class OuchClient:
     """A SoupBinTCP client speaking OUCH that records every outbound message and why it was logged out."""
 
-    def __init__(self, port: int, username: str, password: str, **timers: float) -> None:
+    def __init__(
+        self, port: int, username: str, password: str, *, heartbeat_s: float = 1.0, timeout_s: float = 15.0
+    ) -> None:
         self.messages: list[tuple[int, OutboundMessage]] = []
         self.closed: list[str] = []
         self.soup = SoupBinClient(
             host="127.0.0.1", port=port, username=username, password=password, on_message=self._message,
-            on_closed=self.closed.append, **timers,
+            on_closed=self.closed.append, heartbeat_s=heartbeat_s, timeout_s=timeout_s,
         )  # fmt: skip
 
     def _message(self, sequence: int, payload: bytes) -> None:

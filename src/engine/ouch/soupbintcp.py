@@ -268,6 +268,8 @@ class SoupBinClient:
     ``on_message(sequence, payload)`` receives each sequenced message once, in order, across reconnections:
     :meth:`connect` asks for :attr:`next_sequence` (and the session of the first login) each time.
     ``on_closed(reason)`` is told when a logged-in connection ends for any reason but :meth:`close`.
+    ``on_heartbeat()`` is told of each server heartbeat after login: the server had nothing more to send, so
+    every message it held for this client (a replay after login included) has arrived.
     """
 
     def __init__(
@@ -279,6 +281,7 @@ class SoupBinClient:
         password: str,
         on_message: Callable[[int, bytes], None],
         on_closed: Callable[[str], None] | None = None,
+        on_heartbeat: Callable[[], None] | None = None,
         heartbeat_s: float = 1.0,
         timeout_s: float = 15.0,
     ) -> None:
@@ -288,6 +291,7 @@ class SoupBinClient:
         self.password = password
         self.on_message = on_message
         self.on_closed = on_closed
+        self.on_heartbeat = on_heartbeat
         self.heartbeat_s = heartbeat_s
         self.timeout_s = timeout_s
         self.session = ""
@@ -360,6 +364,23 @@ class SoupBinClient:
         if link is not None:
             await link.close()
 
+    def _handle(self, kind: int, payload: bytes) -> bool:
+        """Handle one packet from the server; False at the end of the session."""
+        if kind == SEQUENCED:
+            sequence = self.next_sequence
+            self.next_sequence += 1
+            self.on_message(sequence, payload)
+        elif kind == END_OF_SESSION:
+            return False
+        elif kind == DEBUG:
+            self.last_debug = payload.decode("ascii", "replace")
+        elif kind == SERVER_HEARTBEAT:
+            if self.on_heartbeat is not None:
+                self.on_heartbeat()
+        else:
+            raise SoupBinError(f"unexpected packet type {chr(kind)!r} after login")
+        return True
+
     async def _receive(self, link: _Link) -> None:
         reason = "connection closed by the server"
         try:
@@ -367,18 +388,9 @@ class SoupBinClient:
                 item = await link.next(self.timeout_s)
                 if item is None:
                     break
-                kind, payload = item
-                if kind == SEQUENCED:
-                    sequence = self.next_sequence
-                    self.next_sequence += 1
-                    self.on_message(sequence, payload)
-                elif kind == END_OF_SESSION:
+                if not self._handle(*item):
                     reason = "end of session"
                     break
-                elif kind == DEBUG:
-                    self.last_debug = payload.decode("ascii", "replace")
-                elif kind != SERVER_HEARTBEAT:
-                    raise SoupBinError(f"unexpected packet type {chr(kind)!r} after login")
         except TimeoutError:
             reason = f"no data from the server for {self.timeout_s} s"
         except (SoupBinError, ConnectionError, OSError) as error:

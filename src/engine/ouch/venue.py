@@ -1,15 +1,23 @@
 """The OUCH venue: routes the engine's orders to an OUCH 4.2 server over SoupBinTCP.
 
-Each engine order becomes an Enter Order under a fresh 14-character token (a prefix fixed when the venue is built,
-from the time of day, and a counter), so tokens are unique for the session day. The server's sequenced messages
-become :class:`ExecutionReport` and :class:`CancelReject` events; their exec ids carry the SoupBinTCP session and
-sequence number, so a replayed message is the same report (the journal drops the duplicate). The venue logs in
-when started, queues requests while it is not logged in, and after a lost connection logs in again asking for the
-next sequence number it needs.
+Each engine order becomes an Enter Order under a token made of a prefix (at most 4 characters: by default the
+time of day the venue started, in base 36), the engine's order number (6 base-36 digits) and how many times the
+order was replaced (4 base-36 digits): tokens are unique for the session day, and any token of the session names
+its engine order. The server's sequenced messages become :class:`ExecutionReport` and :class:`CancelReject`
+events; their exec ids carry the SoupBinTCP session and sequence number, so a replayed message is the same report
+(the journal drops the duplicate). The venue logs in when started, queues requests while it is not logged in, and
+after a lost connection logs in again asking for the next sequence number it needs.
+
+Restarted, the venue takes over the orders it held (:meth:`OuchVenue.adopt`): its first login replays the
+session from its first message, and the tokens name the orders, so their state is rebuilt and whatever happened
+while the engine was down (fills, cancels) is reported. Once the server has sent everything (its first heartbeat,
+or ``timeout_s`` after the login), an adopted order the session does not know is expired; until then a cancel or
+replace of an adopted order is refused.
 
 Settings (``VenueSetup.settings``, the ``[venue]`` table of the engine configuration): ``port`` and ``username``
 (required), ``password_env`` (the environment variable holding the password; code may give ``password`` itself),
-``host`` (127.0.0.1), ``firm`` (""), ``symbols`` (default: every instrument of the setup), ``token_prefix``,
+``host`` (127.0.0.1), ``firm`` (""), ``symbols`` (default: every instrument of the setup), ``token_prefix`` (at most
+4 characters),
 ``heartbeat_s`` (1), ``timeout_s`` (15), ``reconnect_s`` (1). Prices must be on the 4-decimal scale of OUCH 4.2.
 
 Mapping: limit and market orders (market: price :data:`~engine.ouch.messages.MARKET_PRICE`); time in force DAY is
@@ -51,6 +59,42 @@ _TIF = {
 }
 _LIQUIDITY = {"A": Liquidity.MAKER, "R": Liquidity.TAKER}
 _BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ORDER_DIGITS = 6
+"""Base-36 digits of the engine's order number in a token (up to 2,176,782,335: every ``O`` + 9 digits id)."""
+_REPLACE_DIGITS = 4
+"""Base-36 digits of an order's replace count in a token (up to 1,679,615 replaces of one order a day)."""
+MAX_PREFIX = m.TOKEN_SIZE - _ORDER_DIGITS - _REPLACE_DIGITS
+NOT_IN_SESSION = "not in the OUCH session after the restart (the session ended, or the order never reached it)"
+"""Reason of the Expired report of an adopted order the server's session does not know."""
+RECOVERING = "its state is being recovered from the OUCH session after the restart; try again in a moment"
+
+
+def _base36(number: int, width: int) -> str:
+    digits = ""
+    for _ in range(width):
+        number, digit = divmod(number, 36)
+        digits = _BASE36[digit] + digits
+    return digits
+
+
+def order_token(prefix: str, order_id: str, replaces: int) -> str | None:
+    """The token of ``order_id`` (``O`` and its number) after ``replaces`` replaces; None when the id or the count
+    does not fit a token."""
+    number = order_id[1:]
+    if not order_id.startswith("O") or not number.isdigit() or int(number) >= 36**_ORDER_DIGITS:
+        return None
+    if not 0 <= replaces < 36**_REPLACE_DIGITS:
+        return None
+    return prefix + _base36(int(number), _ORDER_DIGITS) + _base36(replaces, _REPLACE_DIGITS)
+
+
+def token_order(token: str) -> tuple[str, int] | None:
+    """The engine order id and the replace count a token of :func:`order_token` carries, whatever its prefix;
+    None for a token of another form."""
+    tail = token.rstrip()[-(_ORDER_DIGITS + _REPLACE_DIGITS) :]
+    if len(tail) != _ORDER_DIGITS + _REPLACE_DIGITS or any(char not in _BASE36 for char in tail):
+        return None
+    return f"O{int(tail[:_ORDER_DIGITS], 36):09d}", int(tail[_ORDER_DIGITS:], 36)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,13 +134,9 @@ _SETTINGS = ("host", "port", "username", "password", "password_env", "firm", "sy
 
 
 def _default_prefix(now_ns: int) -> str:
-    """Four base-36 characters of the second of the day: tokens of two venue starts differ."""
-    second = (now_ns // NANOS_PER_SECOND) % 86_400
-    digits = ""
-    for _ in range(4):
-        second, digit = divmod(second, 36)
-        digits = _BASE36[digit] + digits
-    return digits
+    """Four base-36 characters of the second of the day: two engines (two databases) sending as one user are
+    unlikely to send the same token."""
+    return _base36((now_ns // NANOS_PER_SECOND) % 86_400, MAX_PREFIX)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -108,9 +148,13 @@ class _Tracked:
     quantity: Quantity
     price: Price | None
     cum_qty: Quantity = 0
+    replaces: int = 0
+    """How many replaces the order's current token counts."""
     replacing: tuple[str, Quantity, Price] | None = None
     """(replacement token, new total quantity, new price) of a replace not answered yet."""
     canceling: bool = False
+    recovering: bool = False
+    """Adopted after a restart, and not yet known to be in the session (its token is empty until it is seen)."""
 
 
 class OuchVenue(Venue):
@@ -135,12 +179,14 @@ class OuchVenue(Venue):
                 raise ValueError(f"{symbol}: an OUCH stock symbol is at most 8 ASCII characters")
             self._instruments[symbol] = instrument
         prefix = self.settings.token_prefix
-        if prefix is not None and (len(prefix) > 6 or not prefix.isascii() or " " in prefix):
-            raise SettingError("token_prefix", f"expected at most 6 ASCII characters without spaces, found {prefix!r}")
+        if prefix is not None and (len(prefix) > MAX_PREFIX or not prefix.isascii() or " " in prefix):
+            raise SettingError(
+                "token_prefix", f"expected at most {MAX_PREFIX} ASCII characters without spaces, found {prefix!r}"
+            )
         self._prefix = prefix
-        self._tokens = itertools.count(1)
         self._by_token: dict[str, _Tracked] = {}
         self._by_order: dict[str, _Tracked] = {}
+        self._recovering: dict[str, _Tracked] = {}
         self._finished: dict[str, Order] = {}
         self._outbox: list[bytes] = []
         self._listener: VenueListener | None = None
@@ -171,8 +217,8 @@ class OuchVenue(Venue):
         settings = self.settings
         self._client = SoupBinClient(
             host=settings.host, port=settings.port, username=settings.username, password=settings.password,
-            on_message=self._on_message, on_closed=self._on_closed, heartbeat_s=settings.heartbeat_s,
-            timeout_s=settings.timeout_s,
+            on_message=self._on_message, on_closed=self._on_closed, on_heartbeat=self._caught_up,
+            heartbeat_s=settings.heartbeat_s, timeout_s=settings.timeout_s,
         )  # fmt: skip
         self._logged_in = asyncio.Event()
         self._lost = asyncio.Event()
@@ -190,13 +236,24 @@ class OuchVenue(Venue):
                 return
             self._closing = loop.create_task(self._client.logout())
 
+    def adopt(self, orders: Sequence[Order]) -> Sequence[Order]:
+        """Take over the orders this venue held before a restart (see the module docstring): all of them."""
+        taken = [order for order in orders if order_token("", order.order_id, 0) is not None]
+        for order in taken:
+            tracked = _Tracked(order=order, token="", quantity=order.quantity, price=order.price, recovering=True)
+            self._by_order[order.order_id] = self._recovering[order.order_id] = tracked
+        return taken
+
     def submit(self, order: Order) -> None:
         problem = self._entry_problem(order)
-        if problem is not None:
-            self._later(lambda: self._reject_locally(order, problem))
-            return
         assert self._prefix is not None, "the OUCH venue is not started"
-        token = f"{self._prefix}{next(self._tokens):0{m.TOKEN_SIZE - len(self._prefix)}d}"
+        token = order_token(self._prefix, order.order_id, 0)
+        if problem is None and token is None:
+            problem = f"order id {order.order_id} cannot be carried by an OUCH token"
+        if problem is not None or token is None:
+            reason = problem or ""
+            self._later(lambda: self._reject_locally(order, reason))
+            return
         tracked = _Tracked(order=order, token=token, quantity=order.quantity, price=order.price)
         self._by_token[token] = tracked
         self._by_order[order.order_id] = tracked
@@ -214,6 +271,9 @@ class OuchVenue(Venue):
 
     def cancel(self, order: Order) -> None:
         tracked = self._by_order.get(order.order_id)
+        if tracked is not None and tracked.recovering:
+            self._later(lambda: self._refuse(order, RECOVERING, is_replace=False))
+            return
         if tracked is not None:
             tracked.canceling = True
             self._send(m.CancelOrder(order_token=tracked.token, shares=0))
@@ -227,8 +287,14 @@ class OuchVenue(Venue):
 
     def replace(self, order: Order, quantity: Quantity, price: Price | None) -> None:
         tracked = self._by_order.get(order.order_id)
-        if tracked is None or tracked.replacing is not None:
-            reason = "unknown order" if tracked is None else "a replace of this order is already pending"
+        if tracked is None or tracked.replacing is not None or tracked.recovering:
+            reason = (
+                "unknown order"
+                if tracked is None
+                else RECOVERING
+                if tracked.recovering
+                else "a replace of this order is already pending"
+            )
             self._later(lambda: self._refuse(order, reason, is_replace=True))
             return
         new_price = price if price is not None else tracked.price
@@ -236,7 +302,10 @@ class OuchVenue(Venue):
             self._later(lambda: self._refuse(order, "OUCH cannot replace without a limit price", is_replace=True))
             return
         assert self._prefix is not None
-        token = f"{self._prefix}{next(self._tokens):0{m.TOKEN_SIZE - len(self._prefix)}d}"
+        token = order_token(self._prefix, order.order_id, tracked.replaces + 1)
+        if token is None:
+            self._later(lambda: self._refuse(order, "too many replaces of one order for OUCH tokens", is_replace=True))
+            return
         tracked.replacing = (token, quantity, new_price)
         self._by_token[token] = tracked
         self._send(
@@ -282,6 +351,8 @@ class OuchVenue(Venue):
                 continue
             lost.clear()
             logged_in.set()
+            if self._recovering:
+                asyncio.get_running_loop().call_later(self.settings.timeout_s, self._caught_up)
             outbox, self._outbox = self._outbox, []
             for payload in outbox:
                 client.send(payload)
@@ -332,16 +403,18 @@ class OuchVenue(Venue):
             log.warning("OUCH venue: %s not reported to the engine: %s", type(message).__name__, message)
 
     def _on_accepted(self, message: m.Accepted, exec_id: str) -> None:
-        tracked = self._by_token.get(message.order_token)
+        tracked = self._tracked(message.order_token)
         if tracked is None:
             return
+        if tracked.recovering:  # the replay begins the order again from its entry
+            tracked.quantity, tracked.price, tracked.cum_qty = message.shares, message.price, 0
         self._report(tracked, exec_id, ExecType.NEW, OrdStatus.NEW)
         if message.order_state == "D":
             self._finish(tracked)
             self._report(tracked, exec_id + "-D", ExecType.CANCELED, OrdStatus.CANCELED, reason="dead on arrival")
 
     def _on_executed(self, message: m.Executed | m.ExecutedWithReferencePrice, exec_id: str) -> None:
-        tracked = self._by_token.get(message.order_token)
+        tracked = self._tracked(message.order_token)
         if tracked is None:
             return
         tracked.cum_qty += message.executed_shares
@@ -355,7 +428,7 @@ class OuchVenue(Venue):
         )  # fmt: skip
 
     def _on_canceled(self, token: str, decrement: Quantity, code: str, exec_id: str) -> None:
-        tracked = self._by_token.get(token)
+        tracked = self._tracked(token)
         if tracked is None:
             return
         reason = m.CANCEL_REASONS.get(code, f"canceled ({code})")
@@ -368,11 +441,13 @@ class OuchVenue(Venue):
         self._report(tracked, exec_id, ExecType.REPLACED, status, reason=reason)
 
     def _on_replaced(self, message: m.Replaced, exec_id: str) -> None:
-        tracked = self._by_token.get(message.previous_order_token)
+        tracked = self._tracked(message.previous_order_token)
         if tracked is None:
             return
         self._by_token.pop(tracked.token, None)
         tracked.token = message.replacement_order_token
+        decoded = token_order(tracked.token)
+        tracked.replaces = decoded[1] if decoded is not None else tracked.replaces + 1
         tracked.replacing = None
         self._by_token[tracked.token] = tracked
         tracked.quantity = tracked.cum_qty + message.shares
@@ -381,7 +456,7 @@ class OuchVenue(Venue):
         self._report(tracked, exec_id, ExecType.REPLACED, status)
 
     def _on_rejected(self, message: m.Rejected, exec_id: str) -> None:
-        tracked = self._by_token.get(message.order_token)
+        tracked = self._tracked(message.order_token)
         if tracked is None:
             return
         reason = m.REJECT_REASONS.get(message.reason, f"rejected ({message.reason})")
@@ -394,7 +469,7 @@ class OuchVenue(Venue):
         self._report(tracked, exec_id, ExecType.REJECTED, OrdStatus.REJECTED, reason=reason)
 
     def _on_cancel_reject(self, message: m.CancelReject) -> None:
-        tracked = self._by_token.get(message.order_token)
+        tracked = self._tracked(message.order_token)
         if tracked is None:
             order = self._finished.get(message.order_token)
             if order is not None:
@@ -408,6 +483,37 @@ class OuchVenue(Venue):
         else:
             tracked.canceling = False
         self._refuse(tracked.order, "refused by the OUCH server", is_replace=is_replace)
+
+    def _tracked(self, token: str) -> _Tracked | None:
+        """The order ``token`` names: a live one, or, while the session is replayed after a restart, an adopted
+        one (whose token it becomes)."""
+        tracked = self._by_token.get(token)
+        if tracked is None and self._recovering:
+            decoded = token_order(token)
+            tracked = None if decoded is None else self._recovering.get(decoded[0])
+            if tracked is not None:
+                self._by_token.pop(tracked.token, None)
+                tracked.token, tracked.replaces = token, decoded[1] if decoded is not None else 0
+                self._by_token[token] = tracked
+        return tracked
+
+    def _caught_up(self) -> None:
+        """The server has sent everything it held: adopted orders it did not name are not in its session."""
+        recovering, self._recovering = self._recovering, {}
+        for tracked in recovering.values():
+            tracked.recovering = False
+            if tracked.token or tracked.order.order_id not in self._by_order:
+                continue
+            self._by_order.pop(tracked.order.order_id, None)
+            listener, scheduler = self._listener, self._scheduler
+            if listener is None or scheduler is None:
+                continue
+            report = report_for(
+                tracked.order, exec_id=f"OUCH-RECOVERY-{self._prefix}-{tracked.order.order_id}",
+                exec_type=ExecType.EXPIRED, ord_status=OrdStatus.EXPIRED, ts_ns=scheduler.now_ns(),
+                reason=NOT_IN_SESSION, venue=self.name,
+            )  # fmt: skip
+            listener.on_execution(report)
 
     # --- reports ---------------------------------------------------------------------------------------------
 
