@@ -183,7 +183,6 @@ class LossGauge(QtWidgets.QWidget):
         self.limit = limit
         self.used: Money = 0
         self.setMinimumHeight(18)
-        self.setMinimumWidth(160)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
 
     def set_used(self, used: Money) -> None:
@@ -209,6 +208,19 @@ class LossGauge(QtWidgets.QWidget):
             return f"{self.account}: no daily loss limit"
         return f"used {money_cents(self.used)} of {money_cents(self.limit)}"
 
+    def minimumSizeHint(self) -> QtCore.QSize:
+        """Wide enough for the text at a loss as large as the limit, so that it is never clipped."""
+        widest = self._shown(self.limit or 0) if self.limit is not None else self.text()
+        width = max(160, self.fontMetrics().horizontalAdvance(widest) + 16)
+        return QtCore.QSize(width, 18)
+
+    def _shown(self, used: Money) -> str:
+        """The text drawn on the bar for a loss of ``used``."""
+        if self.limit is None:
+            return self.text()
+        fraction = 0.0 if not self.limit else used / self.limit
+        return f"used {money_cents(used)} of {money_cents(self.limit)}  ({fraction:.0%})"
+
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:
         painter = QtGui.QPainter(self)
         rect = self.rect().adjusted(0, 1, -1, -2)
@@ -224,8 +236,7 @@ class LossGauge(QtWidgets.QWidget):
             painter.setBrush(colour)
             painter.drawRoundedRect(filled, 3, 3)
         painter.setPen(self._theme.colour("foreground"))
-        text = self.text() + (f"  ({self.fraction():.0%})" if self.limit else "")
-        painter.drawText(rect, QtCore.Qt.AlignmentFlag.AlignCenter, text)
+        painter.drawText(rect, QtCore.Qt.AlignmentFlag.AlignCenter, self._shown(self.used))
         painter.end()
 
 
