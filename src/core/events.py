@@ -126,7 +126,13 @@ class CancelReject:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PositionUpdate:
-    """A position after a fill or a mark change. ``cost`` is the signed sum of price x quantity still open."""
+    """A position after a fill or a mark change, or as the trading day begins. ``cost`` is the signed sum of
+    price x quantity still open.
+
+    ``start_realized``, ``start_fees`` and ``start_unrealized`` are where the position stood when the trading day
+    began (zero: it began the day flat); the day's P&L is what changed since. ``start_unrealized`` is None while
+    the open P&L of the start is not known (no mark yet at the roll): the day's open P&L then counts from the
+    first mark."""
 
     account: str
     instrument: str
@@ -136,6 +142,9 @@ class PositionUpdate:
     realized: Money
     unrealized: Money
     fees: Money
+    start_realized: Money = 0
+    start_fees: Money = 0
+    start_unrealized: Money | None = 0
 
 
 class RiskEventKind(StrEnum):

@@ -98,6 +98,9 @@ class DayStart(NamedTuple):
     unrealized: Money | None
 
 
+_FLAT_START = DayStart(0, 0, 0)
+
+
 @dataclass(slots=True)
 class _Totals:
     """Running sums over one account's positions, kept in step with every fill and mark."""
@@ -132,6 +135,9 @@ class Portfolio:
         self._totals: dict[str, _Totals] = {}
         self._marks: dict[str, Price] = {}
         self._day_starts: dict[tuple[str, str], DayStart] = {}
+        self.resolved_starts: list[tuple[str, str]] = []
+        """Positions (account, symbol) whose open P&L at the start of the day was taken at their first mark since
+        the owner last emptied this list (to keep and to report the start now known)."""
 
     def position(self, account: str, symbol: str) -> Position:
         """The position of ``account`` in ``symbol``, created flat on first use."""
@@ -181,6 +187,7 @@ class Portfolio:
             return
         if start.unrealized is None:
             start = self._day_starts[key] = start._replace(unrealized=position.unrealized(price))
+            self.resolved_starts.append(key)
         self._totals[position.account].day_unrealized += start.unrealized or 0
 
     def mark(self, symbol: str) -> Price | None:
@@ -207,6 +214,14 @@ class Portfolio:
                 unrealized += position.unrealized(self._marks.get(symbol))
                 fees += position.fees
         return PnL(realized, unrealized, fees)
+
+    def day_starts(self) -> dict[tuple[str, str], DayStart]:
+        """Where every position stood when the trading day began, by (account, symbol)."""
+        return dict(self._day_starts)
+
+    def day_start(self, account: str, symbol: str) -> DayStart:
+        """Where the position stood when the trading day began (flat when it did not exist then)."""
+        return self._day_starts.get((account, symbol), _FLAT_START)
 
     def day_pnl(self, account: str) -> PnL:
         """The account's P&L since the start of the trading day (all of it before :meth:`start_day` is called)."""

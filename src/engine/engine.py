@@ -368,6 +368,8 @@ class Engine:
                 mid = (bid + ask) // 2
                 self._reference[symbol] = mid
                 self.portfolio.set_mark(symbol, mid)
+                if self.portfolio.resolved_starts:
+                    self._starts_resolved()
         elif type(event) is TradeTick and self._last_book.get(symbol) is None:
             self._reference[symbol] = event.price
         self.bus.publish(event, topic=symbol)
@@ -383,11 +385,13 @@ class Engine:
         self.filled_qty += report.last_qty
         self.fills += 1
         if self.bus.wants(PositionUpdate):
-            self.bus.publish(self._position_update(position, report.ts_ns), topic=order.account)
+            self.bus.publish(self.position_update(position, report.ts_ns), topic=order.account)
         self._monitor(order.account)
 
-    def _position_update(self, position: Position, now: Nanos) -> PositionUpdate:
+    def position_update(self, position: Position, now: Nanos) -> PositionUpdate:
+        """The update that reports ``position`` as it stands at ``now`` (marked, with its start of the day)."""
         symbol = position.instrument.symbol
+        start = self.portfolio.day_start(position.account, symbol)
         return PositionUpdate(
             account=position.account,
             instrument=symbol,
@@ -397,6 +401,9 @@ class Engine:
             realized=position.realized,
             unrealized=position.unrealized(self.portfolio.mark(symbol)),
             fees=position.fees,
+            start_realized=start.realized,
+            start_fees=start.fees,
+            start_unrealized=start.unrealized,
         )
 
     # --- the trading day -------------------------------------------------------------------------------------
@@ -427,11 +434,29 @@ class Engine:
         kept = self.portfolio.start_day(starts)
         self.risk.start_day()
         self._breached.clear()
+        if self.bus.wants(PositionUpdate):
+            now = self.scheduler.now_ns()
+            for position in list(self.portfolio.positions()):
+                self.bus.publish(self.position_update(position, now), topic=position.account)
+        self._tell_day_listeners(day, kept)
+
+    def _tell_day_listeners(self, day: date, starts: Mapping[tuple[str, str], DayStart]) -> None:
         for listener in self.day_listeners:
             try:
-                listener(day, kept)
+                listener(day, starts)
             except Exception:
                 log.exception("a listener of the trading day %s failed", day)
+
+    def _starts_resolved(self) -> None:
+        """Positions carried into the day without a mark got their first: their start is known now. Report
+        them, and tell the day listeners (to keep the start across a restart)."""
+        resolved, self.portfolio.resolved_starts = self.portfolio.resolved_starts, []
+        now = self.scheduler.now_ns()
+        if self.bus.wants(PositionUpdate):
+            for account, symbol in resolved:
+                self.bus.publish(self.position_update(self.portfolio.position(account, symbol), now), topic=account)
+        if self.trading_day is not None:
+            self._tell_day_listeners(self.trading_day, self.portfolio.day_starts())
 
     def _as_expiry(self, report: ExecutionReport) -> ExecutionReport:
         """The report of an order the roll is expiring: its cancel as an expiry."""

@@ -100,5 +100,7 @@ def test_a_position_without_a_mark_at_the_roll_starts_at_its_first_mark() -> Non
     assert starts[("main", "AAPL")].unrealized is None
     portfolio.set_mark("AAPL", 1_030_000)
     assert portfolio.day_pnl("main").net == 0
+    assert portfolio.resolved_starts == [("main", "AAPL")]
+    assert portfolio.day_start("main", "AAPL").unrealized == 100 * 30_000 * 10**4
     portfolio.set_mark("AAPL", 1_040_000)
     assert portfolio.day_pnl("main").net == 100 * 10_000 * 10**4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from PySide6 import QtCore
@@ -9,6 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from core.enums import OrdStatus, Side
 from core.numbers import decimal_to_money
+from engine.client.embedded import EmbeddedClient
 from engine.text import money_cents
 from tests.workstation.conftest import Desktop
 from workstation.plugins import pnl
@@ -146,3 +148,22 @@ def test_the_gauge_turns_amber_then_red(desktop: Desktop, qtbot: QtBot) -> None:
     assert gauge.used == 1_500
     assert gauge.fraction() == 1.5
     assert len({colours[1], colours[2], colours[4]}) == 3  # three different colours painted
+
+
+def test_the_gauge_counts_the_loss_of_the_trading_day_only(desktop: Desktop, qtbot: QtBot) -> None:
+    panel = _panel(desktop, qtbot)
+    _fill(desktop, Side.BUY, 100)
+    positions = desktop.state.positions
+    fees = positions.totals("main")[2]
+    assert fees != 0, "the fill paid a fee (or earned a rebate)"
+
+    client = desktop.session.client
+    assert isinstance(client, EmbeddedClient)
+    client.runtime.engine.start_day(date(2030, 1, 2))  # the roll, as the engine's calendar does it
+    desktop.pump(0.1)
+    desktop.frame()
+    day_realized, day_unrealized, day_fees = positions.day_totals("main")
+    assert (day_realized, day_fees) == (0, 0), "what was realized and paid before the roll is not the day's"
+    assert positions.totals("main")[2] == fees, "the position keeps its lifetime figures"
+    assert panel.gauges["main"].used == max(0, -(day_realized + day_unrealized - day_fees))
+    assert panel.day_label.text() == f"day {money_cents(positions.day_net())}"

@@ -193,19 +193,7 @@ class EmbeddedClient:
     async def positions(self) -> Sequence[PositionUpdate]:
         engine = self.runtime.engine
         now = self._now()
-        return [
-            PositionUpdate(
-                account=position.account,
-                instrument=position.instrument.symbol,
-                ts_ns=now,
-                quantity=position.quantity,
-                cost=position.cost,
-                realized=position.realized,
-                unrealized=position.unrealized(engine.portfolio.mark(position.instrument.symbol)),
-                fees=position.fees,
-            )
-            for position in engine.portfolio.positions()
-        ]
+        return [engine.position_update(position, now) for position in engine.portfolio.positions()]
 
     async def book_snapshot(self, symbol: str) -> BookUpdate:
         return self.runtime.market.snapshot(symbol)

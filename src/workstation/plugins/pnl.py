@@ -186,7 +186,7 @@ class LossGauge(QtWidgets.QWidget):
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
 
     def set_used(self, used: Money) -> None:
-        """Show ``used`` (the account's loss, zero when in profit)."""
+        """Show ``used`` (the account's loss of the trading day, zero when in profit)."""
         used = max(0, used)
         if used != self.used:
             self.used = used
@@ -288,9 +288,12 @@ class PnlPanel(Panel):
         caption.setStyleSheet(f"color: {theme.hex('muted')};")
         self.breakdown = QtWidgets.QLabel()
         self.breakdown.setStyleSheet(f"color: {theme.hex('muted')};")
+        self.day_label = QtWidgets.QLabel("day 0.00")
+        self.day_label.setToolTip("Net P&L since the trading day began: what the daily loss limit judges")
         grid.addWidget(caption, 0, 0)
         grid.addWidget(self.net_label, 1, 0)
         grid.addWidget(self.breakdown, 2, 0)
+        grid.addWidget(self.day_label, 3, 0)
         self.gauges: dict[str, LossGauge] = {}
         for row, account in enumerate(state.accounts):
             label = QtWidgets.QLabel(f"{account} daily loss")
@@ -342,8 +345,12 @@ class PnlPanel(Panel):
         self.breakdown.setText(
             f"realized {money_cents(realized)}   unrealized {money_cents(unrealized)}   fees {money_cents(fees)}"
         )
+        day = state.positions.day_net()
+        self.day_label.setText(f"day {money_cents(day)}")
+        day_role = "muted" if day == 0 else "profit" if day > 0 else "loss"
+        self.day_label.setStyleSheet(f"color: {self.context.theme.hex(day_role)};")
         for account, gauge in self.gauges.items():
-            gauge.set_used(-state.positions.net(account))
+            gauge.set_used(-state.positions.day_net(account))
 
 
 def _factory(context: PanelContext) -> QtWidgets.QWidget:

@@ -9,7 +9,7 @@ import numpy as np
 from core.events import PositionUpdate
 from core.instruments import Instrument
 from core.numbers import Money, Nanos, Price
-from core.portfolio import Position
+from core.portfolio import DayStart, Position
 
 EQUITY_HISTORY = 86_400
 """Equity samples kept (one a second: a day)."""
@@ -19,13 +19,16 @@ class PositionBook:
     """Positions by (account, instrument), updated from the engine's position updates and marked locally.
 
     The engine reports a position when a fill changes it; between fills the open P&L moves with the market,
-    which the desktop marks itself (mid of its book) so the P&L panel moves every frame, not every fill.
+    which the desktop marks itself (mid of its book) so the P&L panel moves every frame, not every fill. Each
+    report also says where the position stood when the trading day began, so the day's P&L (what the daily loss
+    limit judges) is what changed since: as the engine counts it, with the desktop's marks.
     """
 
     def __init__(self, instruments: Mapping[str, Instrument], mark: Callable[[str], Price | None]) -> None:
         self._instruments = instruments
         self._mark = mark
         self._positions: dict[tuple[str, str], Position] = {}
+        self._starts: dict[tuple[str, str], DayStart] = {}
         self.equity_ts = np.zeros(EQUITY_HISTORY, dtype=np.int64)
         self.equity = np.zeros(EQUITY_HISTORY, dtype=np.int64)
         self.samples = 0
@@ -43,6 +46,7 @@ class PositionBook:
         position.cost = update.cost
         position.realized = update.realized
         position.fees = update.fees
+        self._starts[key] = DayStart(update.start_realized, update.start_fees, update.start_unrealized)
         self.version += 1
 
     def positions(self, account: str | None = None) -> Iterator[Position]:
@@ -67,6 +71,29 @@ class PositionBook:
             unrealized += self.unrealized(position)
             fees += position.fees
         return realized, unrealized, fees
+
+    def day_totals(self, account: str | None = None) -> tuple[Money, Money, Money]:
+        """``(realized, unrealized, fees)`` since the trading day began, over the positions of ``account`` (all
+        accounts when None). A position without a mark counts no open P&L; one whose open P&L at the start of
+        the day is not known counts it from the first mark the desktop sees."""
+        realized = unrealized = fees = 0
+        for position in self.positions(account):
+            key = (position.account, position.instrument.symbol)
+            start = self._starts.get(key) or DayStart(0, 0, 0)
+            realized += position.realized - start.realized
+            fees += position.fees - start.fees
+            mark = self._mark(key[1])
+            if mark is None:
+                continue
+            if start.unrealized is None:
+                start = self._starts[key] = start._replace(unrealized=position.unrealized(mark))
+            unrealized += position.unrealized(mark) - (start.unrealized or 0)
+        return realized, unrealized, fees
+
+    def day_net(self, account: str | None = None) -> Money:
+        """The day's net P&L (see :meth:`day_totals`)."""
+        realized, unrealized, fees = self.day_totals(account)
+        return realized + unrealized - fees
 
     def net(self, account: str | None = None) -> Money:
         realized, unrealized, fees = self.totals(account)
