@@ -173,14 +173,15 @@ class Portfolio:
         self._marks[symbol] = price
         for position in self._by_symbol.get(symbol, ()):
             if old is None:
-                self._first_mark(position, price)
+                self._count_day_start(position, price)
             if position.quantity:
                 totals = self._totals[position.account]
                 totals.unrealized += position.unrealized(price) - position.unrealized(old)
                 totals.exposure += position.exposure(price) - position.exposure(old)
 
-    def _first_mark(self, position: Position, price: Price) -> None:
-        """A position's open P&L at the start of the day counts from its instrument's first mark."""
+    def _count_day_start(self, position: Position, price: Price) -> None:
+        """Counts the open P&L at the start of the day of a position now marked (taken at ``price`` when it was
+        not known: the first mark of a position carried into the day without one)."""
         key = (position.account, position.instrument.symbol)
         start = self._day_starts.get(key)
         if start is None:
@@ -257,8 +258,9 @@ class Portfolio:
                 continue
             held.day_realized += start.realized
             held.day_fees += start.fees
-            if symbol in self._marks and start.unrealized is not None:
-                held.day_unrealized += start.unrealized
+            mark = self._marks.get(symbol)
+            if mark is not None:
+                self._count_day_start(self.position(account, symbol), mark)
         return dict(self._day_starts)
 
     def gross_exposure(self, account: str | None = None) -> Money:
