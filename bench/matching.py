@@ -1,7 +1,7 @@
 """Matching benchmark: replay an order stream through the matching kernel, and through peer libraries if present.
 
 Usage: ``python -m bench matching [--stream FILE.npz] [--save-stream FILE.npz] [--runs N] [--json]
-[--with-python] [--no-peers]``.
+[--with-python] [--no-peers] [--exchange-orders N]``.
 
 A stream holds equal-length arrays ``typ`` (int8: 0 add limit, 1 cancel, 2 market), ``oid`` (int64), ``side``
 (int8: 0 buy, 1 sell), ``price`` (int64 ticks) and ``qty`` (int64). An add trades against the other side while
@@ -9,6 +9,9 @@ it crosses (FIFO within a level, at the resting price) and rests the rest; a can
 does nothing; a market order takes what it can and drops the rest. Without ``--stream`` a 1M-message stream is
 generated from a fixed seed. The kernel replays it in one compiled loop with event recording off (the same
 matching functions run); the figure is the median of ``--runs`` timed runs after a warm-up run.
+
+A second figure is the simulated exchange's CPU time per engine order, with the exchange driven the way
+``serve`` drives it (see :func:`replay_exchange`); ``--exchange-orders 0`` skips it.
 """
 
 from __future__ import annotations
@@ -30,10 +33,20 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from core.contracts import MarketData, VenueSetup
+from core.enums import OrderType, Side, TimeInForce
+from core.events import CancelReject, ExecutionReport, TradeTick
+from core.numbers import NANOS_PER_MICRO, NANOS_PER_MILLI
+from core.orders import Order
+from engine.assembly import simulator_settings
+from engine.backtest import SESSION_START_NS
+from engine.clock import SimulatedScheduler
+from engine.config import load_config
 from engine.sim._idmap import map_find
 from engine.sim._jit import ensure_fresh_cache, jit
 from engine.sim._kernel import op_add, op_cancel, op_market
 from engine.sim._layout import OK, TIF_DAY
+from engine.sim.exchange import SimulatedExchange
 from engine.sim.matching import MatchingBook
 
 I64Array = npt.NDArray[np.int64]
@@ -45,6 +58,9 @@ DEFAULT_MESSAGES = 1_000_000
 DEFAULT_SEED = 20_240_601
 PYTHON_PREFIX = 100_000
 PEER_PREFIX = 200_000
+EXCHANGE_ORDERS = 20_000
+EXCHANGE_SYMBOL = "AAPL"
+EXCHANGE_GAP_NS = 100 * NANOS_PER_MICRO
 
 ensure_fresh_cache(__file__)
 
@@ -325,6 +341,72 @@ def run_peers(stream: Stream, n: int = PEER_PREFIX) -> dict[str, float]:
     return results
 
 
+# --- the simulated exchange, per engine order --------------------------------------------------------------------
+
+
+class _CountingListener:
+    """Takes the venue's output in the engine's place and only counts it: the engine's own work is not measured.
+    It listens to trades, as the engine's market data does."""
+
+    def __init__(self) -> None:
+        self.reports = 0
+        self.market_data = 0
+
+    def on_execution(self, report: ExecutionReport) -> None:
+        self.reports += 1
+
+    def on_cancel_reject(self, reject: CancelReject) -> None:
+        pass
+
+    def on_market_data(self, event: MarketData) -> None:
+        self.market_data += 1
+
+    def wants(self, event_type: type) -> bool:
+        return event_type is TradeTick
+
+
+def _far_order(index: int, start_price: int, tick: int) -> Order:
+    """The ``index``-th engine order: a buy 500 to 401 ticks below ``start_price`` or a sell 500 to 599 above."""
+    buy = index % 2 == 1
+    price = start_price + (-500 if buy else 500) * tick + index % 100 * tick
+    return Order(
+        order_id=f"O{index}", client_order_id=f"C{index}", account="main", instrument=EXCHANGE_SYMBOL,
+        side=Side.BUY if buy else Side.SELL, order_type=OrderType.LIMIT, quantity=1, price=price,
+        time_in_force=TimeInForce.DAY, strategy_id=None, created_ns=0,
+    )  # fmt: skip
+
+
+def replay_exchange(count: int) -> float:
+    """CPU seconds per engine order of the simulated exchange driven as ``serve`` drives it.
+
+    AAPL with the default configuration's flow and no order latency; ``count`` limit orders of one share, far
+    from the market so that they rest (as ``bench fix`` sends them: buys at 185.00 to 185.99, sells at 195.00 to
+    195.99 around an opening at 190.00), arrive every 100 us of simulated time and are each reported New, while
+    the background flow runs and the book is published.
+    """
+    config = load_config(None)
+    settings = {**simulator_settings(config, (EXCHANGE_SYMBOL,)), "order_latency_ns": 0}
+    entry = next(entry for entry in config.instruments if entry.instrument.symbol == EXCHANGE_SYMBOL)
+    tick = entry.instrument.tick_size
+    exchange = SimulatedExchange(VenueSetup(instruments={EXCHANGE_SYMBOL: entry.instrument}, settings=settings, seed=3))
+    scheduler = SimulatedScheduler(SESSION_START_NS)
+    listener = _CountingListener()
+    exchange.start(listener, scheduler)
+    orders = [_far_order(index, entry.start_price, tick) for index in range(count)]
+    now = SESSION_START_NS + NANOS_PER_MILLI
+    scheduler.run_until(now)
+    began = time.process_time()
+    for order in orders:
+        now += EXCHANGE_GAP_NS
+        exchange.submit(order)
+        scheduler.run_until(now)
+    seconds = time.process_time() - began
+    exchange.stop()
+    if listener.reports < count:
+        raise AssertionError(f"{listener.reports} reports for {count} orders")
+    return seconds / count
+
+
 # --- pure Python (JIT off) ---------------------------------------------------------------------------------------
 
 
@@ -354,6 +436,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--with-python", action="store_true", help="also time the replay with the JIT off")
     parser.add_argument("--no-peers", action="store_true", help="skip peer libraries even if importable")
+    parser.add_argument(
+        "--exchange-orders", type=int, default=EXCHANGE_ORDERS, help="engine orders per exchange run (0: skip it)"
+    )
     parser.add_argument("--internal-python-run", type=Path, help=argparse.SUPPRESS)
     return parser
 
@@ -387,6 +472,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         result["peer_messages"] = min(messages, PEER_PREFIX)
     if args.with_python:
         result["pure_python_msgs_per_s"] = _python_figure(stream, args.stream)
+    if args.exchange_orders > 0:
+        replay_exchange(min(args.exchange_orders, 2_000))  # warm-up
+        per_order = statistics.median(replay_exchange(args.exchange_orders) for _ in range(args.runs))
+        result["exchange_orders"] = args.exchange_orders
+        result["exchange_cpu_us_per_order"] = per_order * 1e6
     _report(result, as_json=args.json)
     return 0
 
@@ -414,6 +504,11 @@ def _report(result: dict[str, Any], *, as_json: bool) -> None:
         print(
             f"  {name}: {peer_rate / 1e3:,.0f}k msgs/s on the first {result['peer_messages']:,} msgs "
             f"(ours {rate / peer_rate:,.0f}x)"
+        )
+    if "exchange_cpu_us_per_order" in result:
+        print(
+            f"simulated exchange: {result['exchange_cpu_us_per_order']:.1f} us CPU per engine order "
+            f"({result['exchange_orders']:,} resting limit orders, 100 us apart)"
         )
     if "pure_python_msgs_per_s" in result:
         python_rate = result["pure_python_msgs_per_s"]

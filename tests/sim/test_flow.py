@@ -100,6 +100,27 @@ def test_splitting_time_changes_nothing_with_the_market_factor_and_engine_impact
     assert whole[-2] != 0, "the factor moved"
 
 
+def test_every_run_applies_what_is_due_before_its_end_even_in_small_steps_between_engine_orders() -> None:
+    book = MatchingBook(TICK)
+    flow = BackgroundFlow(book, FlowParams(market_correlation=0.8), seed=3, start_ns=0, market_seed=4)
+    whole_book = MatchingBook(TICK)
+    whole = BackgroundFlow(whole_book, FlowParams(market_correlation=0.8), seed=3, start_ns=0, market_seed=4)
+    took = 0
+    for k in range(1, 20_001):  # 20 us steps: most of them have nothing due
+        t = k * 20_000
+        flow.run_until(t)
+        assert flow.next_event_ns >= t
+        if k % 500 == 137:  # an engine order sweeps the book, and moves the fundamental for what it took
+            side = BUY if k % 1_000 > 500 else SELL
+            whole.run_until(t)
+            take(whole_book, whole, t, k, side, 2_000)
+            took += take(book, flow, t, k, side, 2_000) > 0
+    for each in (flow, whole):
+        each.run_until(20_000 * 20_000 + 1)
+    assert took > 10
+    assert snapshot(book, flow) == snapshot(whole_book, whole)
+
+
 def test_instruments_do_not_disturb_each_other() -> None:
     alone = snapshot(*run(derive_seed(1, "AAA"), SECOND))
     book_a, book_b = MatchingBook(TICK), MatchingBook(TICK)

@@ -19,6 +19,10 @@ import numba
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# ``DISABLE_JIT`` is set from the environment when numba loads; numba's typing stubs do not list it.
+JIT_ENABLED: bool = not numba.config.DISABLE_JIT  # type: ignore[attr-defined]
+"""False when ``NUMBA_DISABLE_JIT=1`` leaves the kernel as plain Python."""
+
 # ``_nrt`` is numba's switch for its reference-counted runtime; it is not in numba's typing stubs.
 _NO_RUNTIME: dict[str, Any] = {"_nrt": False}
 _compile = numba.njit(cache=True, nogil=True, **_NO_RUNTIME)

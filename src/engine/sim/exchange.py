@@ -20,8 +20,6 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
-
 from core.clock import Scheduler, TimerHandle
 from core.contracts import Venue, VenueListener, VenueSetup
 from core.enums import ExecType, Liquidity, OrderType, OrdStatus, Side, TimeInForce
@@ -38,7 +36,24 @@ from core.orders import Order, report_for
 from engine.sim import matching as L
 from engine.sim.flow import BackgroundFlow, FlowParams
 from engine.sim.itch_feed import ItchFeed, ItchFeedSettings
-from engine.sim.matching import MatchingBook
+from engine.sim.matching import (
+    E_AUX,
+    E_KIND,
+    E_LEAVES,
+    E_OID,
+    E_OID2,
+    E_OWNER,
+    E_OWNER2,
+    E_PRICE,
+    E_QTY,
+    E_SIDE,
+    E_TS,
+    EV_ADD,
+    EV_CANCEL,
+    EV_FILL,
+    EV_REPLACE,
+    MatchingBook,
+)
 
 STP_MODES = {"off": L.STP_NONE, "cancel-incoming": L.STP_CANCEL_INCOMING, "cancel-resting": L.STP_CANCEL_RESTING}
 CANCEL_REASONS = {
@@ -52,6 +67,17 @@ CANCEL_REASONS = {
 _TIF = {TimeInForce.DAY: L.TIF_DAY, TimeInForce.GTC: L.TIF_DAY, TimeInForce.IOC: L.TIF_IOC, TimeInForce.FOK: L.TIF_FOK}
 _SIDE = {Side.BUY: L.BUY, Side.SELL: L.SELL}
 _SIDES = (Side.BUY, Side.SELL)
+_FEW_EVENTS = 32
+"""Up to this many book events are filtered row by row in Python; more by numpy (see ``_process``)."""
+
+# Enum members read through their class cost a metaclass lookup each (Python 3.11): the per-order paths use these.
+_MARKET = OrderType.MARKET
+_EXEC_NEW, _EXEC_TRADE = ExecType.NEW, ExecType.TRADE
+_STATUS_NEW, _FILLED, _PARTIALLY_FILLED = OrdStatus.NEW, OrdStatus.FILLED, OrdStatus.PARTIALLY_FILLED
+_MAKER, _TAKER, _NO_LIQUIDITY = Liquidity.MAKER, Liquidity.TAKER, Liquidity.NONE
+_ADD, _EXECUTE, _DELETE, _CANCEL, _REPLACE = (
+    OrderAction.ADD, OrderAction.EXECUTE, OrderAction.DELETE, OrderAction.CANCEL, OrderAction.REPLACE,
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,6 +108,21 @@ class ExchangeSettings:
         if min(chosen.order_latency_ns, chosen.market_data_latency_ns) < 0 or chosen.publish_interval_ns <= 0:
             raise ValueError("simulator latencies must be >= 0 and the publish interval > 0")
         return chosen
+
+
+def _fills_and_own(rows: list[list[int]]) -> tuple[list[list[int]], list[list[int]]]:
+    """The fills among the book events ``rows``, and the events that concern an engine order (but the rests of
+    engine orders, which need no handling), both in order."""
+    fills: list[list[int]] = []
+    own: list[list[int]] = []
+    for row in rows:
+        kind = row[E_KIND]
+        if kind == EV_FILL:
+            fills.append(row)
+        # An engine order's EV_ADD (it rests) needs nothing: the order was reported New on arrival.
+        if kind != EV_ADD and (row[E_OWNER] > 0 or row[E_OWNER2] > 0):
+            own.append(row)
+    return fills, own
 
 
 @dataclass(slots=True)
@@ -153,6 +194,7 @@ class SimulatedExchange(Venue):
         self._next_oid = 1
         self._exec_ids = 0
         self._session = ""
+        self._exec_prefix = "SIM--"
         self._listener: VenueListener | None = None
         self._scheduler: Scheduler | None = None
         self._timer: TimerHandle | None = None
@@ -177,6 +219,7 @@ class SimulatedExchange(Venue):
         self._scheduler = scheduler
         now = scheduler.now_ns()
         self._session = format(now, "x")
+        self._exec_prefix = f"SIM-{self._session}-"
         self._want_trades = listener.wants(TradeTick)
         self._want_actions = listener.wants(OrderBookAction)
         if self.itch is not None:
@@ -250,10 +293,10 @@ class SimulatedExchange(Venue):
         self._own[oid] = own
         self._by_order_id[order.order_id] = own
         self.own_messages += 1
-        self._report(order, ExecType.NEW, OrdStatus.NEW, 0, quantity=own.quantity, price=own.price)
+        self._report(order, _EXEC_NEW, _STATUS_NEW, 0, quantity=own.quantity, price=own.price)
         owner = self._owner(order.account)
         side = _SIDE[order.side]
-        if order.order_type is OrderType.MARKET:
+        if order.order_type is _MARKET:
             market.book.market(now, oid, owner, side, order.quantity)
         else:
             assert order.price is not None
@@ -301,47 +344,58 @@ class SimulatedExchange(Venue):
     # --- kernel events -> reports and market data ------------------------------------------------------------
 
     def _process(self, market: _Market) -> None:
-        rows = market.book.event_rows
-        if len(rows) == 0:
+        book = market.book
+        count = book.event_count
+        if count == 0:
             return
+        rows = book.event_rows
+        if count <= _FEW_EVENTS:
+            # The usual case: a handful of rows, sorted faster in Python than by numpy, whose every call costs more
+            # than the whole job.
+            listed = rows.tolist()
+            fills, own_rows = _fills_and_own(listed)
+        else:
+            listed = rows.tolist() if self._want_actions else []
+            fills = rows[rows[:, E_KIND] == EV_FILL].tolist() if self._want_trades else []
+            own_rows = rows[(rows[:, E_OWNER] > 0) | (rows[:, E_OWNER2] > 0)].tolist()
         if self._want_actions:
-            self._publish_actions(market, rows)
-        if self._want_trades:
-            self._publish_trades(market, rows[rows[:, L.E_KIND] == L.EV_FILL])
+            self._publish_actions(market, listed)
+        if self._want_trades and fills:
+            self._publish_trades(market, fills)
         if self.itch is not None:
             self.itch.publish(market.instrument.symbol, rows)
-        own_rows = rows[(rows[:, L.E_OWNER] > 0) | (rows[:, L.E_OWNER2] > 0)].tolist()
-        market.book.clear_events()
-        self._take_impact(market, own_rows)
-        for row in own_rows:
-            self._own_event(row)
+        book.clear_events()
+        if own_rows:
+            self._take_impact(market, own_rows)
+            for row in own_rows:
+                self._own_event(row)
 
     @staticmethod
     def _take_impact(market: _Market, rows: list[list[int]]) -> None:
         """Move the fundamental after each engine order that took liquidity, by what it took in these events."""
         taken: dict[int, list[int]] = {}
         for row in rows:
-            if row[L.E_KIND] == L.EV_FILL and row[L.E_OWNER2] > 0:
-                seen = taken.setdefault(row[L.E_OID2], [row[L.E_TS], row[L.E_SIDE], 0])
-                seen[2] += row[L.E_QTY]
+            if row[E_KIND] == EV_FILL and row[E_OWNER2] > 0:
+                seen = taken.setdefault(row[E_OID2], [row[E_TS], row[E_SIDE], 0])
+                seen[2] += row[E_QTY]
         if taken:
             assert market.flow is not None
             for ts, side, qty in taken.values():
                 market.flow.take_impact(ts, side, qty)
 
     def _own_event(self, row: list[int]) -> None:
-        kind = row[L.E_KIND]
-        ts: Nanos = row[L.E_TS]
-        if kind == L.EV_FILL:
-            price, qty = row[L.E_PRICE], row[L.E_QTY]
-            maker = self._own.get(row[L.E_OID]) if row[L.E_OWNER] > 0 else None
-            taker = self._own.get(row[L.E_OID2]) if row[L.E_OWNER2] > 0 else None
+        kind = row[E_KIND]
+        ts: Nanos = row[E_TS]
+        if kind == EV_FILL:
+            price, qty = row[E_PRICE], row[E_QTY]
+            maker = self._own.get(row[E_OID]) if row[E_OWNER] > 0 else None
+            taker = self._own.get(row[E_OID2]) if row[E_OWNER2] > 0 else None
             if maker is not None:
-                self._fill(maker, price, qty, Liquidity.MAKER, ts)
+                self._fill(maker, price, qty, _MAKER, ts)
             if taker is not None:
-                self._fill(taker, price, qty, Liquidity.TAKER, ts)
-        elif kind == L.EV_CANCEL:
-            own = self._own.pop(row[L.E_OID], None)
+                self._fill(taker, price, qty, _TAKER, ts)
+        elif kind == EV_CANCEL:
+            own = self._own.pop(row[E_OID], None)
             if own is not None:
                 self._by_order_id.pop(own.order.order_id, None)
                 status = OrdStatus.CANCELED
@@ -352,11 +406,11 @@ class SimulatedExchange(Venue):
                     own.cum_qty,
                     quantity=own.quantity,
                     price=own.price,
-                    reason=CANCEL_REASONS.get(row[L.E_AUX], "canceled"),
+                    reason=CANCEL_REASONS.get(row[E_AUX], "canceled"),
                     ts_ns=ts,
                 )
-        elif kind == L.EV_REPLACE:
-            own = self._own.get(row[L.E_OID])
+        elif kind == EV_REPLACE:
+            own = self._own.get(row[E_OID])
             if own is not None:
                 status = OrdStatus.PARTIALLY_FILLED if own.cum_qty else OrdStatus.REPLACED
                 self._report(
@@ -366,7 +420,7 @@ class SimulatedExchange(Venue):
     def _fill(self, own: _Own, price: Price, qty: Quantity, liquidity: Liquidity, ts: Nanos) -> None:
         own.cum_qty += qty
         instrument = self._markets[own.order.instrument].instrument
-        numerator, denominator = self._maker_fee if liquidity is Liquidity.MAKER else self._taker_fee
+        numerator, denominator = self._maker_fee if liquidity is _MAKER else self._taker_fee
         fee: Money = round_half_even_div(instrument.notional(price, qty) * numerator, denominator)
         done = own.cum_qty >= own.quantity
         if done:
@@ -374,8 +428,8 @@ class SimulatedExchange(Venue):
             self._by_order_id.pop(own.order.order_id, None)
         self._report(
             own.order,
-            ExecType.TRADE,
-            OrdStatus.FILLED if done else OrdStatus.PARTIALLY_FILLED,
+            _EXEC_TRADE,
+            _FILLED if done else _PARTIALLY_FILLED,
             own.cum_qty,
             quantity=own.quantity,
             price=own.price,
@@ -398,21 +452,24 @@ class SimulatedExchange(Venue):
         last_qty: Quantity = 0,
         last_price: Price | None = None,
         fee: Money = 0,
-        liquidity: Liquidity = Liquidity.NONE,
+        liquidity: Liquidity = _NO_LIQUIDITY,
         reason: str = "",
         ts_ns: Nanos | None = None,
     ) -> None:
         """Send one execution report; ``ts_ns`` is the time of the book event it reports (default: now)."""
-        assert self._listener is not None
-        assert self._scheduler is not None
+        listener = self._listener
+        assert listener is not None
+        if ts_ns is None:
+            assert self._scheduler is not None
+            ts_ns = self._scheduler.now_ns()
         self._exec_ids += 1
-        self._listener.on_execution(
+        listener.on_execution(
             report_for(
                 order,
-                exec_id=f"SIM-{self._session}-{self._exec_ids}",
+                exec_id=f"{self._exec_prefix}{self._exec_ids}",
                 exec_type=exec_type,
                 ord_status=status,
-                ts_ns=self._scheduler.now_ns() if ts_ns is None else ts_ns,
+                ts_ns=ts_ns,
                 quantity=quantity,
                 price=price,
                 cum_qty=cum_qty,
@@ -439,44 +496,44 @@ class SimulatedExchange(Venue):
             )
         )
 
-    def _publish_trades(self, market: _Market, fills: np.ndarray) -> None:
+    def _publish_trades(self, market: _Market, fills: list[list[int]]) -> None:
         assert self._listener is not None
         symbol = market.instrument.symbol
-        for row in fills.tolist():
+        for row in fills:
             self._listener.on_market_data(
                 TradeTick(
                     instrument=symbol,
-                    ts_ns=row[L.E_TS],
-                    price=row[L.E_PRICE],
-                    quantity=row[L.E_QTY],
-                    aggressor=_SIDES[row[L.E_SIDE]],
-                    match_id=row[L.E_AUX],
+                    ts_ns=row[E_TS],
+                    price=row[E_PRICE],
+                    quantity=row[E_QTY],
+                    aggressor=_SIDES[row[E_SIDE]],
+                    match_id=row[E_AUX],
                 )
             )
 
-    def _publish_actions(self, market: _Market, rows: np.ndarray) -> None:
+    def _publish_actions(self, market: _Market, rows: list[list[int]]) -> None:
         assert self._listener is not None
         symbol = market.instrument.symbol
-        for row in rows.tolist():
-            kind = row[L.E_KIND]
-            if kind == L.EV_ADD:
-                action, quantity = OrderAction.ADD, row[L.E_QTY]
-            elif kind == L.EV_FILL:
-                action, quantity = OrderAction.EXECUTE, row[L.E_QTY]
-            elif kind == L.EV_CANCEL:
-                action = OrderAction.DELETE if row[L.E_LEAVES] == 0 else OrderAction.CANCEL
-                quantity = row[L.E_QTY]
+        for row in rows:
+            kind = row[E_KIND]
+            if kind == EV_ADD:
+                action, quantity = _ADD, row[E_QTY]
+            elif kind == EV_FILL:
+                action, quantity = _EXECUTE, row[E_QTY]
+            elif kind == EV_CANCEL:
+                action = _DELETE if row[E_LEAVES] == 0 else _CANCEL
+                quantity = row[E_QTY]
             else:
-                action, quantity = OrderAction.REPLACE, row[L.E_QTY]
-            side = _SIDES[row[L.E_SIDE]] if kind != L.EV_FILL else _SIDES[1 - row[L.E_SIDE]]
+                action, quantity = _REPLACE, row[E_QTY]
+            side = _SIDES[row[E_SIDE]] if kind != EV_FILL else _SIDES[1 - row[E_SIDE]]
             self._listener.on_market_data(
                 OrderBookAction(
                     instrument=symbol,
-                    ts_ns=row[L.E_TS],
+                    ts_ns=row[E_TS],
                     action=action,
-                    order_ref=row[L.E_OID],
+                    order_ref=row[E_OID],
                     side=side,
-                    price=row[L.E_PRICE],
+                    price=row[E_PRICE],
                     quantity=quantity,
                 )
             )

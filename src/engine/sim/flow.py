@@ -78,7 +78,9 @@ two ticks about a tenth of the time, and a market maker as slow as the built-in 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -134,6 +136,7 @@ from engine.sim._flow import (
     flow_run,
     flow_take_impact,
 )
+from engine.sim._jit import JIT_ENABLED
 from engine.sim._layout import OK
 from engine.sim.matching import MatchingBook
 from engine.sim.rng import derive_seed, new_state
@@ -152,6 +155,16 @@ FACTOR_STEP_NS = 10_000_000
 instrument, so that all of them follow the same path."""
 
 _FACTOR_STREAM = "market-factor"
+
+
+def _flow_run_quietly(*args: Any) -> int:
+    # numpy warns about the generator's intended uint64 wrap-around when the loop runs as Python.
+    with np.errstate(over="ignore"):
+        return int(flow_run(*args))
+
+
+_flow_run: Callable[..., int] = flow_run if JIT_ENABLED else _flow_run_quietly
+"""The background loop; compiled code never consults numpy's error state, so it needs no ``errstate``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -288,8 +301,8 @@ class BackgroundFlow:
     """
 
     __slots__ = (
-        "_book", "_fpar", "_frng", "_fst", "_ipar", "_makers", "_pool", "_quotes", "_rng", "_stopped", "_xst",
-        "params",
+        "_book", "_fpar", "_frng", "_fst", "_idle_until", "_ipar", "_makers", "_pool", "_quotes", "_rng", "_stopped",
+        "_xst", "params",
     )  # fmt: skip
 
     def __init__(
@@ -320,6 +333,9 @@ class BackgroundFlow:
         fst[F_FACTOR_NEXT] = start_ns + FACTOR_STEP_NS if params.factor_scale != 0.0 else NEVER
         self._makers = makers
         self._fst = fst
+        # A run to this time (or before) would do nothing: no message pending, no quote to check, the next event
+        # and the factor's next step drawn and not before it. -1 when unknown (the flow's state changed since).
+        self._idle_until = -1
 
     @staticmethod
     def _int_params(params: FlowParams) -> np.ndarray:
@@ -368,23 +384,29 @@ class BackgroundFlow:
         can handle the book's events at their exact time before calling again. Stopping changes nothing in the
         market that follows.
         """
-        before = int(self._fst[F_MESSAGES])
-        book = self._book
         self._stopped = False
-        # numpy warns about the generator's intended uint64 wrap-around when the JIT is disabled.
-        with np.errstate(over="ignore"):
-            while True:
-                status = flow_run(
-                    *book.arrays, self._fst, self._xst, self._ipar, self._fpar, self._makers, self._quotes,
-                    self._pool, self._rng, self._frng, t_end_ns, stop_on_owned,
-                )  # fmt: skip
-                if status == OK:
-                    break
-                if status == STOPPED:
-                    self._stopped = True
-                    break
-                book.resolve(status)
-        return int(self._fst[F_MESSAGES]) - before
+        if t_end_ns <= self._idle_until:
+            return 0
+        fst = self._fst
+        before: int = fst.item(F_MESSAGES)
+        book = self._book
+        self._idle_until = -1
+        while True:
+            status = _flow_run(
+                *book.arrays, fst, self._xst, self._ipar, self._fpar, self._makers, self._quotes, self._pool,
+                self._rng, self._frng, t_end_ns, stop_on_owned,
+            )  # fmt: skip
+            if status == OK:
+                # flow_run returns OK only once nothing is due before t_end_ns, and then changes nothing for any
+                # end up to the next event or factor step: later runs that end by then can be skipped.
+                self._idle_until = min(fst.item(F_NEXT), fst.item(F_FACTOR_NEXT))
+                break
+            if status == STOPPED:
+                self._stopped = True
+                break
+            book.resolve(status)
+        after: int = fst.item(F_MESSAGES)
+        return after - before
 
     def take_impact(self, ts_ns: int, side: int, qty: int) -> int:
         """An engine order took ``qty`` from the book as the aggressor (``side`` ``BUY`` 0 or ``SELL`` 1) at
@@ -396,6 +418,7 @@ class BackgroundFlow:
         """
         if qty <= 0:
             return 0
+        self._idle_until = -1
         fst, xst, ipar, fpar = self._fst, self._xst, self._ipar, self._fpar
         return int(flow_take_impact(fst, xst, ipar, fpar, self._makers.shape[0], ts_ns, side, qty))
 

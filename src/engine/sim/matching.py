@@ -358,7 +358,14 @@ class MatchingBook:
     def event_rows(self) -> I64Array:
         """The same events as a plain ``(n, 12)`` int64 view; columns ``E_KIND``, ``E_TS``, ``E_OID`` ...
         ``E_AUX`` in ``EVENT_DTYPE`` order."""
-        return self._events[: int(self._st[S_NEV])]
+        count: int = self._st.item(S_NEV)
+        return self._events[:count]
+
+    @property
+    def event_count(self) -> int:
+        """Number of events since the last :meth:`clear_events`."""
+        count: int = self._st.item(S_NEV)
+        return count
 
     def clear_events(self) -> None:
         """Forget the recorded events (the buffer is reused)."""
