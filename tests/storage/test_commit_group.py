@@ -66,6 +66,25 @@ def test_writes_nothing_waits_for_are_committed_within_the_delay(database: Engin
     assert asyncio.run(scenario()) == 7
 
 
+def test_writes_after_a_commit_are_committed_within_the_delay_of_their_own(database: Engine) -> None:
+    async def scenario() -> list[tuple[int, int, list[int]]]:
+        group = CommitGroup(database, asyncio.get_running_loop(), max_delay_ns=20 * NANOS_PER_MILLI)
+        store = SqlSessionStore(database, "K", group=group)
+        seen: list[tuple[int, int, list[int]]] = []
+        store.set_next_target_seq(2)  # starts the delay
+        store.save_sent(1, b"frame-1", 0)
+        store.send(lambda _data: None, b"frame-1")  # commits at the end of the turn, before the delay is up
+        await asyncio.sleep(0.01)
+        seen.append(stored_session(database, "K"))
+        store.set_next_target_seq(3)  # nothing waits for it: the delay's own commit writes it
+        await asyncio.sleep(0.1)
+        seen.append(stored_session(database, "K"))
+        group.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [(2, 2, [1]), (2, 3, [1])]
+
+
 def test_a_failed_commit_drops_the_sends_that_waited_and_says_why(database: Engine) -> None:
     failures: list[BaseException] = []
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import fields
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 
 from core.enums import ExecType, Liquidity, OrderType, OrdStatus, Side
 from core.events import ExecutionReport
@@ -17,7 +19,7 @@ from core.instruments import Instrument
 from core.orders import Order
 from core.portfolio import Portfolio
 from engine.storage import DuplicateOrder, Journal, StorageError, open_database
-from engine.storage.models import JournalEntry, OrderRow, PositionRow
+from engine.storage.models import Base, JournalEntry, OrderRow, PositionRow
 
 from . import VenueReports, new_order
 
@@ -31,6 +33,24 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     database = open_database(f"sqlite:///{tmp_path / 'journal.db'}")
     yield database
     database.dispose()
+
+
+ORDER_FIELDS = (
+    "order_id",
+    "client_order_id",
+    "account",
+    "instrument",
+    "side",
+    "order_type",
+    "time_in_force",
+    "quantity",
+    "price",
+    "strategy_id",
+    "created_ns",
+    "venue",
+    "reason",
+)
+"""Fields of a new order its journal entry stores under their own name."""
 
 
 def journal_size(engine: Engine) -> int:
@@ -150,6 +170,106 @@ def test_the_orders_table_holds_each_orders_latest_state(engine: Engine, durable
     assert filled.side == Side.SELL.value
     assert filled.created_ns == 1_000
     assert filled.updated_ns > filled.created_ns
+
+
+def _stored(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def test_each_column_of_an_orders_row_holds_the_order_attribute_of_its_name(tmp_path: Path, engine: Engine) -> None:
+    """Durable, batched, and batched again for orders a journal did not write: the orders row is the order's
+    state after the same reports."""
+    orders = [new_order(f"O-{n}", client_order_id=f"c-{n}", side=Side.SELL, price=1_901_000) for n in range(3)]
+    orders[1].strategy_id = None
+    venues = [VenueReports(order) for order in orders]
+
+    def report(index: int, item: ExecutionReport) -> ExecutionReport:
+        orders[index].apply(item)
+        return item
+
+    with Journal(engine) as durable:
+        durable.record_order(orders[0])
+        durable.record_execution(report(0, venues[0].ack()))
+        durable.record_execution(report(0, venues[0].fill(30, fee=4)))
+    with Journal(engine, durable=False, batch_size=2) as batched:
+        batched.record_order(orders[1])
+        batched.record_order(orders[2])
+        batched.record_execution(report(1, venues[1].ack()))
+        batched.record_execution(report(2, venues[2].ack()))  # the batch is written: later reports update rows
+        for item in venues[1].replace(150, 1_900_500):
+            batched.record_execution(report(1, item))
+        batched.record_execution(report(2, venues[2].fill(100, price=1_900_900)))
+    with Journal(engine, durable=False) as reopened:
+        reopened.record_execution(report(0, venues[0].fill(20)))
+        for item in venues[1].cancel():
+            reopened.record_execution(report(1, item))
+    for order in orders:
+        row = order_row(engine, order.order_id)._mapping
+        assert dict(row) == {name: _stored(getattr(order, name)) for name in row}
+
+
+def test_an_orders_journal_entry_holds_what_it_was_created_with_and_no_execution(engine: Engine) -> None:
+    order = new_order("O-1", order_type=OrderType.MARKET, price=None, ts_ns=55)
+    with Journal(engine) as journal:
+        journal.record_order(order)
+    with engine.connect() as conn:
+        entry = conn.execute(select(JournalEntry.__table__)).one()._mapping
+    assert {name: value for name, value in entry.items() if name != "seq"} == {
+        **{name: _stored(getattr(order, name)) for name in ORDER_FIELDS},
+        "kind": "order",
+        "ts_ns": 55,
+        "ord_status": OrdStatus.PENDING_NEW.value,
+        "exec_id": None,
+        "exec_type": None,
+        "cum_qty": 0,
+        "leaves_qty": 100,
+        "last_qty": 0,
+        "last_price": None,
+        "fee": 0,
+        "liquidity": None,
+    }
+
+
+def test_a_reports_journal_entry_holds_every_field_of_the_report(engine: Engine) -> None:
+    order = new_order("O-1")
+    fill = VenueReports(order).fill(40, fee=-3)
+    with Journal(engine) as journal:
+        journal.record_execution(fill)
+    with engine.connect() as conn:
+        entry = conn.execute(select(JournalEntry.__table__)).one()._mapping
+    expected = {field.name: _stored(getattr(fill, field.name)) for field in fields(ExecutionReport)}
+    assert {name: value for name, value in entry.items() if name != "seq"} == {
+        **expected,
+        "kind": "exec",
+        "time_in_force": None,
+        "created_ns": None,
+    }
+
+
+def test_a_journal_writes_the_same_rows_through_a_driver_taking_named_parameters(tmp_path: Path) -> None:
+    """Rows are built in the order SQLite binds them; a driver taking named parameters gets them by name."""
+    tables: list[dict[str, list[Any]]] = []
+    for paramstyle in ("qmark", "named"):
+        database = create_engine(f"sqlite:///{tmp_path / paramstyle}.db", paramstyle=paramstyle)
+        Base.metadata.create_all(database)
+        portfolio = Portfolio({"AAPL": Instrument(symbol="AAPL")})
+        portfolio.apply_fill("main", "AAPL", Side.BUY, 5, 1_900_000, 1)
+        with Journal(database) as durable:
+            write(durable, a_session()[:4])
+        with Journal(database, durable=False) as batched:
+            write(batched, a_session()[4:])
+            batched.record_positions(portfolio.positions(), ts_ns=3)
+        with database.connect() as conn:
+            tables.append(
+                {
+                    model.__tablename__: sorted(conn.execute(select(model.__table__)).all())
+                    for model in (JournalEntry, OrderRow, PositionRow)
+                }
+            )
+        database.dispose()
+    qmark, named = tables
+    assert qmark == named
+    assert [len(rows) for rows in qmark.values()] == [len(a_session()), 2, 1]
 
 
 def test_a_batch_journal_writes_once_a_batch_is_full(engine: Engine) -> None:

@@ -48,8 +48,8 @@ class _BatchOf(WriteBatch):
     """The statements a grouped session store writes for one sent frame (its own statements)."""
 
     def kept(self, seq: int) -> None:
-        self.add(fix_store._INSERT_KEPT, [{"session_key": "K", "seq": seq, "frame": b"frame-%d" % seq, "sent_ns": 0}])
-        self.add(fix_store._UPDATE_SEQS, [{"b_key": "K", "b_sender": seq + 1, "b_target": 1}])
+        self.add(fix_store._INSERT_KEPT, [("K", seq, b"frame-%d" % seq, 0)])
+        self.add(fix_store._UPDATE_SEQS, [(seq + 1, 1, "K")])
 
 
 def test_a_commit_is_one_record_and_the_database_holds_it_after_sync(database: Engine, tmp_path: Path) -> None:

@@ -198,14 +198,22 @@ _KEY: BindParameter[str] = bindparam("b_key")
 _UPDATE_SEQS = DriverStatement(
     update(SESSIONS)
     .where(SESSIONS.c.session_key == _KEY)
-    .values(next_sender_seq=bindparam("b_sender"), next_target_seq=bindparam("b_target"))
+    .values(next_sender_seq=bindparam("b_sender"), next_target_seq=bindparam("b_target")),
+    ["b_sender", "b_target", "b_key"],
 )
+"""Rows ``(next sender seq, next target seq, session key)``."""
 _DELETE_KEPT = DriverStatement(
     delete(MESSAGES).where(
         MESSAGES.c.session_key == _KEY, MESSAGES.c.seq >= bindparam("b_first"), MESSAGES.c.seq <= bindparam("b_last")
-    )
+    ),
+    ["b_key", "b_first", "b_last"],
 )
-_INSERT_KEPT = DriverStatement(insert(MESSAGES).values({c.name: bindparam(c.name) for c in MESSAGES.columns}))
+"""Rows ``(session key, first seq, last seq)``."""
+_MESSAGE_FIELDS = tuple(c.name for c in MESSAGES.columns)
+_INSERT_KEPT = DriverStatement(
+    insert(MESSAGES).values({name: bindparam(name) for name in _MESSAGE_FIELDS}), _MESSAGE_FIELDS
+)
+"""Rows ``(session key, seq, frame, sent_ns)``."""
 
 
 class SqlSessionStore(_SequenceCounters):
@@ -231,7 +239,8 @@ class SqlSessionStore(_SequenceCounters):
         self._group = group
         self._own_conn: Connection | None = engine.connect() if group is None else None
         self._closed = False
-        self._kept: list[tuple[int, bytes, Nanos]] = []
+        self._kept: list[tuple[str, int, bytes, Nanos]] = []
+        """Rows of :data:`_INSERT_KEPT` to write."""
         self._seq_dirty = False
         if group is not None:
             group.sync()  # the numbers this key's earlier store wrote may still be on their way
@@ -294,7 +303,7 @@ class SqlSessionStore(_SequenceCounters):
         A message already kept under ``seq`` (sent before a reset of the other side) is replaced.
         """
         _check_seq(seq)
-        self._kept.append((seq, bytes(frame), sent_ns))
+        self._kept.append((self._key, seq, bytes(frame), sent_ns))
         self._sender = seq + 1
         self._seq_dirty = True
         self._write()
@@ -305,13 +314,16 @@ class SqlSessionStore(_SequenceCounters):
         kept = self._kept
         if kept:
             # Numbers kept before a reset of the counterparty are replaced.
-            seqs = [seq for seq, _, _ in kept]
-            batch.add(_DELETE_KEPT, ({"b_key": key, "b_first": min(seqs), "b_last": max(seqs)},))
-            rows = [{"session_key": key, "seq": seq, "frame": frame, "sent_ns": sent} for seq, frame, sent in kept]
-            batch.add(_INSERT_KEPT, rows)
+            if len(kept) == 1:
+                first = last = kept[0][1]
+            else:
+                seqs = [row[1] for row in kept]
+                first, last = min(seqs), max(seqs)
+            batch.add(_DELETE_KEPT, ((key, first, last),))
+            batch.add(_INSERT_KEPT, kept)
             self._kept = []
         if self._seq_dirty:
-            batch.add(_UPDATE_SEQS, ({"b_key": key, "b_sender": self._sender, "b_target": self._target},))
+            batch.add(_UPDATE_SEQS, ((self._sender, self._target, key),))
             self._seq_dirty = False
 
     def sent_range(self, begin: int, end: int) -> list[tuple[int, bytes]]:

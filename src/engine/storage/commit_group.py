@@ -73,8 +73,15 @@ class CommitGroup:
         self._flushes: list[Flush] = []
         self._held: list[tuple[Callable[[bytes], object], bytes]] = []
         self._dirty = False
+        self._dirty_since = 0.0
+        """The loop's time of the first write buffered since the last commit."""
         self._soon: asyncio.Handle | None = None
         self._deadline: asyncio.TimerHandle | None = None
+        """The timer that commits within ``max_delay_ns`` of the first buffered write. A commit leaves it running
+        (rescheduling a timer per commit costs more than the spare wake-up): when it fires it commits what is
+        then overdue, or waits for what is not yet."""
+        self._deadline_at = 0.0
+        """When the running deadline timer fires (loop time)."""
         self.commits = 0
         """Transactions committed so far."""
 
@@ -97,9 +104,12 @@ class CommitGroup:
 
     def mark(self) -> None:
         """A writer buffered something: commit within ``max_delay_ns``, or sooner if a send waits for it."""
+        if self._dirty:
+            return
         self._dirty = True
-        if self._deadline is None and self._soon is None:
-            self._deadline = self._loop.call_later(self._max_delay_s, self._commit_scheduled)
+        self._dirty_since = self._loop.time()
+        if self._deadline is None:
+            self._schedule_deadline()
 
     def send(self, write: Callable[[bytes], object], data: bytes) -> None:
         """Writes ``data`` with ``write`` now when nothing is pending, else after the commit at the end of this
@@ -107,14 +117,16 @@ class CommitGroup:
         if self._dirty or self._held:
             self._held.append((write, data))
             if self._soon is None:
-                self._soon = self._loop.call_soon(self._commit_scheduled)
+                self._soon = self._loop.call_soon(self._commit_soon)
         else:
             write(data)
 
     def commit(self) -> None:
         """Writes what every writer buffered in one transaction (or one write-log record), then releases the held
         sends."""
-        self._cancel_scheduled()
+        if self._soon is not None:
+            self._soon.cancel()
+            self._soon = None
         if self._dirty:
             conn = self.connection
             self._dirty = False
@@ -122,10 +134,11 @@ class CommitGroup:
             try:
                 for flush in self._flushes:
                     flush(batch)
+                statements = batch.statements
                 if self._log is not None and self._applier is not None:
-                    if batch.statements:
-                        seq, closed = self._log.append(batch.statements)
-                        self._applier.put(seq, batch.statements, closed)
+                    if statements:
+                        seq, closed = self._log.append(statements)
+                        self._applier.put(seq, statements, closed)
                 else:
                     with conn.begin():
                         batch.run(conn)
@@ -135,13 +148,16 @@ class CommitGroup:
                 self._failed(error)
                 return
             self.commits += 1
-        held, self._held = self._held, []
+        held = self._held
+        if not held:
+            return
+        self._held = []
+        if len(held) == 1:
+            _release(*held[0])
+            return
         # Consecutive sends to one writer go out as one write: one system call for a burst of reports.
         for write, run in groupby(held, key=itemgetter(0)):
-            try:
-                write(b"".join([chunk for _, chunk in run]))
-            except Exception:  # one broken connection must not keep the others' bytes back
-                log.exception("a send released by the commit failed")
+            _release(write, b"".join([chunk for _, chunk in run]))
 
     def sync(self) -> None:
         """Commits what is pending and, with a write log, waits until the database holds it: call before reading
@@ -157,6 +173,9 @@ class CommitGroup:
         try:
             self.commit()
         finally:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
             if self._applier is not None:
                 self._applier.close()
             if self._log is not None:
@@ -173,14 +192,27 @@ class CommitGroup:
             raise error
         self._on_failure(error)
 
-    def _cancel_scheduled(self) -> None:
-        if self._soon is not None:
-            self._soon.cancel()
-            self._soon = None
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-
-    def _commit_scheduled(self) -> None:
+    def _commit_soon(self) -> None:
+        self._soon = None
         if self._conn is not None:
             self.commit()
+
+    def _commit_overdue(self) -> None:
+        self._deadline = None
+        if self._conn is None or not self._dirty:
+            return
+        if self._dirty_since + self._max_delay_s <= self._deadline_at:
+            self.commit()
+        else:  # the timer was set for writes committed since: the ones buffered now are not due yet
+            self._schedule_deadline()
+
+    def _schedule_deadline(self) -> None:
+        self._deadline_at = self._dirty_since + self._max_delay_s
+        self._deadline = self._loop.call_at(self._deadline_at, self._commit_overdue)
+
+
+def _release(write: Callable[[bytes], object], data: bytes) -> None:
+    try:
+        write(data)
+    except Exception:  # one broken connection must not keep the others' bytes back
+        log.exception("a send released by the commit failed")

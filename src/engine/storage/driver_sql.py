@@ -8,13 +8,16 @@ cursor: inside the transaction the SQLAlchemy connection opened, with none of th
 are raised as SQLAlchemy's exceptions (``IntegrityError`` and the rest), as ``Connection.execute`` would.
 Parameters must be plain values the driver takes as they are (str, int, bytes, None).
 
-A :class:`WriteBatch` holds statements already bound for one dialect, as plain data (SQL text and parameter
-rows): it can run at once, or be appended to a write log first and run later (:mod:`engine.storage.write_log`).
+A statement's rows are tuples of its parameters in an order the statement declares (``fields``): the writers
+build them directly, and on a dialect whose driver takes positional parameters in that same order (SQLite) the
+rows go to the driver untouched. A :class:`WriteBatch` holds statements already bound for one dialect, as plain
+data (SQL text and parameter rows): it can run at once, or be appended to a write log first and run later
+(:mod:`engine.storage.write_log`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, TypeAlias
@@ -23,6 +26,8 @@ from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
 
+Params: TypeAlias = tuple[Any, ...]
+"""One execution's parameters, in the order of the statement's ``fields``."""
 BoundStatement: TypeAlias = tuple[str, list[Any]]
 """A statement bound for one dialect: its SQL text and one parameter row (tuple or dict) per execution."""
 
@@ -30,53 +35,61 @@ BoundStatement: TypeAlias = tuple[str, list[Any]]
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     sql: str
-    names: tuple[str, ...]
-    positional: bool
-    values: Callable[[Mapping[str, Any]], Any]
-    """A row's values in ``names`` order, as a tuple (one C call instead of a loop over the names)."""
+    convert: Callable[[Params], Any] | None
+    """A row as the driver takes it (reordered, or a dict of named parameters); None when it takes it as is."""
 
 
 class DriverStatement:
     """A statement whose bound parameters are all named (``bindparam("name")`` or an insert's column names).
 
     ``statement`` is one Core statement, or a function building it for a dialect (for dialect-specific forms
-    such as an upsert). Rows hold a value under each bound name, less ``prefix`` (an UPDATE's SET clause cannot
-    bind a column's own name, so its parameters may be ``b_<column>`` while rows keep the column names).
+    such as an upsert). ``fields`` names every bound parameter once, in the order the rows hold them.
     :meth:`execute` runs it once per row of ``rows`` (an executemany when there are several).
     """
 
-    __slots__ = ("_by_dialect", "_prefix", "_statement")
+    __slots__ = ("_by_dialect", "_statement", "fields")
 
-    def __init__(self, statement: Executable | Callable[[Dialect], Executable], *, prefix: str = "") -> None:
+    def __init__(self, statement: Executable | Callable[[Dialect], Executable], fields: Sequence[str]) -> None:
         self._statement = statement
-        self._prefix = prefix
+        self.fields = tuple(fields)
+        """The bound parameters' names, in the order of each row's values."""
+        if len(set(self.fields)) != len(self.fields):
+            raise ValueError(f"a statement's fields must be distinct, got {self.fields}")
         self._by_dialect: dict[str, _Compiled] = {}
 
-    def _compiled(self, dialect: Dialect) -> _Compiled:
-        compiled = self._by_dialect.get(dialect.name)
-        if compiled is None:
-            statement = self._statement if isinstance(self._statement, Executable) else self._statement(dialect)
-            result = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
-            names = tuple(name.removeprefix(self._prefix) for name in result.positiontup or result.params)
-            values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],) if names else ()
-            compiled = _Compiled(result.string, names, bool(result.positional), values)
-            self._by_dialect[dialect.name] = compiled
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        statement = self._statement if isinstance(self._statement, Executable) else self._statement(dialect)
+        result = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+        names = tuple(result.positiontup or result.params)
+        if sorted(names) != sorted(self.fields):
+            raise ValueError(f"the statement binds {names}, its rows hold {self.fields}")
+        compiled = _Compiled(result.string, _converter(self.fields, names, positional=bool(result.positional)))
+        self._by_dialect[dialect.name] = compiled
         return compiled
 
-    def bind(self, dialect: Dialect, rows: Sequence[Mapping[str, Any]]) -> BoundStatement:
-        """The SQL for ``dialect`` and the driver's parameter rows for ``rows`` (each holding every bound name,
-        less the prefix)."""
-        compiled = self._compiled(dialect)
-        if compiled.positional:
-            return compiled.sql, list(map(compiled.values, rows))
-        names = compiled.names
-        bound = [self._prefix + name for name in names]
-        return compiled.sql, [{key: row[name] for key, name in zip(bound, names, strict=True)} for row in rows]
+    def bind(self, dialect: Dialect, rows: Iterable[Params]) -> BoundStatement:
+        """The SQL for ``dialect`` and the driver's parameter rows for ``rows`` (tuples in ``fields`` order)."""
+        compiled = self._by_dialect.get(dialect.name) or self._compile(dialect)
+        convert = compiled.convert
+        return compiled.sql, list(rows) if convert is None else list(map(convert, rows))
 
-    def execute(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    def execute(self, conn: Connection, rows: Sequence[Params]) -> None:
         """Runs the statement for each row on ``conn``; nothing for no rows."""
         if rows:
             run_bound(conn, (self.bind(conn.dialect, rows),))
+
+
+def _converter(fields: tuple[str, ...], names: tuple[str, ...], *, positional: bool) -> Callable[[Params], Any] | None:
+    """What turns a row in ``fields`` order into the parameters of a statement compiled to bind ``names``."""
+    if not positional:
+        return lambda row: dict(zip(fields, row, strict=True))
+    if names == fields:
+        return None
+    order = [fields.index(name) for name in names]
+    if len(order) == 1:
+        (only,) = order
+        return lambda row: (row[only],)
+    return itemgetter(*order)
 
 
 class WriteBatch:
@@ -89,7 +102,7 @@ class WriteBatch:
         self.statements: list[BoundStatement] = []
         """What was added, bound: plain data a write log can hold."""
 
-    def add(self, statement: DriverStatement, rows: Sequence[Mapping[str, Any]]) -> None:
+    def add(self, statement: DriverStatement, rows: Sequence[Params]) -> None:
         """Appends ``statement`` for ``rows`` (nothing for no rows)."""
         if rows:
             self.statements.append(statement.bind(self.dialect, rows))

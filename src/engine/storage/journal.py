@@ -10,12 +10,11 @@ to write in batches. :func:`recover` rebuilds the orders and the portfolio from 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from enum import Enum
-from operator import attrgetter
 from types import TracebackType
-from typing import Any, get_args, get_type_hints
+from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Dialect, Engine, Row, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,20 +29,27 @@ from core.orders import IllegalTransition, Order
 from core.portfolio import Portfolio, Position
 from engine.storage.commit_group import CommitGroup
 from engine.storage.db import StorageError
-from engine.storage.driver_sql import DriverStatement, WriteBatch, write_now
+from engine.storage.driver_sql import DriverStatement, Params, WriteBatch, write_now
 from engine.storage.models import JOURNAL_EXEC, JOURNAL_ORDER, JournalEntry, OrderRow, PositionRow, table_of
 
 JOURNAL: Table = table_of(JournalEntry)
 ORDERS: Table = table_of(OrderRow)
 POSITIONS: Table = table_of(PositionRow)
 
-_RESTING = frozenset({OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED, OrdStatus.REPLACED})
+# Enum members are compared by their FIX codes: an enum's own hash and ``value`` are Python-level calls.
+_RESTING_CODES = frozenset(s.value for s in (OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED, OrdStatus.REPLACED))
 _TERMINAL_CODES = frozenset(
     s.value for s in (OrdStatus.FILLED, OrdStatus.CANCELED, OrdStatus.REJECTED, OrdStatus.EXPIRED)
 )
+_PENDING_NEW = OrdStatus.PENDING_NEW
+_REPLACED = ExecType.REPLACED
+_TRADE = ExecType.TRADE
 _REPLAY_PAGE = 2_000
+_JOURNAL_FIELDS = tuple(c.name for c in JOURNAL.columns if c.name != "seq")
+"""Columns of a journal row, in the order :func:`_order_entry` and :func:`_report_entry` build them."""
 _ORDER_COLUMN_NAMES = tuple(c.name for c in ORDERS.columns)
-"""Columns of the orders table, each named as the Order attribute it stores (``status`` included)."""
+"""Columns of the orders table, each named as the Order attribute it stores (``status`` included), in the order
+:func:`_order_row` builds them."""
 _ORDER_COLUMNS = tuple(name for name in _ORDER_COLUMN_NAMES if name != "order_id")
 
 
@@ -72,15 +78,18 @@ class Journal:
         self._group = group
         self._batch_size = batch_size
         self._conn: Connection | None = engine.connect()
-        self._entries: list[dict[str, Any]] = []
-        self._rows: dict[str, dict[str, Any]] = {}
-        """Full orders rows this batch journal wrote or will write, until they are terminal and flushed."""
-        self._unflushed: set[str] = set()
+        self._entries: list[Params] = []
+        self._rows: dict[str, list[Any]] = {}
+        """Full orders rows (in :data:`_ORDER_COLUMN_NAMES` order) this batch journal wrote or will write, until
+        they are terminal and flushed."""
+        self._unflushed: dict[str, None] = {}
+        """Orders whose row is still to be inserted, in the order they were recorded."""
         self._finished: list[str] = []
         """Orders whose row turned terminal since the last flush: dropped from ``_rows`` once written."""
-        self._dirty: set[str] = set()
-        self._other_updates: list[tuple[str, dict[str, Any], int]] = []
-        self._positions: dict[tuple[str, str], dict[str, Any]] = {}
+        self._dirty: dict[str, None] = {}
+        """Orders whose row was written and has changed since."""
+        self._other_updates: list[tuple[DriverStatement, Params]] = []
+        self._positions: dict[tuple[str, str], Params] = {}
         self._exec_ids: set[str] = set()
         self._order_ids: set[str] = set()
         self._client_order_ids: set[str] = set()
@@ -107,7 +116,7 @@ class Journal:
 
         Raises :class:`DuplicateOrder` when its order id or client order id is already recorded.
         """
-        if order.status is not OrdStatus.PENDING_NEW or order.cum_qty or order.fills:
+        if order.status is not _PENDING_NEW or order.cum_qty or order.fills:
             raise ValueError(f"order {order.order_id} must be recorded as created (PendingNew, unfilled)")
         entry = _order_entry(order)
         row = _order_row(order)
@@ -115,7 +124,7 @@ class Journal:
             try:
                 with self._connection.begin():
                     _INSERT_JOURNAL.execute(self._connection, (entry,))
-                    _INSERT_ORDER.execute(self._connection, (row,))
+                    _INSERT_ORDER.execute(self._connection, (tuple(row),))
             except IntegrityError:
                 if self._order_known(order):
                     raise _duplicate(order) from None
@@ -127,8 +136,11 @@ class Journal:
         self._client_order_ids.add(order.client_order_id)
         self._entries.append(entry)
         self._rows[order.order_id] = row
-        self._unflushed.add(order.order_id)
-        self._maybe_flush()
+        self._unflushed[order.order_id] = None
+        if self._group is not None:
+            self._group.mark()
+        else:
+            self._maybe_flush()
 
     def record_execution(self, report: ExecutionReport) -> bool:
         """Journal an execution report and update its order's row; False (nothing written) for a known exec_id.
@@ -138,14 +150,13 @@ class Journal:
         if not report.exec_id:
             raise ValueError(f"execution report for order {report.order_id} has no exec_id")
         entry = _report_entry(report)
-        changes = _order_changes(report)
         filled = _fill_cost(report)
         if self._durable:
             try:
                 with self._connection.begin():
                     _INSERT_JOURNAL.execute(self._connection, (entry,))
-                    statement, rows = _order_changes_statement(report.order_id, changes, filled)
-                    statement.execute(self._connection, rows)
+                    statement, update = _order_update(report, filled)
+                    statement.execute(self._connection, (update,))
             except IntegrityError:
                 if self._exec_id_known(report.exec_id):
                     return False
@@ -155,17 +166,19 @@ class Journal:
             return False
         self._exec_ids.add(report.exec_id)
         self._entries.append(entry)
-        row = self._rows.get(report.order_id)
-        if row is None:
-            self._other_updates.append((report.order_id, changes, filled))
+        cached = self._rows.get(report.order_id)
+        if cached is None:
+            self._other_updates.append(_order_update(report, filled))
         else:
-            row.update(changes)
-            row["filled_cost"] += filled
-            if row["status"] in _TERMINAL_CODES:
+            _apply_to_row(cached, report, filled)
+            if cached[_STATUS] in _TERMINAL_CODES:
                 self._finished.append(report.order_id)
             if report.order_id not in self._unflushed:
-                self._dirty.add(report.order_id)
-        self._maybe_flush()
+                self._dirty[report.order_id] = None
+        if self._group is not None:
+            self._group.mark()
+        else:
+            self._maybe_flush()
         return True
 
     def record_positions(self, positions: Iterable[Position], ts_ns: Nanos) -> None:
@@ -176,7 +189,7 @@ class Journal:
                 _UPSERT_POSITION.execute(self._connection, rows)
             return
         for row in rows:
-            self._positions[(row["account"], row["instrument"])] = row
+            self._positions[(row[0], row[1])] = row
         self._maybe_flush()
 
     def flush(self) -> None:
@@ -195,22 +208,29 @@ class Journal:
 
     def _write_buffered(self, batch: WriteBatch) -> None:
         """Adds what is buffered to ``batch`` and empties the buffers."""
-        if not self._buffered:
-            return
-        batch.add(_INSERT_JOURNAL, self._entries)
-        batch.add(_INSERT_ORDER, [self._rows[order_id] for order_id in self._unflushed])
-        batch.add(_UPDATE_ORDER, [self._rows[order_id] for order_id in self._dirty - self._unflushed])
-        for order_id, changes, filled in self._other_updates:
-            batch.add(*_order_changes_statement(order_id, changes, filled))
-        batch.add(_UPSERT_POSITION, list(self._positions.values()))
+        rows = self._rows
+        unflushed = self._unflushed
+        # Orders rows are copied into tuples: the lists change with later reports, the batch must not.
+        if self._entries:
+            batch.add(_INSERT_JOURNAL, self._entries)
+        if unflushed:
+            batch.add(_INSERT_ORDER, [tuple(rows[order_id]) for order_id in unflushed])
+        if self._dirty:
+            batch.add(_UPDATE_ORDER, [tuple(rows[order_id]) for order_id in self._dirty if order_id not in unflushed])
+        if self._other_updates:
+            for statement, row in self._other_updates:
+                batch.add(statement, (row,))
+        if self._positions:
+            batch.add(_UPSERT_POSITION, list(self._positions.values()))
         self._entries.clear()
-        self._unflushed.clear()
+        unflushed.clear()
         self._dirty.clear()
         self._other_updates.clear()
         self._positions.clear()
-        for order_id in self._finished:
-            self._rows.pop(order_id, None)
-        self._finished.clear()
+        if self._finished:
+            for order_id in self._finished:
+                rows.pop(order_id, None)
+            self._finished.clear()
 
     def close(self) -> None:
         """Flush what is buffered and release the connection; the journal cannot be used afterwards."""
@@ -374,7 +394,7 @@ def _apply_report(orders: dict[str, Order], report: ExecutionReport, problems: l
 
 def _fill_cost(report: ExecutionReport) -> int:
     """Price x quantity of a fill (0 for any other report), added to the order's ``filled_cost``."""
-    if report.exec_type is ExecType.TRADE and report.last_price is not None:
+    if report.exec_type is _TRADE and report.last_price is not None:
         return report.last_qty * report.last_price
     return 0
 
@@ -384,6 +404,9 @@ def _duplicate(order: Order) -> DuplicateOrder:
 
 
 # --- rows ------------------------------------------------------------------------------------------------------
+# Rows are tuples in their statement's field order, built attribute by attribute: no dict per row, and an enum's
+# FIX code read as its ``_value_`` (``Enum.value`` is a Python-level property). The tests check each builder
+# against the columns it fills.
 
 
 _REPORT_FIELDS = tuple(f.name for f in fields(ExecutionReport))
@@ -414,58 +437,64 @@ _ORDER_ENTRY_FIELDS = (
 """Fields of a new Order stored under their own name in its journal entry."""
 
 
-class _RowReader:
-    """Reads the named attributes of an object into a row, enums stored as their values."""
-
-    __slots__ = ("_enums", "_get", "_names")
-
-    def __init__(self, kind: type, names: Sequence[str]) -> None:
-        self._names = tuple(names)
-        self._get = attrgetter(*self._names)
-        self._enums = tuple(name for name in self._names if _holds_enum(_annotation(kind, name)))
-
-    def __call__(self, item: object) -> dict[str, Any]:
-        row = dict(zip(self._names, self._get(item), strict=True))
-        for name in self._enums:
-            value = row[name]
-            if value is not None:
-                row[name] = value.value
-        return row
-
-
-def _annotation(kind: type, name: str) -> Any:
-    """The annotated type of attribute ``name`` of ``kind``: a field's, or a property's return type."""
-    hint = get_type_hints(kind).get(name)
-    attribute = getattr(kind, name, None)
-    if hint is None and isinstance(attribute, property) and attribute.fget is not None:
-        hint = get_type_hints(attribute.fget).get("return")
-    if hint is None:
-        raise TypeError(f"{kind.__name__}.{name} has no annotation to store it by")
-    return hint
-
-
-def _holds_enum(hint: Any) -> bool:
-    """Whether a field annotated ``hint`` holds an enum (``Side``, ``Liquidity | None``)."""
-    return any(isinstance(kind, type) and issubclass(kind, Enum) for kind in (hint, *get_args(hint)))
+def _order_entry(order: Order) -> Params:
+    """The journal row of an accepted order, in :data:`_JOURNAL_FIELDS` order."""
+    return (
+        JOURNAL_ORDER,  # kind
+        order.updated_ns,  # ts_ns
+        None,  # exec_id
+        order.order_id,
+        order.client_order_id,
+        order.account,
+        order.instrument,
+        order.side._value_,
+        order.order_type._value_,
+        order.time_in_force._value_,
+        None,  # exec_type
+        order.status._value_,  # ord_status
+        order.quantity,
+        order.price,
+        0,  # cum_qty
+        order.leaves_qty,
+        0,  # last_qty
+        None,  # last_price
+        0,  # fee
+        None,  # liquidity
+        order.reason,
+        order.venue,
+        order.strategy_id,
+        order.created_ns,
+    )
 
 
-_read_order_entry = _RowReader(Order, _ORDER_ENTRY_FIELDS)
-_read_report = _RowReader(ExecutionReport, _REPORT_FIELDS)
-_read_order_row = _RowReader(Order, _ORDER_COLUMN_NAMES)
-
-
-def _order_entry(order: Order) -> dict[str, Any]:
-    entry = _read_order_entry(order)
-    entry.update(kind=JOURNAL_ORDER, ts_ns=order.updated_ns, ord_status=order.status.value)
-    entry.update(exec_id=None, exec_type=None, liquidity=None, last_price=None)
-    entry.update(cum_qty=0, leaves_qty=order.leaves_qty, last_qty=0, fee=0)
-    return entry
-
-
-def _report_entry(report: ExecutionReport) -> dict[str, Any]:
-    entry = _read_report(report)
-    entry.update(kind=JOURNAL_EXEC, time_in_force=None, created_ns=None)
-    return entry
+def _report_entry(report: ExecutionReport) -> Params:
+    """The journal row of an execution report, in :data:`_JOURNAL_FIELDS` order."""
+    return (
+        JOURNAL_EXEC,  # kind
+        report.ts_ns,
+        report.exec_id,
+        report.order_id,
+        report.client_order_id,
+        report.account,
+        report.instrument,
+        report.side._value_,
+        report.order_type._value_,
+        None,  # time_in_force
+        report.exec_type._value_,
+        report.ord_status._value_,
+        report.quantity,
+        report.price,
+        report.cum_qty,
+        report.leaves_qty,
+        report.last_qty,
+        report.last_price,
+        report.fee,
+        report.liquidity._value_,
+        report.reason,
+        report.venue,
+        report.strategy_id,
+        None,  # created_ns
+    )
 
 
 def _decode(row: Row[Any]) -> Order | ExecutionReport:
@@ -483,49 +512,87 @@ def _read(name: str, value: Any) -> Any:
     return value if enum is None else enum(value)
 
 
-def _order_row(order: Order) -> dict[str, Any]:
-    return _read_order_row(order)
+def _order_row(order: Order) -> list[Any]:
+    """The orders row of an order, in :data:`_ORDER_COLUMN_NAMES` order (a list: a batch journal updates it in
+    place until it is written)."""
+    return [
+        order.order_id,
+        order.client_order_id,
+        order.account,
+        order.instrument,
+        order.side._value_,
+        order.order_type._value_,
+        order.quantity,
+        order.price,
+        order.time_in_force._value_,
+        order.strategy_id,
+        order.status._value_,
+        order.cum_qty,
+        order.leaves_qty,
+        order.filled_cost,
+        order.venue,
+        order.reason,
+        order.created_ns,
+        order.updated_ns,
+    ]
 
 
-def _order_changes(report: ExecutionReport) -> dict[str, Any]:
-    """Columns of the orders row a report changes, as ``Order.apply`` would change the order."""
-    changes: dict[str, Any] = {
-        "status": report.ord_status.value,
-        "cum_qty": report.cum_qty,
-        "leaves_qty": report.leaves_qty,
-        "updated_ns": report.ts_ns,
-    }
-    if report.exec_type is ExecType.REPLACED or report.ord_status in _RESTING:
-        changes["quantity"] = report.quantity
-        changes["price"] = report.price
+_STATUS, _CUM_QTY, _LEAVES_QTY, _UPDATED_NS, _QUANTITY, _PRICE, _VENUE, _REASON, _FILLED_COST = (
+    _ORDER_COLUMN_NAMES.index(name)
+    for name in ("status", "cum_qty", "leaves_qty", "updated_ns", "quantity", "price", "venue", "reason", "filled_cost")
+)
+
+
+def _apply_to_row(row: list[Any], report: ExecutionReport, filled: int) -> None:
+    """Changes an orders row as ``Order.apply`` changes the order (the same columns as :func:`_order_update`)."""
+    status = report.ord_status._value_
+    row[_STATUS] = status
+    row[_CUM_QTY] = report.cum_qty
+    row[_LEAVES_QTY] = report.leaves_qty
+    row[_UPDATED_NS] = report.ts_ns
+    if report.exec_type is _REPLACED or status in _RESTING_CODES:
+        row[_QUANTITY] = report.quantity
+        row[_PRICE] = report.price
     if report.venue:
-        changes["venue"] = report.venue
+        row[_VENUE] = report.venue
     if report.reason:
-        changes["reason"] = report.reason
-    return changes
+        row[_REASON] = report.reason
+    row[_FILLED_COST] += filled
 
 
 # Statements are built once and bound per call: building one per report costs more than executing it.
-# Bound names must differ from column names in an UPDATE's SET clause, hence the "b_" prefix (rows keep the
-# column names: the statement strips it).
+# Bound names must differ from column names in an UPDATE's SET clause, hence the "b_" prefix.
 _INSERT_JOURNAL = DriverStatement(
-    insert(JOURNAL).values({c.name: bindparam(c.name) for c in JOURNAL.columns if c.name != "seq"})
+    insert(JOURNAL).values({name: bindparam(name) for name in _JOURNAL_FIELDS}), _JOURNAL_FIELDS
 )
-_INSERT_ORDER = DriverStatement(insert(ORDERS).values({name: bindparam(name) for name in _ORDER_COLUMN_NAMES}))
+_INSERT_ORDER = DriverStatement(
+    insert(ORDERS).values({name: bindparam(name) for name in _ORDER_COLUMN_NAMES}), _ORDER_COLUMN_NAMES
+)
 _UPDATE_ORDER = DriverStatement(
     update(ORDERS)
     .where(ORDERS.c.order_id == bindparam("b_order_id"))
     .values({name: bindparam(f"b_{name}") for name in _ORDER_COLUMNS}),
-    prefix="b_",
+    [f"b_{name}" for name in _ORDER_COLUMN_NAMES],
 )
+"""Writes a whole orders row again (the rows of :func:`_order_row`)."""
 _order_updates: dict[tuple[str, ...], DriverStatement] = {}
 
 
-def _order_changes_statement(
-    order_id: str, changes: dict[str, Any], filled: int
-) -> tuple[DriverStatement, list[dict[str, Any]]]:
-    """The update applying a report's ``changes`` (and its fill cost) to an orders row, with its parameters."""
-    names = tuple(changes)
+def _order_update(report: ExecutionReport, filled: int) -> tuple[DriverStatement, Params]:
+    """The update applying a report (and its fill cost) to its order's row, with its parameters: the columns
+    ``Order.apply`` changes, as :func:`_apply_to_row` does."""
+    status = report.ord_status._value_
+    names: tuple[str, ...] = ("status", "cum_qty", "leaves_qty", "updated_ns")
+    values: tuple[Any, ...] = (status, report.cum_qty, report.leaves_qty, report.ts_ns)
+    if report.exec_type is _REPLACED or status in _RESTING_CODES:
+        names += ("quantity", "price")
+        values += (report.quantity, report.price)
+    if report.venue:
+        names += ("venue",)
+        values += (report.venue,)
+    if report.reason:
+        names += ("reason",)
+        values += (report.reason,)
     statement = _order_updates.get(names)
     if statement is None:
         statement = _order_updates[names] = DriverStatement(
@@ -533,22 +600,26 @@ def _order_changes_statement(
             .where(ORDERS.c.order_id == bindparam("b_order_id"))
             .values({name: bindparam(f"b_{name}") for name in names})
             .values(filled_cost=ORDERS.c.filled_cost + bindparam("b_filled", type_=BigInteger())),
-            prefix="b_",
+            [*(f"b_{name}" for name in names), "b_filled", "b_order_id"],
         )
-    return statement, [{**changes, "order_id": order_id, "filled": filled}]
+    return statement, (*values, filled, report.order_id)
 
 
-def _position_row(position: Position, ts_ns: Nanos) -> dict[str, Any]:
-    return {
-        "account": position.account,
-        "instrument": position.instrument.symbol,
-        "quantity": position.quantity,
-        "cost": position.cost,
-        "realized": position.realized,
-        "fees": position.fees,
-        "traded_qty": position.traded_qty,
-        "updated_ns": ts_ns,
-    }
+_POSITION_FIELDS = tuple(c.name for c in POSITIONS.columns)
+
+
+def _position_row(position: Position, ts_ns: Nanos) -> Params:
+    """The positions row of a position, in :data:`_POSITION_FIELDS` order."""
+    return (
+        position.account,
+        position.instrument.symbol,
+        position.quantity,
+        position.cost,
+        position.realized,
+        position.fees,
+        position.traded_qty,
+        ts_ns,
+    )
 
 
 def _upsert_position(dialect: Dialect) -> Executable:
@@ -565,4 +636,4 @@ def _upsert_position(dialect: Dialect) -> Executable:
     raise StorageError(f"positions cannot be upserted on {dialect.name}: use SQLite or PostgreSQL")
 
 
-_UPSERT_POSITION = DriverStatement(_upsert_position)
+_UPSERT_POSITION = DriverStatement(_upsert_position, _POSITION_FIELDS)

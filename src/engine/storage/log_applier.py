@@ -106,7 +106,7 @@ class LogApplier:
                     with conn.begin():
                         for _, statements in batch:
                             run_bound(conn, statements)
-                        SET_APPLIED.execute(conn, ({"b_seq": last},))
+                        SET_APPLIED.execute(conn, ((last,),))
                 except Exception as error:  # noqa: BLE001 - any failure stops the applier and the engine is told
                     log.critical("the write log could not be applied through record %d: %s", last, error)
                     with self._cond:

@@ -20,6 +20,7 @@ that does not read back is an error that stops the start, naming the file.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import pickle
@@ -46,8 +47,8 @@ _SUFFIX = ".wlog"
 DEFAULT_SEGMENT_BYTES = 64 << 20
 """A segment is closed, and deleted once applied, after it grows past this size."""
 
-SET_APPLIED = DriverStatement(update(WRITE_LOG).values(applied_seq=bindparam("b_seq")))  # its only row
-"""Records how far the log is applied: run in the same transaction as the records (parameter ``b_seq``)."""
+SET_APPLIED = DriverStatement(update(WRITE_LOG).values(applied_seq=bindparam("b_seq")), ["b_seq"])  # its only row
+"""Records how far the log is applied: run in the same transaction as the records (rows ``(seq,)``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,12 @@ class WriteLog:
         self._fd = -1
         self._size = 0
         self._broken: str | None = None
+        # Records are pickled without a memo ("fast" mode): they hold no self-referencing object, and a value
+        # two rows share is written twice. In a record of a few thousand rows the memo's bookkeeping of every row
+        # and value cost twice the rest of the pickling. pickle.loads reads them back as any other pickle.
+        self._buffer = io.BytesIO()
+        self._pickler = pickle.Pickler(self._buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        self._pickler.fast = True
         self.segment = self._open_segment()
         """The segment file being appended to."""
 
@@ -84,8 +91,12 @@ class WriteLog:
         closed (to delete once applied through that number), if it closed one."""
         if self._broken is not None:
             raise StorageError(f"the write log {self.segment} cannot be written: {self._broken}")
-        payload = pickle.dumps(statements, protocol=pickle.HIGHEST_PROTOCOL)
         seq = self._next
+        buffer = self._buffer
+        buffer.seek(0)
+        buffer.truncate()
+        self._pickler.dump(statements)
+        payload = buffer.getvalue()
         data = _RECORD_HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload
         try:
             written = os.write(self._fd, data)
@@ -147,7 +158,7 @@ def open_write_log(database: Engine, directory: Path, *, segment_bytes: int = DE
                     raise StorageError(
                         f"record {record.seq} of the write log in {directory} cannot be applied: {error}"
                     ) from error
-            SET_APPLIED.execute(conn, ({"b_seq": pending[-1].seq},))
+            SET_APPLIED.execute(conn, ((pending[-1].seq,),))
         log.info("applied %d records of the write log in %s", len(pending), directory)
         applied = pending[-1].seq
     for path in segments:
