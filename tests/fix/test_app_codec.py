@@ -3,8 +3,12 @@ decoding errors carry the answer the server must send."""
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.commands import CancelAll, CancelOrder, ReplaceOrder, SubmitOrder
 from core.enums import ExecType, Liquidity, OrderType, OrdStatus, Side, TimeInForce
@@ -105,6 +109,28 @@ def test_new_order_reads_trailing_zeros_and_any_timestamp_precision() -> None:
     assert decoded.ts_ns == TS - 789
     defaults = ac.decode_new_order(wire(replaced(replaced(message, 59, None), 1, None)), INSTRUMENTS)
     assert (defaults.time_in_force, defaults.account) == (TimeInForce.DAY, "")
+
+
+SPELLINGS = [
+    (38, b"100.", {}), (38, b"100.0", {}), (38, b"0100", {}), (44, b"187.2500", {}), (44, b"187.250000", {}),
+    (44, b"0187.25", {}), (44, b"187.25", {}), (59, b"", {}), (59, b"3", {"time_in_force": TimeInForce.IOC}),
+    (60, b"", {"ts_ns": 0}), (60, b"20240601-13:30:00", {"ts_ns": TS - TS % 1_000_000_000}), (1, b"", {"account": ""}),
+    (1, None, {"account": ""}), (11, b"\xc3\xa9t\xc3\xa9", {"client_order_id": "été"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("tag", "value", "changes"), SPELLINGS)
+def test_new_order_reads_the_same_order_however_its_values_are_written(
+    tag: int, value: bytes | None, changes: dict[str, object]
+) -> None:
+    message = wire(replaced(ac.encode_new_order(order(), AAPL), tag, value))
+    assert ac.decode_new_order(message, INSTRUMENTS) == order(**changes)
+
+
+def test_market_order_with_an_empty_price_is_a_market_order() -> None:
+    market = order(order_type=OrderType.MARKET, price=None)
+    message = wire(replaced(ac.encode_new_order(market, AAPL), 44, b""))
+    assert ac.decode_new_order(message, INSTRUMENTS) == market
 
 
 NEW_ORDER_ERRORS = [
@@ -289,6 +315,45 @@ def test_average_price_is_exact_to_four_more_decimals() -> None:
     filled = REPORTS["fill-taker"]
     message = ac.encode_execution_report(filled, AAPL, filled_cost=filled_cost)
     assert message.get(6) == b"187.25333333"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    filled_cost=st.integers(min_value=-(10**20), max_value=10**20),
+    cum_qty=st.integers(min_value=1, max_value=10**12),
+    price_scale=st.integers(min_value=0, max_value=8),
+    extra=st.sampled_from([0, 1, 4, 6]),
+)
+def test_average_price_is_the_quotient_rounded_half_even(
+    filled_cost: int, cum_qty: int, price_scale: int, extra: int
+) -> None:
+    with localcontext() as context:
+        context.prec = 80
+        value = (Decimal(filled_cost) / Decimal(cum_qty)).scaleb(-price_scale)
+        value = value.quantize(Decimal(1).scaleb(-(price_scale + extra)), rounding=ROUND_HALF_EVEN)
+    text = format(value, "f")
+    expected = text.rstrip("0").rstrip(".") if "." in text else text
+    assert ac.average_price(filled_cost, cum_qty, price_scale, extra) == expected.encode()
+
+
+def test_execution_report_wire_bytes_with_every_optional_field() -> None:
+    fill = report(
+        exec_type=ExecType.TRADE, ord_status=OrdStatus.PARTIALLY_FILLED, cum_qty=50, leaves_qty=50, last_qty=50,
+        last_price=1_872_600, fee=-12_345_678, liquidity=Liquidity.MAKER, reason="part\x01filled",
+        venue="XNAS", strategy_id="mm-1",
+    )  # fmt: skip
+    message = ac.encode_execution_report(fill, AAPL, filled_cost=1_872_600 * 50, cl_ord_id="C-2", orig_cl_ord_id="C-1")
+    expected = [
+        (35, b"8"), (37, fill.order_id.encode()), (11, b"C-2"), (41, b"C-1"), (17, fill.exec_id.encode()),
+        (150, b"F"), (39, b"1"), (1, fill.account.encode()), (55, b"AAPL"), (54, b"1"), (38, b"150"), (40, b"2"),
+        (44, b"187.26"), (32, b"50"), (31, b"187.26"), (151, b"50"), (14, b"50"), (6, b"187.26"),
+        (60, b"20240601-13:30:00.123456789"), (12, b"-0.12345678"), (13, b"3"), (58, b"part filled"), (851, b"1"),
+        (5002, b"mm-1"), (5003, b"XNAS"),
+    ]  # fmt: skip
+    assert message == FixMessage(expected)
+    assert message.msg_type == "8"
+    assert message.get(58) == b"part filled"
+    assert message.body_bytes() == b"".join(b"%d=%s\x01" % field for field in expected[1:])
 
 
 def test_execution_report_answering_a_replace_carries_the_request_ids() -> None:

@@ -20,7 +20,7 @@ from engine.fix.codec import (
     encode_message,
 )
 from engine.fix.dictionary import fix44
-from engine.fix.message import Field, FixMessage
+from engine.fix.message import SESSION_TAGS, Field, FixMessage, encode_fields
 from tests.fix.samples import EXECUTION_REPORT, LOGON, MD_SNAPSHOT, NEW_ORDER_SINGLE
 
 SAMPLES = {"logon": LOGON, "new_order": NEW_ORDER_SINGLE, "exec_report": EXECUTION_REPORT, "snapshot": MD_SNAPSHOT}
@@ -181,6 +181,37 @@ def test_typed_access() -> None:
 
 
 # --- remembered layouts -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_a_message_read_through_a_remembered_layout_behaves_as_one_built_from_its_fields(name: str) -> None:
+    parser = FixParser()
+    parser.feed(encode(SAMPLES[name]))
+    (fast,) = parser.feed(encode(SAMPLES[name]))
+    assert parser.layouts == 1
+    built = FixMessage(fast.fields)
+    assert fast == built
+    assert hash(fast) == hash(built)
+    assert (fast.msg_type, len(fast), fast.tags, fast.raw_values) == (
+        built.msg_type, len(built), built.tags, built.raw_values
+    )  # fmt: skip
+    for tag in {tag for tag, _ in fast.fields} | {999}:
+        assert (fast.get(tag), tag in fast, fast.values(tag)) == (built.get(tag), tag in built, built.values(tag))
+    assert repr(fast) == repr(built)
+    assert (
+        fast.body_bytes()
+        == built.body_bytes()
+        == encode_fields([field for field in SAMPLES[name] if field[0] not in SESSION_TAGS])
+    )
+
+
+def test_a_message_made_of_its_encoded_body_reads_back_its_fields() -> None:
+    fields = [(35, b"8"), *[field for field in EXECUTION_REPORT if field[0] not in SESSION_TAGS], (58, b"a=b")]
+    message = FixMessage.of_body(b"8", encode_fields(fields[1:]))
+    assert (message.msg_type, message.get(58), message.get(49), len(message)) == ("8", b"a=b", None, len(fields))
+    assert message == FixMessage(fields)
+    assert message.body_bytes() == encode_fields(fields[1:])
+    assert FixParser().feed(encode_message(message))[0].fields[2:-1] == message.fields
 
 
 def test_same_type_with_another_layout_after_one_was_remembered() -> None:

@@ -1,8 +1,13 @@
-"""Validation against the FIX 4.4 dictionary: each SessionRejectReason with its RefTagID."""
+"""Validation against the FIX 4.4 dictionary: each SessionRejectReason with its RefTagID, and the same answers once
+a message layout is remembered."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.fix.codec import FixParser, encode
 from engine.fix.dictionary import SessionRejectReason as R
@@ -70,3 +75,51 @@ def test_valid_messages_pass() -> None:
     assert fix44().validate(parsed(NEW_ORDER_SINGLE)) is None
     assert fix44().validate(parsed(MD_SNAPSHOT)) is None
     assert fix44().validate(parsed(replaced(MD_SNAPSHOT, 268, b"3"))) is None
+
+
+# --- remembered layouts -------------------------------------------------------------------------------------
+
+WARM_UP = 10
+"""Messages of one layout after which its values are surely checked all at once."""
+BAD_VALUES = [
+    (38, b""), (38, b"1O0"), (38, b"-"), (38, b"1 "), (44, b"1.2.3"), (44, b"."), (54, b"Q"), (54, b"12"),
+    (54, b" "), (60, b"2024-06-01"), (60, b"20240601-13:30:00.1234567890"), (52, b"20240601-13:70:00"),
+    (40, b"Z"), (59, b""), (59, b"00"), (11, b""), (21, b"x"), (34, b"-1"), (49, b""), (35, b"ZZ"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("tag", "value"), BAD_VALUES)
+def test_a_remembered_layout_finds_the_same_first_problem(tag: int, value: bytes) -> None:
+    warm, parser = copy.copy(fix44()), FixParser()
+    for _ in range(WARM_UP):
+        (message,) = parser.feed(encode(NEW_ORDER_SINGLE))
+        assert warm.validate(message) is None
+    (bad,) = parser.feed(encode(replaced(NEW_ORDER_SINGLE, tag, value)))
+    expected = copy.copy(fix44()).validate(parsed(replaced(NEW_ORDER_SINGLE, tag, value)))
+    assert expected is not None
+    assert warm.validate(bad) == expected
+    (message,) = parser.feed(encode(NEW_ORDER_SINGLE))
+    assert warm.validate(message) is None
+
+
+_WARM = copy.copy(fix44())
+for _ in range(WARM_UP):
+    assert _WARM.validate(parsed(NEW_ORDER_SINGLE)) is None
+VALUE = st.text(alphabet="0123456789-.: YNAa=", max_size=6).map(str.encode)
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes=st.dictionaries(st.sampled_from([f[0] for f in NEW_ORDER_SINGLE]), VALUE, min_size=1, max_size=3))
+def test_any_values_get_the_answer_of_a_first_sight(changes: dict[int, bytes]) -> None:
+    fields = [(tag, changes.get(tag, value)) for tag, value in NEW_ORDER_SINGLE]
+    assert _WARM.validate(parsed(fields)) == copy.copy(fix44()).validate(parsed(fields))
+
+
+def test_a_message_without_fields_is_refused_before_and_after_any_layout() -> None:
+    dictionary = copy.copy(fix44())
+    for _ in range(WARM_UP):
+        assert dictionary.validate(FixMessage([])) is not None
+        assert dictionary.validate(parsed(NEW_ORDER_SINGLE)) is None
+    rejection = dictionary.validate(FixMessage([]))
+    assert rejection is not None
+    assert (rejection.reason, rejection.ref_tag) == (R.INVALID_MSGTYPE, 35)

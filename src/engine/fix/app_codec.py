@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from enum import IntEnum, StrEnum
 from typing import NamedTuple, TypeVar
 
@@ -39,7 +38,7 @@ from core.enums import ExecType, Liquidity, OrderType, OrdStatus, Side, TimeInFo
 from core.events import ASK, BID, BookUpdate, CancelReject, ExecutionReport, PositionUpdate, TradeTick
 from core.instruments import Instrument
 from core.numbers import MONEY_DECIMALS, MONEY_PER_PRICE_UNIT, Money, Nanos, Price, Quantity
-from engine.fix.message import FieldValue, FixMessage, format_ticks, format_utc_timestamp, parse_ticks
+from engine.fix.message import FieldValue, FixMessage, fix_value, format_ticks, format_utc_timestamp, parse_ticks
 from engine.fix.message import parse_utc_timestamp as _parse_timestamp
 
 # --- user-defined tags --------------------------------------------------------------------------------------
@@ -252,6 +251,29 @@ def unsupported(message: FixMessage) -> FixAppError:
 
 _E = TypeVar("_E", bound=StrEnum)
 _FIX_SIDES = frozenset(b"123456789ABCDEFG")
+
+
+def _by_wire_value(kind: type[_E]) -> dict[bytes | None, _E]:
+    """The members of ``kind`` by the bytes of their value (as a field holds them)."""
+    return {member.value.encode("latin-1"): member for member in kind}
+
+
+def _wire_values(kind: type[StrEnum]) -> dict[StrEnum, bytes]:
+    """The field bytes of each member of ``kind`` (reading ``.value`` costs more than this lookup)."""
+    return {member: member.value.encode("ascii") for member in kind}
+
+
+_SIDES = _by_wire_value(Side)
+_ORDER_TYPES = _by_wire_value(OrderType)
+_TIMES_IN_FORCE = _by_wire_value(TimeInForce)
+_SIDE_BYTES = _wire_values(Side)
+_ORDER_TYPE_BYTES = _wire_values(OrderType)
+_EXEC_TYPE_BYTES = _wire_values(ExecType)
+_ORD_STATUS_BYTES = _wire_values(OrdStatus)
+_LIQUIDITY_BYTES = _wire_values(Liquidity)
+# Members read on every order: an enum class attribute costs a slow lookup in Python 3.11.
+_DAY, _LIMIT, _MARKET = TimeInForce.DAY, OrderType.LIMIT, OrderType.MARKET
+_REJECTED, _TRADE, _NO_LIQUIDITY = ExecType.REJECTED, ExecType.TRADE, Liquidity.NONE
 _TAG_NAMES = {tag: name for tag, (name, _) in USER_FIELDS.items()}
 
 
@@ -508,6 +530,70 @@ def decode_new_order(message: FixMessage, instruments: Mapping[str, Instrument])
     empty account (the server puts the user's default); TransactTime (60) absent is 0; TimeInForce (59) absent
     is Day.
     """
+    get = message.get
+    # The common case, each field read once: an order whose values are all in their usual form. Anything else
+    # (an error among them) is decoded by the reads below, which say what is wrong.
+    cl_ord_id = get(11)
+    symbol = get(55)
+    side = _SIDES.get(get(54))
+    order_type = _ORDER_TYPES.get(get(40))
+    time_in_force_value = get(59)
+    time_in_force = _TIMES_IN_FORCE.get(time_in_force_value) if time_in_force_value else _DAY
+    if cl_ord_id and symbol and side is not None and order_type is not None and time_in_force is not None:
+        instrument = instruments.get(read_text(symbol))
+        quantity = _plain_decimal(get(38), 0)
+        if instrument is not None and quantity:
+            price_value = get(44)
+            if price_value:  # a limit order's price, on the tick grid
+                price = _plain_decimal(price_value, instrument.price_scale)
+                usual = price is not None and order_type is _LIMIT and instrument.is_on_tick(price)
+            else:  # a market order's absent price
+                price = None
+                usual = order_type is _MARKET
+            if usual:
+                ts_value = get(60)
+                ts_ns = _plain_timestamp(ts_value) if ts_value else 0
+                if ts_ns is not None:
+                    account = get(1)
+                    return SubmitOrder(
+                        client_order_id=read_text(cl_ord_id),
+                        account=read_text(account) if account else "",
+                        instrument=instrument.symbol,
+                        side=side,
+                        quantity=quantity,
+                        order_type=order_type,
+                        price=price,
+                        time_in_force=time_in_force,
+                        ts_ns=ts_ns,
+                    )
+    return _decode_new_order(message, instruments)
+
+
+def _plain_decimal(value: bytes | None, scale: int) -> int | None:
+    """Ticks of ``value`` on ``scale`` when it is plain digits with at most ``scale`` decimals, else None (let
+    :func:`parse_ticks` read it or say what is wrong)."""
+    if value is None:
+        return None
+    whole, _, fraction = value.partition(b".")
+    if not whole.isdigit():
+        return None
+    unit: int = 10**scale
+    if not fraction:
+        return int(whole) * unit
+    if len(fraction) > scale or not fraction.isdigit():
+        return None
+    return int(whole) * unit + int(fraction.ljust(scale, b"0"))
+
+
+def _plain_timestamp(value: bytes) -> Nanos | None:
+    try:
+        return _parse_timestamp(value)
+    except ValueError:
+        return None
+
+
+def _decode_new_order(message: FixMessage, instruments: Mapping[str, Instrument]) -> SubmitOrder:
+    """:func:`decode_new_order` field by field, raising the :class:`FixAppError` of the first problem."""
     business = FieldReader(message)
     cl_ord_id = business.text(11)
     business.ref_id = cl_ord_id
@@ -689,14 +775,15 @@ def average_price(filled_cost: int, cum_qty: Quantity, price_scale: int, extra_d
     """
     if cum_qty == 0:
         return b"0"
-    with localcontext() as context:
-        context.prec = 80
-        value = (Decimal(filled_cost) / Decimal(cum_qty)).scaleb(-price_scale)
-        value = value.quantize(Decimal(1).scaleb(-(price_scale + extra_decimals)), rounding=ROUND_HALF_EVEN)
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text.encode("ascii")
+    # In integers: the quotient in units of the last decimal kept, rounded half to even.
+    numerator = filled_cost * 10**extra_decimals
+    units, rest = divmod(abs(numerator), abs(cum_qty))
+    twice = 2 * rest
+    if twice > abs(cum_qty) or (twice == abs(cum_qty) and units & 1):
+        units += 1
+    text = format_ticks(units, price_scale + extra_decimals)
+    # A negative average keeps its sign even when it rounds to zero, as a Decimal does.
+    return b"-" + text if (numerator < 0) != (cum_qty < 0) else text
 
 
 def encode_execution_report(
@@ -716,38 +803,51 @@ def encode_execution_report(
     CommType 3 absolute) carries the fee, negative for a rebate. LastLiquidityInd (851) is sent for maker (1)
     and taker (2) fills only. An empty OrderID goes out as ``NONE``.
     """
-    avg = b"0" if filled_cost is None else average_price(filled_cost, report.cum_qty, instrument.price_scale)
-    with_fee = report.fee != 0 or report.exec_type is ExecType.TRADE
-    return _build(
-        "8",
-        [
-            (37, text_value(report.order_id or "NONE")),
-            (11, text_value(cl_ord_id or report.client_order_id)),
-            (41, _opt_text(orig_cl_ord_id)),
-            (17, text_value(report.exec_id)),
-            (150, report.exec_type.value),
-            (39, report.ord_status.value),
-            (103, int(ord_rej_reason) if report.exec_type is ExecType.REJECTED else None),
-            (1, _opt_text(report.account)),
-            (55, text_value(report.instrument)),
-            (54, report.side.value),
-            (38, report.quantity),
-            (40, report.order_type.value),
-            (44, _price(report.price, instrument)),
-            (32, report.last_qty if report.last_qty or report.exec_type is ExecType.TRADE else None),
-            (31, _price(report.last_price, instrument)),
-            (151, report.leaves_qty),
-            (14, report.cum_qty),
-            (6, avg),
-            (60, timestamp_value(report.ts_ns)),
-            (12, money_value(report.fee) if with_fee else None),
-            (13, "3" if with_fee else None),
-            (58, _opt_text(report.reason)),
-            (851, report.liquidity.value if report.liquidity is not Liquidity.NONE else None),
-            (STRATEGY_ID, _opt_text(report.strategy_id)),
-            (EXEC_VENUE, _opt_text(report.venue)),
-        ],
-    )
+    exec_type = report.exec_type
+    scale = instrument.price_scale
+    # The body's wire bytes, written at once (the session sends them as they are): each value after its tag.
+    parts = [b"37=", text_value(report.order_id or "NONE"), b"\x0111=", text_value(cl_ord_id or report.client_order_id)]
+    add = parts.extend
+    if orig_cl_ord_id:
+        add((b"\x0141=", text_value(orig_cl_ord_id)))
+    add((b"\x0117=", text_value(report.exec_id), b"\x01150=", _EXEC_TYPE_BYTES[exec_type]))
+    add((b"\x0139=", _ORD_STATUS_BYTES[report.ord_status]))
+    if exec_type is _REJECTED:
+        add((b"\x01103=", b"%d" % int(ord_rej_reason)))
+    if report.account:
+        add((b"\x011=", text_value(report.account)))
+    add((b"\x0155=", text_value(report.instrument), b"\x0154=", _SIDE_BYTES[report.side]))
+    add((b"\x0138=", _int_value(report.quantity), b"\x0140=", _ORDER_TYPE_BYTES[report.order_type]))
+    if report.price is not None:
+        add((b"\x0144=", format_ticks(report.price, scale)))
+    if report.last_qty or exec_type is _TRADE:
+        add((b"\x0132=", _int_value(report.last_qty)))
+    if report.last_price is not None:
+        add((b"\x0131=", format_ticks(report.last_price, scale)))
+    add((b"\x01151=", _int_value(report.leaves_qty), b"\x0114=", _int_value(report.cum_qty)))
+    avg = b"0" if filled_cost is None else average_price(filled_cost, report.cum_qty, scale)
+    add((b"\x016=", avg, b"\x0160=", timestamp_value(report.ts_ns)))
+    if report.fee != 0 or exec_type is _TRADE:
+        add((b"\x0112=", money_value(report.fee), b"\x0113=3"))
+    if report.reason:
+        add((b"\x0158=", text_value(report.reason)))
+    if report.liquidity is not _NO_LIQUIDITY:
+        add((b"\x01851=", _LIQUIDITY_BYTES[report.liquidity]))
+    if report.strategy_id:
+        add((_STRATEGY_ID_TAG, text_value(report.strategy_id)))
+    if report.venue:
+        add((_EXEC_VENUE_TAG, text_value(report.venue)))
+    parts.append(b"\x01")
+    return FixMessage.of_body(b"8", b"".join(parts))
+
+
+_STRATEGY_ID_TAG = b"\x01%d=" % STRATEGY_ID
+_EXEC_VENUE_TAG = b"\x01%d=" % EXEC_VENUE
+
+
+def _int_value(value: int) -> bytes:
+    """:func:`~engine.fix.message.fix_value` of an integer field's value."""
+    return b"%d" % value if type(value) is int else fix_value(value)
 
 
 def decode_execution_report(message: FixMessage, instruments: Mapping[str, Instrument]) -> ExecutionReport:

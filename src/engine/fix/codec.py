@@ -21,7 +21,7 @@ from itertools import repeat
 from typing import TypeAlias
 from zlib import adler32
 
-from engine.fix.message import Field, FixMessage
+from engine.fix.message import TAG_PREFIXES, Field, FixMessage, positions_of
 
 SOH = b"\x01"
 BEGIN_STRING = b"FIX.4.4"
@@ -29,9 +29,8 @@ _START = b"8=FIX"
 _MAX_HEADER = 64
 """Bytes after which a BeginString or BodyLength field without its SOH is garbled rather than incomplete."""
 
-_FAST_TAGS = 10_000
+_FAST_TAGS = len(TAG_PREFIXES)
 """Tags below this are looked up in a table when splitting and encoding; larger ones take the general path."""
-_PREFIXES: tuple[bytes, ...] = tuple(b"%d=" % tag for tag in range(_FAST_TAGS))
 _FRAMING_TAGS = frozenset({8, 9, 10})
 _EQUALS = repeat(b"=")
 _CHECKSUM_TEXT: tuple[bytes, ...] = tuple(b"%03d" % value for value in range(256))
@@ -55,9 +54,10 @@ def _tag_numbers(length_tags: frozenset[int]) -> dict[bytes, int]:
     return {b"%d" % tag: tag for tag in range(1, _FAST_TAGS) if tag not in length_tags}
 
 
-_Layout: TypeAlias = tuple[Callable[[bytes, int], "re.Match[bytes] | None"], tuple[int, ...]]
-"""A remembered field layout: the ``match`` of its frame pattern and the tags of the pattern's groups, in order."""
-_NO_LAYOUT: _Layout = (re.compile(b"(?!)").match, ())
+_Layout: TypeAlias = tuple[Callable[[bytes, int], "re.Match[bytes] | None"], tuple[int, ...], dict[int, int]]
+"""A remembered field layout: the ``match`` of its frame pattern, the tags of the pattern's groups, in order, and
+where each tag first occurs in them (see :meth:`FixMessage.of_layout`)."""
+_NO_LAYOUT: _Layout = (re.compile(b"(?!)").match, (), {})
 """Stands for the last layout before any: its pattern matches nothing."""
 
 
@@ -161,8 +161,7 @@ class FixParser:
                         else checksum(buf[pos:body_end])
                     )
                     if values[-1] == _CHECKSUM_TEXT[total]:
-                        # One pair per group by construction; zip(strict=True) would cost a tenth of the parse.
-                        out.append(FixMessage(tuple(zip(last[1], values))))  # noqa: B905
+                        out.append(FixMessage.of_layout(last[1], values, last[2]))
                         self._skipping = False
                         pos = body_end + 7
                         continue
@@ -272,13 +271,13 @@ class FixParser:
             return
         msg_type = fields[0][1]
         known = self._layouts.setdefault(msg_type, [])
-        if len(known) >= _LAYOUTS_PER_TYPE or any(tags == layout_tags for _, layout_tags in known):
+        if len(known) >= _LAYOUTS_PER_TYPE or any(tags == layout[1] for layout in known):
             return
         # MsgType is written as it is (in a group, for its value) so that another type's frame fails at once.
         body = b"".join([b"\x01%d=([^\x01]*)" % tag for tag in tags[3:-1]])
         head = rb"8=(FIX[^\x01]*)\x019=([0-9]+)\x0135=(" + re.escape(msg_type) + b")"
         pattern = re.compile(head + body + rb"\x0110=([0-9]{3})\x01")
-        known.append((pattern.match, tags))
+        known.append((pattern.match, tags, positions_of(tags)))
         self._layout_count += 1
 
     def _split_with_data(self, body: bytes) -> list[Field]:
@@ -313,11 +312,19 @@ class FixParser:
 
 def encode(fields: Iterable[Field], begin_string: bytes = BEGIN_STRING) -> bytes:
     """One wire frame of ``fields`` (MsgType first; any 8, 9 and 10 given are replaced by correct ones)."""
-    prefixes = _PREFIXES
+    prefixes = TAG_PREFIXES
+    framing = _FRAMING_TAGS
     try:
-        body = b"".join([prefixes[tag] + value + SOH for tag, value in fields if tag not in _FRAMING_TAGS])
+        body = b"".join([prefixes[tag] + value + b"\x01" for tag, value in fields if tag not in framing])
     except IndexError:
-        body = b"".join([b"%d=" % tag + value + SOH for tag, value in fields if tag not in _FRAMING_TAGS])
+        body = b"".join([b"%d=" % tag + value + b"\x01" for tag, value in fields if tag not in framing])
+    frame = b"8=%s\x019=%d\x01%s" % (begin_string, len(body), body)  # frame_body's, without a call
+    return b"%s10=%s\x01" % (frame, _CHECKSUM_TEXT[checksum(frame)])
+
+
+def frame_body(body: bytes, begin_string: bytes = BEGIN_STRING) -> bytes:
+    """The wire frame of an encoded body (``35=...<SOH>`` up to the SOH before CheckSum): BeginString and
+    BodyLength before it, CheckSum after it."""
     frame = b"8=%s\x019=%d\x01%s" % (begin_string, len(body), body)
     return b"%s10=%s\x01" % (frame, _CHECKSUM_TEXT[checksum(frame)])
 

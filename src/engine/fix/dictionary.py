@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import cache
@@ -181,13 +181,17 @@ class FixDictionary:
 
     def validate(self, message: FixMessage) -> Rejection | None:
         """The first problem of ``message`` against the dictionary (a :class:`Rejection`), or None if it is valid."""
+        return self.validator()(message)
+
+    def validator(self) -> Callable[[FixMessage], Rejection | None]:
+        """:meth:`validate` as one callable, for a caller that validates every message it receives."""
         validator = self.__dict__.get("_validator")
         if validator is None or validator.dictionary is not self:  # a copy made by extension gets its own
             from engine.fix._validate import Validator
 
             validator = self.__dict__["_validator"] = Validator(self)
-        problem: Rejection | None = validator.run(message)
-        return problem
+        run: Callable[[FixMessage], Rejection | None] = validator.run
+        return run
 
     def groups(self, message: FixMessage, count_tag: int) -> list[FixMessage]:
         """The entries of the first repeating group ``count_tag`` of ``message``, each as its own FixMessage."""

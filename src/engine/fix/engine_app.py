@@ -156,6 +156,10 @@ def decode_mass_status_request(message: FixMessage) -> MassStatusRequest:
 
 # --- helpers ------------------------------------------------------------------------------------------------
 
+# Read on every execution report: an enum class attribute costs a slow lookup in Python 3.11.
+_CANCELED, _EXEC_REPLACED, _EXEC_REJECTED = ExecType.CANCELED, ExecType.REPLACED, ExecType.REJECTED
+_STATUS_REPLACED, _OTHER_REASON = OrdStatus.REPLACED, OrdRejReason.OTHER
+
 _ALL_ENTRY_TYPES = frozenset(MDEntryType)
 
 
@@ -568,7 +572,9 @@ class EngineApp:
         )
 
     def _id_in_use(self, user: str, cl_ord_id: str) -> bool:
-        key = engine_order_id(user, cl_ord_id)
+        return self._key_in_use(engine_order_id(user, cl_ord_id))
+
+    def _key_in_use(self, key: str) -> bool:
         return key in self._used or key in self._aliases or self.engine.orders.by_client_id(key) is not None
 
     def _new_order(self, bridge: ClientBridge, message: FixMessage) -> None:
@@ -580,7 +586,7 @@ class EngineApp:
             raise self._not_authorised(message, f"user {bridge.user} has no account to trade", cl_ord_id, 1)
         self._require_account(bridge, message, account, cl_ord_id)
         key = engine_order_id(bridge.user, cl_ord_id)
-        if self._id_in_use(bridge.user, cl_ord_id):
+        if self._key_in_use(key):
             existing = self.engine.orders.by_client_id(key)
             if existing is not None and _possible_resend(message):
                 # The same order again after a reconnection: answer with its state, never a second order.
@@ -792,10 +798,11 @@ class EngineApp:
 
     def _on_report(self, report: ExecutionReport) -> None:
         client_id = report.client_order_id
+        exec_type = report.exec_type
         answer: _Answer | None = None
-        if report.exec_type is ExecType.CANCELED:
+        if exec_type is _CANCELED:
             answer = self._take_answer(client_id, False)
-        elif report.exec_type is ExecType.REPLACED:
+        elif exec_type is _EXEC_REPLACED:
             answer = self._take_answer(client_id, True)
         if report.ord_status in TERMINAL:
             self._origin.pop(client_id, None)
@@ -805,8 +812,8 @@ class EngineApp:
             return
         order = self.engine.orders.get(report.order_id) if report.order_id else None
         instrument = self.instruments[report.instrument]
-        reason = OrdRejReason.OTHER
-        if report.exec_type is ExecType.REJECTED and report.reason.startswith("duplicate client order id"):
+        reason = _OTHER_REASON
+        if exec_type is _EXEC_REJECTED and report.reason.startswith("duplicate client order id"):
             reason = OrdRejReason.DUPLICATE_ORDER
         encoded: dict[tuple[str, str | None], FixMessage] = {}
         for bridge in viewers:
@@ -816,13 +823,12 @@ class EngineApp:
                 view = (self._view_id(bridge.user, client_id, report.strategy_id), None)
             message = encoded.get(view)
             if message is None:
-                message = encoded[view] = _fix44(
-                    encode_execution_report(
-                        report, instrument, filled_cost=order.filled_cost if order is not None else None,
-                        cl_ord_id=view[0], orig_cl_ord_id=view[1], ord_rej_reason=reason,
-                    ),
-                    report.cum_qty,
+                message = encoded[view] = encode_execution_report(
+                    report, instrument, filled_cost=order.filled_cost if order is not None else None,
+                    cl_ord_id=view[0], orig_cl_ord_id=view[1], ord_rej_reason=reason,
                 )  # fmt: skip
+                if report.ord_status is _STATUS_REPLACED:
+                    message = encoded[view] = _fix44(message, report.cum_qty)
             bridge.send(message)
 
     def _on_cancel_reject(self, reject: CancelReject) -> None:

@@ -6,9 +6,10 @@ price ticks (never floats) and integer nanoseconds; :func:`fix_value` does the r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import methodcaller
 from typing import TypeAlias, TypeVar
 
 from core.numbers import NANOS_PER_SECOND, Nanos
@@ -23,6 +24,14 @@ _K = TypeVar("_K")
 _V = TypeVar("_V")
 
 
+SESSION_TAGS = frozenset({8, 9, 10, 34, 35, 49, 52, 56})
+"""The fields a session writes on every message it sends (BeginString, BodyLength, CheckSum, MsgSeqNum, MsgType,
+SenderCompID, SendingTime, TargetCompID): an application message's own values of them are left out."""
+_FAST_TAGS = 10_000
+TAG_PREFIXES: tuple[bytes, ...] = tuple(b"%d=" % tag for tag in range(_FAST_TAGS))
+"""``b"<tag>="`` of the tags below 10,000, by tag."""
+
+
 class FieldMissing(KeyError):
     """A field that the caller required is not in the message."""
 
@@ -32,20 +41,98 @@ class FixMessage:
 
     Lookups by tag return the first occurrence (fields inside repeating groups repeat; read them through
     :meth:`engine.fix.dictionary.FixDictionary.groups` or :meth:`values`).
+
+    A message is held in the form it was made in, and the others are derived on demand: its fields (built from
+    them), its tags and values in a layout shared with other messages (:meth:`of_layout`, as parsed), or the
+    wire bytes of its body (:meth:`of_body`, as encoded for sending).
     """
 
-    __slots__ = ("_index", "fields")
+    __slots__ = ("_body", "_fields", "_index", "_kind", "_positions", "_tags", "_values")
 
     def __init__(self, fields: Sequence[Field]) -> None:
-        self.fields: tuple[Field, ...] = tuple(fields)
-        """The fields in wire order."""
+        self._fields: tuple[Field, ...] | None = tuple(fields)
         self._index: dict[int, bytes] | None = None
+        self._positions: Mapping[int, int] | None = None
+        self._tags: tuple[int, ...] | None = None
+        self._values: tuple[bytes, ...] = ()
+        self._body: bytes | None = None
+        self._kind: bytes | None = None
+
+    @classmethod
+    def of_layout(cls, tags: tuple[int, ...], values: tuple[bytes, ...], positions: Mapping[int, int]) -> FixMessage:
+        """The message of ``values`` under ``tags`` (one each, in order), whose first occurrences ``positions``
+        gives (tag -> index, shared by every message of the same tags: see :func:`positions_of`).
+
+        This is how the parser builds the messages of a field layout it knows: nothing per field is allocated
+        until :attr:`fields` is read.
+        """
+        message = cls.__new__(cls)
+        message._fields = None
+        message._index = None
+        message._positions = positions
+        message._tags = tags
+        message._values = values
+        message._body = None
+        message._kind = None
+        return message
+
+    @classmethod
+    def of_body(cls, msg_type: bytes, body: bytes) -> FixMessage:
+        """The message of MsgType ``msg_type`` whose other fields ``body`` holds as wire bytes (``tag=value<SOH>``
+        each, in order): what :meth:`body_bytes` returns, so none of :data:`SESSION_TAGS` and no value holding SOH.
+
+        An encoder of a message sent on every order writes its bytes at once; its fields are read back from them
+        only if asked for.
+        """
+        message = cls.__new__(cls)
+        message._fields = None
+        message._index = None
+        message._positions = None
+        message._tags = None
+        message._values = ()
+        message._body = body
+        message._kind = msg_type
+        return message
 
     @classmethod
     def build(cls, msg_type: str | bytes, fields: Iterable[tuple[int, FieldValue]]) -> FixMessage:
         """A body-only message (no header framing fields) of ``msg_type`` from typed values, for the encoder."""
         kind = msg_type.encode("ascii") if isinstance(msg_type, str) else msg_type
         return cls([(35, kind), *((tag, fix_value(value)) for tag, value in fields)])
+
+    @property
+    def fields(self) -> tuple[Field, ...]:
+        """The fields in wire order."""
+        fields = self._fields
+        if fields is None:
+            if self._tags is not None:
+                # One pair per value by construction; zip(strict=True) costs more than the pairs.
+                fields = tuple(zip(self._tags, self._values))  # noqa: B905
+            else:
+                assert self._kind is not None
+                assert self._body is not None
+                parts = self._body.split(b"\x01")[:-1]
+                fields = ((35, self._kind), *[(int(tag), value) for tag, _, value in map(_split_field, parts)])
+            self._fields = fields
+        return fields
+
+    @property
+    def tags(self) -> tuple[int, ...]:
+        """The tags of the fields, in wire order (for a parsed message, the same object for every message of its
+        layout)."""
+        tags = self._tags
+        if tags is None:
+            tags = self._tags = tuple([tag for tag, _ in self.fields])
+        return tags
+
+    @property
+    def raw_values(self) -> tuple[bytes, ...]:
+        """The raw values of the fields, in wire order (one per tag of :attr:`tags`)."""
+        if self._positions is None:
+            fields = self.fields
+            if len(self._values) != len(fields):
+                self._values = tuple([value for _, value in fields])
+        return self._values
 
     def _lookup(self) -> dict[int, bytes]:
         index = self._index
@@ -55,13 +142,14 @@ class FixMessage:
         return index
 
     def __contains__(self, tag: object) -> bool:
-        return tag in self._lookup()
+        positions = self._positions
+        return tag in (self._lookup() if positions is None else positions)
 
     def __iter__(self) -> Iterator[Field]:
         return iter(self.fields)
 
     def __len__(self) -> int:
-        return len(self.fields)
+        return len(self._values) if self._positions is not None else len(self.fields)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, FixMessage) and self.fields == other.fields
@@ -76,16 +164,25 @@ class FixMessage:
     @property
     def msg_type(self) -> str:
         """MsgType (35), or an empty string when absent."""
-        value = self._lookup().get(35)
-        return "" if value is None else value.decode("ascii", "replace")
+        value = self._kind
+        if value is None:
+            fields = self._fields
+            value = fields[0][1] if fields and fields[0][0] == 35 else self.get(35)
+            if value is None:
+                return ""
+        return value.decode("ascii", "replace")
 
     def get(self, tag: int) -> bytes | None:
         """Raw value of the first ``tag`` field, or None."""
-        return self._lookup().get(tag)
+        positions = self._positions
+        if positions is None:
+            return self._lookup().get(tag)
+        position = positions.get(tag)
+        return None if position is None else self._values[position]
 
     def raw(self, tag: int) -> bytes:
         """Raw value of the first ``tag`` field; raises :class:`FieldMissing`."""
-        value = self._lookup().get(tag)
+        value = self.get(tag)
         if value is None:
             raise FieldMissing(tag)
         return value
@@ -93,6 +190,14 @@ class FixMessage:
     def values(self, tag: int) -> list[bytes]:
         """Raw values of every ``tag`` field, in order (e.g. a field of each repeating group entry)."""
         return [value for field_tag, value in self.fields if field_tag == tag]
+
+    def body_bytes(self) -> bytes:
+        """Wire bytes (``tag=value<SOH>`` each) of the fields but :data:`SESSION_TAGS`, in order: what a session
+        writes after the header it stamps (computed once)."""
+        body = self._body
+        if body is None:
+            body = self._body = encode_fields([field for field in self.fields if field[0] not in SESSION_TAGS])
+        return body
 
     def get_str(self, tag: int) -> str:
         """Value of ``tag`` as text (Latin-1, so any byte decodes)."""
@@ -124,6 +229,26 @@ class FixMessage:
         return parse_utc_timestamp(self.raw(tag))
 
 
+_split_field = methodcaller("partition", b"=")
+
+
+def positions_of(tags: Sequence[int]) -> dict[int, int]:
+    """Tag -> index of its first occurrence in ``tags`` (for :meth:`FixMessage.of_layout`)."""
+    positions: dict[int, int] = {}
+    for position, tag in enumerate(tags):
+        positions.setdefault(tag, position)
+    return positions
+
+
+def encode_fields(fields: Iterable[Field]) -> bytes:
+    """``tag=value<SOH>`` of each field, in order (no framing: see :func:`engine.fix.codec.encode`)."""
+    prefixes = TAG_PREFIXES
+    try:
+        return b"".join([prefixes[tag] + value + b"\x01" for tag, value in fields])
+    except IndexError:
+        return b"".join([b"%d=" % tag + value + b"\x01" for tag, value in fields])
+
+
 def fix_value(value: FieldValue) -> bytes:
     """Wire bytes of a typed value: bytes unchanged, str as ASCII, bool as Y/N, int and Decimal in plain digits."""
     if isinstance(value, bytes):
@@ -139,12 +264,18 @@ def fix_value(value: FieldValue) -> bytes:
 
 def format_ticks(ticks: int, price_scale: int) -> bytes:
     """A FIX decimal of ``ticks`` units of ``10**-price_scale`` (``format_ticks(1234500, 4) == b"123.45"``)."""
-    if price_scale == 0:
-        return b"%d" % ticks
-    sign = b"-" if ticks < 0 else b""
-    whole, frac = divmod(abs(ticks), 10**price_scale)
-    digits = (b"%0*d" % (price_scale, frac)).rstrip(b"0")
-    return sign + (b"%d.%s" % (whole, digits) if digits else b"%d" % whole)
+    key = (ticks, price_scale)
+    text = _tick_texts.get(key)
+    if text is None:
+        if price_scale == 0:
+            text = b"%d" % ticks
+        else:
+            sign = b"-" if ticks < 0 else b""
+            whole, frac = divmod(abs(ticks), 10**price_scale)
+            digits = (b"%0*d" % (price_scale, frac)).rstrip(b"0")
+            text = sign + (b"%d.%s" % (whole, digits) if digits else b"%d" % whole)
+        _remember(_tick_texts, key, text)
+    return text
 
 
 def parse_ticks(value: bytes, price_scale: int) -> int:
@@ -167,6 +298,10 @@ _SECOND_CACHE_SIZE = 4_096
 """Whole seconds remembered each way: the timestamps of a session cluster around the current second."""
 _second_texts: dict[int, bytes] = {}
 _text_seconds: dict[bytes, int] = {}
+_tick_texts: dict[tuple[int, int], bytes] = {}
+"""Prices written lately (ticks and scale): the prices of a session cluster around the market's."""
+_FRACTIONS: tuple[tuple[bytes, int], ...] = tuple((b".%%0%dd" % digits, 10 ** (9 - digits)) for digits in range(10))
+"""The format and the divisor of the nanoseconds of each number of fraction digits."""
 
 
 def format_utc_timestamp(nanos: Nanos, digits: int = 3) -> bytes:
@@ -180,6 +315,9 @@ def format_utc_timestamp(nanos: Nanos, digits: int = 3) -> bytes:
         text = b"%04d%02d%02d-%02d:%02d:%02d" % (date.year, date.month, date.day, hours, rest // 60, rest % 60)
         _remember(_second_texts, seconds, text)
     if digits:
+        if 0 < digits <= 9:
+            pattern, unit = _FRACTIONS[digits]
+            return text + pattern % (fraction // unit)
         text += b".%0*d" % (digits, fraction // 10 ** (9 - digits))
     return text
 

@@ -58,8 +58,11 @@ class Permissions:
 
     def default_account(self, accounts: Sequence[str]) -> str | None:
         """The account an order without Account (1) goes to: the first of the engine's the session may use."""
-        visible = self.visible(accounts)
-        return visible[0] if visible else None
+        allowed = self.accounts
+        for account in accounts:
+            if allowed is None or account in allowed:
+                return account
+        return None
 
 
 @dataclass(frozen=True, slots=True)
