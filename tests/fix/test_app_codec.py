@@ -628,6 +628,33 @@ def test_position_report_round_trips(quantity: int, cost: int, mark: int | None)
     assert (message.get(704), message.get(705)) == (b"%d" % max(quantity, 0), b"%d" % max(-quantity, 0))
 
 
+@pytest.mark.parametrize("start_unrealized", [-7_500_000, 0, None], ids=["known", "flat", "not-known-yet"])
+def test_position_report_carries_where_the_trading_day_began(start_unrealized: int | None) -> None:
+    update = PositionUpdate(
+        account="ACC-1", instrument="AAPL", ts_ns=TS, quantity=100, cost=1_872_500 * 100, realized=-123_456_789,
+        unrealized=0, fees=5_000_000, start_realized=-100_000_000, start_fees=4_000_000,
+        start_unrealized=start_unrealized,
+    )  # fmt: skip
+    message = valid(ac.encode_position_report(update, AAPL, report_id="PR-1"))
+    assert ac.decode_position_report(message, INSTRUMENTS).update == update
+    assert (ac.START_UNREALIZED_PNL in message) is (start_unrealized is not None)
+
+
+def test_a_position_report_without_a_day_began_it_flat() -> None:
+    update = PositionUpdate(
+        account="ACC-1", instrument="AAPL", ts_ns=TS, quantity=0, cost=0, realized=10, unrealized=0, fees=1,
+        start_realized=5, start_fees=1,
+    )  # fmt: skip
+    fields = [
+        field
+        for field in ac.encode_position_report(update, AAPL, report_id="PR-1").fields
+        if field[0] not in (ac.START_REALIZED_PNL, ac.START_FEES, ac.START_UNREALIZED_PNL)
+    ]
+    decoded = ac.decode_position_report(valid(FixMessage(fields)), INSTRUMENTS).update
+    assert decoded is not None
+    assert (decoded.start_realized, decoded.start_fees, decoded.start_unrealized) == (0, 0, 0)
+
+
 def test_no_positions_report() -> None:
     request = ac.PositionRequest(request_id="P-1", account="ACC-2")
     message = valid(ac.encode_no_positions(request, report_id="PR-9", ts_ns=TS, text="none"), fix44())

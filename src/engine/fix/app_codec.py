@@ -65,6 +65,12 @@ POS_FEES = 5013
 """AMT, PositionReport (AP): fees paid (negative: rebates received)."""
 POS_TIME = 5014
 """UTCTIMESTAMP, PositionReport (AP): when the position was last updated."""
+START_REALIZED_PNL = 5015
+"""AMT, PositionReport (AP): realized P&L when the trading day began."""
+START_FEES = 5016
+"""AMT, PositionReport (AP): fees when the trading day began."""
+START_UNREALIZED_PNL = 5017
+"""AMT, PositionReport (AP): unrealized P&L when the trading day began (absent while not known: no mark then)."""
 
 USER_FIELDS: dict[int, tuple[str, str]] = {
     PRICE_SCALE: ("PriceScale", "INT"),
@@ -78,6 +84,9 @@ USER_FIELDS: dict[int, tuple[str, str]] = {
     UNREALIZED_PNL: ("UnrealizedPnL", "AMT"),
     POS_FEES: ("PosFees", "AMT"),
     POS_TIME: ("PosUpdateTime", "UTCTIMESTAMP"),
+    START_REALIZED_PNL: ("StartRealizedPnL", "AMT"),
+    START_FEES: ("StartPosFees", "AMT"),
+    START_UNREALIZED_PNL: ("StartUnrealizedPnL", "AMT"),
 }
 """The user-defined fields of the application messages: tag -> (name, FIX type)."""
 
@@ -87,7 +96,16 @@ USER_FIELD_PLACES: dict[str, tuple[int, ...]] = {
     "W": (MD_SEQ_NUM,),
     "X/268": (MD_SEQ_NUM, AGGRESSOR_SIDE),
     "y/146": (PRICE_SCALE, MIN_PRICE_INCREMENT),
-    "AP": (POS_COST, REALIZED_PNL, UNREALIZED_PNL, POS_FEES, POS_TIME),
+    "AP": (
+        POS_COST,
+        REALIZED_PNL,
+        UNREALIZED_PNL,
+        POS_FEES,
+        POS_TIME,
+        START_REALIZED_PNL,
+        START_FEES,
+        START_UNREALIZED_PNL,
+    ),
 }
 """Where the fields beyond FIX 4.4 go: MsgType (``/NoXxx`` tag for a repeating group's entries) -> optional tags.
 Account (1) is standard but FIX 4.4 has no place for it in OrderMassCancelRequest (q)."""
@@ -1658,6 +1676,9 @@ def encode_position_report(
             (UNREALIZED_PNL, money_value(update.unrealized)),
             (POS_FEES, money_value(update.fees)),
             (POS_TIME, timestamp_value(update.ts_ns)),
+            (START_REALIZED_PNL, money_value(update.start_realized)),
+            (START_FEES, money_value(update.start_fees)),
+            (START_UNREALIZED_PNL, None if update.start_unrealized is None else money_value(update.start_unrealized)),
         ],
     )
 
@@ -1696,6 +1717,15 @@ def encode_no_positions(
 _POSITION_MEMBERS = frozenset({703, 704, 705, 706})
 
 
+def _day_start(r: FieldReader, message: FixMessage) -> tuple[Money, Money, Money | None]:
+    """Realized P&L, fees and unrealized P&L of the position when the trading day began (a report without them,
+    from an engine that keeps no day: flat, so the day is all of it)."""
+    if not message.get(START_REALIZED_PNL):
+        return 0, 0, 0
+    unrealized = r.money(START_UNREALIZED_PNL) if message.get(START_UNREALIZED_PNL) else None
+    return r.money(START_REALIZED_PNL), r.money(START_FEES, default=0), unrealized
+
+
 def decode_position_report(message: FixMessage, instruments: Mapping[str, Instrument]) -> PositionReport:
     """The :class:`PositionReport` of an AP message (``update`` is None unless PosReqResult (728) is 0)."""
     r = FieldReader(message)
@@ -1714,6 +1744,7 @@ def decode_position_report(message: FixMessage, instruments: Mapping[str, Instru
         long_qty = e.quantity(704) if entry.get(704) else 0
         short_qty = e.quantity(705) if entry.get(705) else 0
         quantity += long_qty - short_qty
+    start_realized, start_fees, start_unrealized = _day_start(r, message)
     update = PositionUpdate(
         account=r.text(1),
         instrument=instrument.symbol,
@@ -1723,6 +1754,9 @@ def decode_position_report(message: FixMessage, instruments: Mapping[str, Instru
         realized=r.money(REALIZED_PNL, default=0),
         unrealized=r.money(UNREALIZED_PNL, default=0),
         fees=r.money(POS_FEES, default=0),
+        start_realized=start_realized,
+        start_fees=start_fees,
+        start_unrealized=start_unrealized,
     )
     return PositionReport(
         report_id=report_id,

@@ -984,14 +984,10 @@ class EngineApp:
             bridge.position_subscriptions[request.request_id] = frozenset(accounts)
         portfolio = self.engine.portfolio
         updates = [
-            PositionUpdate(
-                account=position.account, instrument=position.instrument.symbol, ts_ns=now,
-                quantity=position.quantity, cost=position.cost, realized=position.realized,
-                unrealized=position.unrealized(portfolio.mark(position.instrument.symbol)), fees=position.fees,
-            )
+            self.engine.position_update(position, now)
             for account in accounts
             for position in portfolio.positions(account)
-        ]  # fmt: skip
+        ]
         if not updates:
             answer = encode_no_positions(request, report_id=self._next_id(), ts_ns=now)
             bridge.send(answer, resendable=False)
