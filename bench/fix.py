@@ -13,7 +13,9 @@ journal and FIX sequence numbers in SQLite in a temporary directory; the client 
 * ``round_trip``: a NewOrderSingle sent, its acknowledgement (ExecutionReport 150=0) received, one at a time;
   p50/p99 over ``--round-trips`` orders after a warm-up. The orders rest away from the market (no fills).
 * ``sustained``: ``--orders`` NewOrderSingles written as fast as the socket takes them on one session; orders
-  per second until every one is acknowledged, checking that each got exactly one acknowledgement.
+  per second until every one is acknowledged, checking that each got exactly one acknowledgement. With it, the
+  server's CPU time per order over that burst (from ``/proc``, on Linux): its event-loop thread's
+  (``server_loop_cpu_us_per_order``, steadier than the rate on a shared machine) and all its threads'.
 
 The account has no risk checks but the kill switch (the default order-rate limit would refuse a burst). The
 simulated venue's order latency is ``--venue-latency-us`` (0 by default: the figures are the engine's and the
@@ -124,7 +126,9 @@ def _server_benchmarks(round_trips: int, orders: int, venue_latency_us: int) -> 
         try:
             client.logon()
             latencies = client.round_trips(round_trips)
+            cpu_before = _thread_cpu_s(server.pid)
             rate = client.sustained(orders)
+            cpu_after = _thread_cpu_s(server.pid)
         finally:
             client.close()
     finally:
@@ -139,6 +143,34 @@ def _server_benchmarks(round_trips: int, orders: int, venue_latency_us: int) -> 
         "round_trip_p99_us": round(latencies[min(len(latencies) - 1, len(latencies) * 99 // 100)] / 1000, 1),
         "sustained_orders": orders,
         "sustained_orders_per_s": round(rate),
+        **_cpu_per_order(server.pid, cpu_before, cpu_after, orders),
+    }
+
+
+def _thread_cpu_s(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each thread of process ``pid``; empty where ``/proc`` is not there."""
+    import os
+    from pathlib import Path
+
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    seconds: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        seconds[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return seconds
+
+
+def _cpu_per_order(pid: int, before: dict[int, float], after: dict[int, float], orders: int) -> dict[str, float]:
+    """The server's CPU microseconds per order between two readings: its main (event-loop) thread's and all."""
+    if pid not in before or pid not in after:
+        return {}
+    total = sum(after.values()) - sum(before.get(task, 0.0) for task in after)
+    return {
+        "server_loop_cpu_us_per_order": round((after[pid] - before[pid]) / orders * 1e6, 1),
+        "server_cpu_us_per_order": round(total / orders * 1e6, 1),
     }
 
 
@@ -249,8 +281,8 @@ def main(argv: list[str]) -> int:
     else:
         for key, value in results.items():
             print(
-                f"{key:>24}: {value:,}"
+                f"{key:>28}: {value:,}"
                 if isinstance(value, int) and not isinstance(value, bool)
-                else f"{key:>24}: {value}"
+                else f"{key:>28}: {value}"
             )
     return 0
