@@ -172,12 +172,10 @@ class LiveRuntime:
                 # The day goes on with the right figures in memory; a restart today would count from then.
                 log.critical("%s", error)
 
+        engine.start_day(day, kept)
         if kept is None:
-            engine.day_listeners.append(keep)
-            engine.start_day(day)
-        else:
-            engine.start_day(day, kept)
-            engine.day_listeners.append(keep)
+            keep(day, engine.portfolio.day_starts())
+        engine.day_listeners.append(keep)
 
     def _expire_orphans(self) -> int:
         """Hand the recovered working orders to the venue that held them (``Venue.adopt``: a FIX venue takes

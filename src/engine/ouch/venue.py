@@ -245,15 +245,16 @@ class OuchVenue(Venue):
         return taken
 
     def submit(self, order: Order) -> None:
-        problem = self._entry_problem(order)
         assert self._prefix is not None, "the OUCH venue is not started"
         token = order_token(self._prefix, order.order_id, 0)
+        problem = self._entry_problem(order)
         if problem is None and token is None:
             problem = f"order id {order.order_id} cannot be carried by an OUCH token"
-        if problem is not None or token is None:
-            reason = problem or ""
+        if problem is not None:
+            reason = problem
             self._later(lambda: self._reject_locally(order, reason))
             return
+        assert token is not None
         tracked = _Tracked(order=order, token=token, quantity=order.quantity, price=order.price)
         self._by_token[token] = tracked
         self._by_order[order.order_id] = tracked
@@ -490,10 +491,9 @@ class OuchVenue(Venue):
         tracked = self._by_token.get(token)
         if tracked is None and self._recovering:
             decoded = token_order(token)
-            tracked = None if decoded is None else self._recovering.get(decoded[0])
-            if tracked is not None:
+            if decoded is not None and (tracked := self._recovering.get(decoded[0])) is not None:
                 self._by_token.pop(tracked.token, None)
-                tracked.token, tracked.replaces = token, decoded[1] if decoded is not None else 0
+                tracked.token, tracked.replaces = token, decoded[1]
                 self._by_token[token] = tracked
         return tracked
 

@@ -40,6 +40,7 @@ def open_database(url: str | None = None) -> Engine:
     database cannot be reached.
     """
     from engine.fix import store as _fix_tables  # noqa: F401 - the FIX session tables (that module imports this one)
+    from engine.storage import trading_days as _day_tables  # noqa: F401 - the trading days' table (likewise)
 
     text = default_database_url() if url is None else url
     parsed = _parse(text)

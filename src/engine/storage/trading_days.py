@@ -34,19 +34,15 @@ def load_day_starts(database: Engine, day: date) -> dict[tuple[str, str], DaySta
     """The positions' starts of trading day ``day`` by (account, symbol), or None when that day has not begun
     on this database. Raises :class:`StorageError` when the database cannot be read."""
     try:
-        Base.metadata.create_all(database, tables=[TRADING_DAYS])
         with database.connect() as conn:
-            marker = conn.execute(select(TRADING_DAYS.c.day).where(TRADING_DAYS.c.day == day.isoformat()).limit(1))
-            if marker.first() is None:
-                return None
-            rows = conn.execute(select(TRADING_DAYS).where(TRADING_DAYS.c.day == day.isoformat()))
-            return {
-                (row.account, row.instrument): DayStart(row.realized, row.fees, row.unrealized)
-                for row in rows
-                if row.account
-            }
+            rows = conn.execute(select(TRADING_DAYS).where(TRADING_DAYS.c.day == day.isoformat())).all()
     except SQLAlchemyError as error:
         raise StorageError(f"cannot read the start of trading day {day}: {error}") from error
+    if not rows:
+        return None
+    return {
+        (row.account, row.instrument): DayStart(row.realized, row.fees, row.unrealized) for row in rows if row.account
+    }
 
 
 def save_day_starts(database: Engine, day: date, starts: Mapping[tuple[str, str], DayStart]) -> None:
@@ -59,7 +55,6 @@ def save_day_starts(database: Engine, day: date, starts: Mapping[tuple[str, str]
         for (account, symbol), start in starts.items()
     ] or [{"day": key, "account": "", "instrument": "", "realized": 0, "fees": 0, "unrealized": None}]
     try:
-        Base.metadata.create_all(database, tables=[TRADING_DAYS])
         with database.begin() as conn:
             conn.execute(delete(TRADING_DAYS).where(TRADING_DAYS.c.day == key))
             conn.execute(insert(TRADING_DAYS), rows)
