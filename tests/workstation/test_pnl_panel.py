@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 from pytestqt.qtbot import QtBot
 
 from core.enums import OrdStatus, Side
@@ -84,6 +84,14 @@ def test_a_fill_shows_as_a_position_with_its_pnl(desktop: Desktop, qtbot: QtBot)
     assert totals[0] == "Total"
     assert totals[8] == money_cents(state.positions.net())
     assert panel.net_label.text() == money_cents(state.positions.net())
+    panel.resize(600, 520)  # as narrow as the panel is in the default layout: nothing is cut short
+    desktop.frame()
+    header = panel.table.horizontalHeader()
+    for column, text in enumerate(pnl.COLUMNS):
+        assert header.sectionSize(column) >= header.fontMetrics().horizontalAdvance(text), text
+    bold = QtGui.QFont(panel.table.font())
+    bold.setBold(True)
+    assert header.sectionSize(1) >= QtGui.QFontMetrics(bold).horizontalAdvance("1 position")
 
     _fill(desktop, Side.SELL, 0)
     desktop.frame()

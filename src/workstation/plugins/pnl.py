@@ -257,10 +257,11 @@ class PnlPanel(Panel):
         self.model = PositionsModel(theme, self)
         self.table = dense_table(self.model, row_height=20)
         header = self.table.horizontalHeader()
-        header.setStretchLastSection(False)  # the instrument column takes the spare width
+        # Every column as wide as its widest text (a few lines: cheap), so no symbol or total is cut short; the
+        # spare width goes to the last column, whose figures are right-aligned.
         header.setMinimumSectionSize(56)
-        header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)  # a few lines: cheap
-        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
         self.plot.setBackground(theme.hex("background"))
         self.plot.showGrid(x=True, y=True, alpha=0.15)
