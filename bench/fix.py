@@ -1,6 +1,7 @@
 """FIX benchmarks: the codec's parse and encode rates, and the engine's FIX server over loopback.
 
-Usage: ``python -m bench fix [--messages N] [--runs N] [--round-trips N] [--orders N] [--no-server] [--json]``.
+Usage: ``python -m bench fix [--messages N] [--runs N] [--round-trips N] [--orders N] [--busy-poll-us US]
+[--no-server] [--json]``.
 
 Codec: parse and encode rates of a ~165-byte NewOrderSingle, ours against ``simplefix``; the median of ``--runs``
 timed runs (messages per second). ``parse`` feeds one frame at a time to :class:`engine.fix.codec.FixParser`
@@ -16,6 +17,11 @@ journal and FIX sequence numbers in SQLite in a temporary directory; the client 
   per second until every one is acknowledged, checking that each got exactly one acknowledgement. With it, the
   server's CPU time per order over that burst (from ``/proc``, on Linux): its event-loop thread's
   (``server_loop_cpu_us_per_order``, steadier than the rate on a shared machine) and all its threads'.
+* ``echo_round_trip``: the floor of this machine, measured in the same run: the same client and message size
+  against a plain Python echo server in a child process (blocking sockets). What the server's round trip adds
+  to it is the engine's and the FIX layer's own time.
+
+``--busy-poll-us`` starts the server with ``serve --busy-poll-us``: its event loop polls instead of sleeping.
 
 The account has no risk checks but the kill switch (the default order-rate limit would refuse a burst). The
 simulated venue's order latency is ``--venue-latency-us`` (0 by default: the figures are the engine's and the
@@ -90,7 +96,7 @@ def _simplefix(frame: bytes) -> tuple[Callable[[int], None], Callable[[int], Non
     return parse, write
 
 
-def _server_benchmarks(round_trips: int, orders: int, venue_latency_us: int) -> dict[str, object]:
+def _server_benchmarks(round_trips: int, orders: int, venue_latency_us: int, busy_poll_us: int) -> dict[str, object]:
     """Round trip and sustained rate of orders through ``workstation-engine serve`` (see the module docs)."""
     import re
     import shutil
@@ -111,6 +117,7 @@ def _server_benchmarks(round_trips: int, orders: int, venue_latency_us: int) -> 
     )
     command = [sys.executable, "-m", "engine.cli", "--config", str(config), "--db", f"sqlite:///{work / 'engine.db'}"]
     command += ["serve", "--listen", "127.0.0.1:0", "--users", str(users), "--seed", "3"]
+    command += ["--busy-poll-us", str(busy_poll_us)]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert server.stdout is not None
@@ -138,12 +145,56 @@ def _server_benchmarks(round_trips: int, orders: int, venue_latency_us: int) -> 
     latencies.sort()
     return {
         "venue_latency_us": venue_latency_us,
+        "server_busy_poll_us": busy_poll_us,
         "round_trips": round_trips,
         "round_trip_p50_us": round(latencies[len(latencies) // 2] / 1000, 1),
         "round_trip_p99_us": round(latencies[min(len(latencies) - 1, len(latencies) * 99 // 100)] / 1000, 1),
         "sustained_orders": orders,
         "sustained_orders_per_s": round(rate),
         **_cpu_per_order(server.pid, cpu_before, cpu_after, orders),
+    }
+
+
+_ECHO_SERVER = """
+import socket, sys
+listener = socket.create_server(("127.0.0.1", 0))
+print(listener.getsockname()[1], flush=True)
+connection, _ = listener.accept()
+connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+while data := connection.recv(1 << 16):
+    connection.sendall(data)
+"""
+
+
+def _echo_floor(round_trips: int, message_bytes: int) -> dict[str, float]:
+    """Round trips of ``message_bytes`` through a plain Python echo server in a child process (blocking sockets):
+    the loopback floor of this machine for a client like the benchmark's."""
+    import subprocess
+    import sys
+
+    server = subprocess.Popen([sys.executable, "-c", _ECHO_SERVER], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            message = b"x" * message_bytes
+            latencies = []
+            for index in range(round_trips + round_trips // 10):
+                start = time.perf_counter_ns()
+                sock.sendall(message)
+                received = 0
+                while received < message_bytes:
+                    received += len(sock.recv(1 << 16))
+                if index >= round_trips // 10:
+                    latencies.append(time.perf_counter_ns() - start)
+    finally:
+        server.kill()
+        server.wait(30)
+    latencies.sort()
+    return {
+        "echo_round_trip_p50_us": round(latencies[len(latencies) // 2] / 1000, 1),
+        "echo_round_trip_p99_us": round(latencies[min(len(latencies) - 1, len(latencies) * 99 // 100)] / 1000, 1),
     }
 
 
@@ -258,6 +309,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--round-trips", type=int, default=2_000)
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--venue-latency-us", type=int, default=0, help="the simulated venue's order latency")
+    parser.add_argument(
+        "--busy-poll-us", type=int, default=0, help="the server's busy poll (serve --busy-poll-us; 0: off)"
+    )
     parser.add_argument("--no-server", action="store_true", help="only the codec figures")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -275,7 +329,8 @@ def main(argv: list[str]) -> int:
         results["simplefix_parse_per_s"] = round(_rate(peer[0], count, args.runs))
         results["simplefix_encode_per_s"] = round(_rate(peer[1], count, args.runs))
     if not args.no_server:
-        results.update(_server_benchmarks(args.round_trips, args.orders, args.venue_latency_us))
+        results.update(_server_benchmarks(args.round_trips, args.orders, args.venue_latency_us, args.busy_poll_us))
+        results.update(_echo_floor(args.round_trips, len(frame)))
     if args.json:
         print(json.dumps(results))
     else:

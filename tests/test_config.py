@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import pickle
 import textwrap
+from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from core.instruments import Instrument
+from core.trading_day import TradingCalendar
 from engine.config import (
     AccountConfig,
     ConfigError,
@@ -194,10 +196,34 @@ def test_the_default_file_loads_back_as_the_defaults(tmp_path: Path) -> None:
     assert dataclasses.replace(loaded, source="<defaults>") == default_config()
 
 
-def test_any_configuration_dumps_and_loads_back_equal(tmp_path: Path) -> None:
-    original = load_config(write(tmp_path, FULL + '\n[[accounts]]\nname = "bare"\nrisk = {}\n'))
+TRADING_DAY = """
+[trading_day]
+roll = "06:30"
+timezone = "Europe/London"
+weekdays = ["Sun", "mon", 2, "WED", 4]
+holidays = ["2026-12-25", 2026-12-28, "2027-01-01", "2026-04-03"]
+"""
+
+
+@pytest.mark.parametrize("trading_day", ["", TRADING_DAY, TRADING_DAY.replace(', "2027-01-01", "2026-04-03"', "")])
+def test_any_configuration_dumps_and_loads_back_equal(tmp_path: Path, trading_day: str) -> None:
+    original = load_config(write(tmp_path, FULL + '\n[[accounts]]\nname = "bare"\nrisk = {}\n' + trading_day))
     again = load_config(write(tmp_path, dump_config(original), name="again.toml"))
     assert dataclasses.replace(again, source=original.source) == original
+
+
+def test_the_trading_day_rolls_on_the_weekdays_but_the_holidays(tmp_path: Path) -> None:
+    calendar = load_config(write(tmp_path, TRADING_DAY)).trading_day
+    assert calendar == TradingCalendar(
+        time(6, 30),
+        "Europe/London",
+        weekdays=frozenset({7, 1, 2, 3, 4}),
+        holidays=frozenset({date(2026, 12, 25), date(2026, 12, 28), date(2027, 1, 1), date(2026, 4, 3)}),
+    )
+    assert not calendar.is_trading_date(date(2026, 12, 28))  # a Monday holiday
+    assert calendar.is_trading_date(date(2026, 12, 27))  # a Sunday
+    assert default_config().trading_day.weekdays == frozenset({1, 2, 3, 4, 5})
+    assert default_config().trading_day.holidays == frozenset()
 
 
 def test_a_configuration_travels_to_worker_processes() -> None:
@@ -368,6 +394,51 @@ def test_duplicate_account_names(tmp_path: Path) -> None:
             '[trading_day]\ntimezone = "New York"\n',
             "trading_day.timezone: unknown time zone 'New York' (an IANA name, e.g. America/New_York or UTC)",
         ),
+        (
+            '[trading_day]\nweekdays = "mon-fri"\n',
+            'trading_day.weekdays: expected an array of ISO weekdays such as [1, 2, 3, 4, 5] or ["mon", "tue"], '
+            'found "mon-fri"',
+        ),
+        (
+            "[trading_day]\nweekdays = []\n",
+            "trading_day.weekdays: expected at least one trading weekday, found an empty array",
+        ),
+        (
+            "[trading_day]\nweekdays = [1, 2, 8]\n",
+            'trading_day.weekdays[2]: expected an ISO weekday (1 = Monday .. 7 = Sunday) or its name ("mon" .. "sun"), '
+            "found 8",
+        ),
+        ('[trading_day]\nweekdays = [1, "monday"]\n', "trading_day.weekdays[1]: expected an ISO weekday"),
+        ("[trading_day]\nweekdays = [0]\n", "trading_day.weekdays[0]: expected an ISO weekday"),
+        ("[trading_day]\nweekdays = [true]\n", "trading_day.weekdays[0]: expected an ISO weekday"),
+        ("[trading_day]\nweekdays = [1.0]\n", "trading_day.weekdays[0]: expected an ISO weekday"),
+        (
+            '[trading_day]\nweekdays = [1, 2, "Mon"]\n',
+            "trading_day.weekdays[2]: expected a weekday not listed before (also at trading_day.weekdays[0]), "
+            'found "Mon"',
+        ),
+        (
+            '[trading_day]\nholidays = "2026-12-25"\n',
+            'trading_day.holidays: expected an array of dates such as ["2026-12-25"], found "2026-12-25"',
+        ),
+        (
+            '[trading_day]\nholidays = ["2026-12-25", "2026-02-30"]\n',
+            'trading_day.holidays[1]: expected a date as "YYYY-MM-DD", found "2026-02-30"',
+        ),
+        (
+            '[trading_day]\nholidays = ["25/12/2026"]\n',
+            'trading_day.holidays[0]: expected a date as "YYYY-MM-DD", found "25/12/2026"',
+        ),
+        (
+            "[trading_day]\nholidays = [2026-12-25T00:00:00]\n",
+            'trading_day.holidays[0]: expected a date as "YYYY-MM-DD", found a datetime',
+        ),
+        ("[trading_day]\nholidays = [20261225]\n", 'trading_day.holidays[0]: expected a date as "YYYY-MM-DD"'),
+        (
+            '[trading_day]\nholidays = ["2026-12-25", 2026-12-25]\n',
+            "trading_day.holidays[1]: expected a date not listed before (also at trading_day.holidays[0])",
+        ),
+        ("[trading_day]\nholiday = []\n", "trading_day.holiday: unknown key"),
     ],
 )
 def test_wrong_values_name_the_key_and_what_was_expected(tmp_path: Path, text: str, expected: str) -> None:

@@ -24,6 +24,7 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, NoReturn, TypeAlias, cast, get_args
@@ -32,7 +33,7 @@ from core.contracts import SettingError
 from core.instruments import Instrument
 from core.numbers import NANOS_PER_MICRO, NANOS_PER_MILLI, NANOS_PER_SECOND, Nanos, Price
 from core.settings import child_key, describe_value
-from core.trading_day import TradingCalendar, TradingDayError, parse_roll
+from core.trading_day import TradingCalendar, TradingDayError, parse_holiday, parse_roll, parse_weekday, zone
 from engine.itch.udp import MAX_MESSAGES_PER_PACKET
 from engine.sim.flow import FlowParams
 from engine.sim.itch_feed import ItchFeedSettings, check_publishable, session_name_ok
@@ -56,6 +57,8 @@ _INTEGER_SIM_SETTINGS = frozenset(field.name for field in fields(FlowParams) if 
 DEFAULTS_SOURCE = "<defaults>"
 SIM_VENUE = "sim"
 """The simulated exchange's venue name: the default venue, configured by ``[simulator]``."""
+DEFAULT_RESEND_RETENTION_DAYS = 7
+"""How many days the FIX server keeps the messages it sent, for resends (``[fix] resend_retention_days``)."""
 
 
 class ConfigError(ValueError):
@@ -146,6 +149,8 @@ class FixSessionSettings:
     reset_on_logon: bool = False
     reset_on_logout: bool = False
     reset_on_disconnect: bool = False
+    reset_at_roll: bool = False
+    """Log the session out at the trading day's roll and start both sequences again at 1 (a daily FIX session)."""
     auth: FixAuth = "password"
     cancel_on_disconnect: bool | None = None
     accounts: tuple[str, ...] | None = None
@@ -167,8 +172,13 @@ class FixConfig:
     """The ``[fix]`` table: the declared sessions (empty: any user of the users file may log on)."""
 
     sessions: tuple[FixSessionSettings, ...] = ()
+    resend_retention_days: int = DEFAULT_RESEND_RETENTION_DAYS
+    """How long sent messages are kept for resends; older ones are deleted at the trading day's roll and at start
+    (a ResendRequest for them gets a SequenceReset-GapFill)."""
 
     def __post_init__(self) -> None:
+        if self.resend_retention_days < 1:
+            raise ValueError(f"resend_retention_days must be at least 1, got {self.resend_retention_days}")
         pairs = [(session.sender_comp_id, session.target_comp_id) for session in self.sessions]
         repeated = sorted({f"{s}->{t}" for s, t in pairs if pairs.count((s, t)) > 1})
         if repeated:
@@ -228,7 +238,8 @@ class EngineConfig:
     fix: FixConfig = field(default_factory=FixConfig)
     venue: VenueConfig = field(default_factory=VenueConfig)
     trading_day: TradingCalendar = field(default_factory=TradingCalendar)
-    """When the trading day rolls (``[trading_day]``: ``roll`` as HH:MM, ``timezone`` as an IANA name)."""
+    """When the trading day rolls (``[trading_day]``: ``roll`` as HH:MM, ``timezone`` as an IANA name, on the
+    ``weekdays`` that are trading dates but for the ``holidays``)."""
     source: str = DEFAULTS_SOURCE
 
     def __post_init__(self) -> None:
@@ -284,14 +295,15 @@ def load_config(path: str | os.PathLike[str] | None) -> EngineConfig:
 # --- reading ---------------------------------------------------------------------------------------------------
 
 _TOP_KEYS = ("database_url", "instruments", "accounts", "simulator", "fix", "venue", "trading_day")
-_TRADING_DAY_KEYS = ("roll", "timezone")
-_FIX_KEYS = ("sessions",)
+_TRADING_DAY_KEYS = ("roll", "timezone", "weekdays", "holidays")
+_FIX_KEYS = ("sessions", "resend_retention_days")
 _FIX_SESSION_KEYS = (
     "sender_comp_id",
     "target_comp_id",
     "reset_on_logon",
     "reset_on_logout",
     "reset_on_disconnect",
+    "reset_at_roll",
     "auth",
     "cancel_on_disconnect",
     "accounts",
@@ -444,9 +456,52 @@ class _Reader:
         except TradingDayError as error:
             raise ConfigError(self.source, f"{key}.roll", str(error)) from None
         try:
-            return TradingCalendar(parsed, timezone)
+            zone(timezone)
         except TradingDayError as error:
             raise ConfigError(self.source, f"{key}.timezone", str(error)) from None
+        weekdays = self.weekdays(table["weekdays"], f"{key}.weekdays") if "weekdays" in table else defaults.weekdays
+        holidays = self.holidays(table["holidays"], f"{key}.holidays") if "holidays" in table else defaults.holidays
+        return TradingCalendar(parsed, timezone, weekdays, holidays)
+
+    def weekdays(self, value: object, key: str) -> frozenset[int]:
+        """ISO weekday numbers or names ("mon" .. "sun", any case), at least one, each once."""
+        expected = 'an ISO weekday (1 = Monday .. 7 = Sunday) or its name ("mon" .. "sun")'
+        if not isinstance(value, list):
+            self.fail(key, 'an array of ISO weekdays such as [1, 2, 3, 4, 5] or ["mon", "tue"]', value)
+        if not value:
+            raise ConfigError(self.source, key, "expected at least one trading weekday, found an empty array")
+        days: list[int] = []
+        for index, item in enumerate(value):
+            try:
+                day = parse_weekday(item) if isinstance(item, int | str) else None
+            except TradingDayError:
+                day = None
+            if day is None:
+                self.fail(f"{key}[{index}]", expected, item)
+            if day in days:
+                self.fail(f"{key}[{index}]", f"a weekday not listed before (also at {key}[{days.index(day)}])", item)
+            days.append(day)
+        return frozenset(days)
+
+    def holidays(self, value: object, key: str) -> frozenset[date]:
+        """Dates as "YYYY-MM-DD" strings (or TOML dates), each once."""
+        expected = 'a date as "YYYY-MM-DD"'
+        if not isinstance(value, list):
+            self.fail(key, 'an array of dates such as ["2026-12-25"]', value)
+        days: list[date] = []
+        for index, item in enumerate(value):
+            day: date | None = item if isinstance(item, date) and not isinstance(item, datetime) else None
+            if isinstance(item, str):
+                try:
+                    day = parse_holiday(item)
+                except TradingDayError:
+                    day = None
+            if day is None:
+                self.fail(f"{key}[{index}]", expected, item)
+            if day in days:
+                self.fail(f"{key}[{index}]", f"a date not listed before (also at {key}[{days.index(day)}])", item)
+            days.append(day)
+        return frozenset(days)
 
     def unique(self, names: list[str], section: str, field_name: str) -> None:
         first: dict[str, int] = {}
@@ -591,8 +646,11 @@ class _Reader:
 
     def fix(self, value: object, key: str) -> FixConfig:
         table = self.table(value, key, _FIX_KEYS)
+        retention = self.integer(
+            table.get("resend_retention_days", DEFAULT_RESEND_RETENTION_DAYS), f"{key}.resend_retention_days", 1
+        )
         if "sessions" not in table:
-            return FixConfig()
+            return FixConfig(resend_retention_days=retention)
         sessions_key = f"{key}.sessions"
         entries = self.tables(table["sessions"], sessions_key)
         sessions = tuple(self.fix_session(entry, f"{sessions_key}[{i}]") for i, entry in enumerate(entries))
@@ -603,7 +661,7 @@ class _Reader:
                 expected = f"a CompID pair not used before (also at {sessions_key}[{first[pair]}])"
                 self.fail(f"{sessions_key}[{index}].target_comp_id", expected, session.target_comp_id)
             first[pair] = index
-        return FixConfig(sessions=sessions)
+        return FixConfig(sessions=sessions, resend_retention_days=retention)
 
     def fix_session(self, entry: dict[str, Any], key: str) -> FixSessionSettings:
         table = self.table(entry, key, _FIX_SESSION_KEYS)
@@ -614,7 +672,7 @@ class _Reader:
         )
         flags = {
             name: self.boolean(table.get(name, False), _child(key, name))
-            for name in ("reset_on_logon", "reset_on_logout", "reset_on_disconnect")
+            for name in ("reset_on_logon", "reset_on_logout", "reset_on_disconnect", "reset_at_roll")
         }
         auth = table.get("auth", "password")
         if auth not in FIX_AUTH_MODES:
@@ -632,6 +690,7 @@ class _Reader:
             reset_on_logon=flags["reset_on_logon"],
             reset_on_logout=flags["reset_on_logout"],
             reset_on_disconnect=flags["reset_on_disconnect"],
+            reset_at_roll=flags["reset_at_roll"],
             auth=cast(FixAuth, auth),
             cancel_on_disconnect=None if cancel is None else self.boolean(cancel, f"{key}.cancel_on_disconnect"),
             accounts=accounts,
@@ -711,13 +770,29 @@ def dump_config(config: EngineConfig) -> str:
     lines += [
         "",
         "# The trading day: at the roll, day orders expire and the day's P&L (and the daily loss) starts again.",
+        "# It rolls on trading dates only (the weekdays but the holidays): Friday's 17:00 roll begins Monday's day.",
         "[trading_day]",
         _line("roll", f"{config.trading_day.roll:%H:%M}", "local time of the roll, HH:MM"),
         _line("timezone", config.trading_day.timezone, "an IANA time zone name"),
+        *_trading_date_lines(config.trading_day),
     ]
     lines += _fix_lines(config.fix)
     lines += _venue_lines(config.venue)
     return "\n".join(lines) + "\n"
+
+
+def _trading_date_lines(calendar: TradingCalendar) -> list[str]:
+    weekdays = _line("weekdays", sorted(calendar.weekdays), 'ISO weekdays with a roll: 1 = Monday (or "mon")')
+    holidays = [day.isoformat() for day in sorted(calendar.holidays)]
+    if len(holidays) <= 2:
+        return [weekdays, _line("holidays", holidays, 'dates without a roll, "YYYY-MM-DD"')]
+    return [
+        weekdays,
+        '# Dates without a roll, "YYYY-MM-DD".',
+        "holidays = [",
+        *(f"    {_toml(day)}," for day in holidays),
+        "]",
+    ]
 
 
 def _itch_lines(itch: ItchFeedSettings | None) -> list[str]:
@@ -753,6 +828,8 @@ def _fix_lines(fix: FixConfig) -> list[str]:
         "",
         "# FIX sessions the engine's server accepts (workstation-engine serve). Without any, every user of the",
         '# users file may log on with SenderCompID = the user name and TargetCompID = "ENGINE".',
+        "[fix]",
+        _line("resend_retention_days", fix.resend_retention_days, "sent messages kept this long for resends"),
     ]
     if not fix.sessions:
         lines += [
@@ -769,6 +846,7 @@ def _fix_lines(fix: FixConfig) -> list[str]:
             _line("reset_on_logon", session.reset_on_logon, ""),
             _line("reset_on_logout", session.reset_on_logout, ""),
             _line("reset_on_disconnect", session.reset_on_disconnect, ""),
+            _line("reset_at_roll", session.reset_at_roll, "log out and start again at 1 at the day's roll"),
             _line("auth", session.auth, '"password" (users file) or "none" (loopback only)'),
         ]
         if session.cancel_on_disconnect is not None:

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from engine.busy_poll import event_loop_factory
 from engine.clock import AsyncioScheduler
 from engine.config import EngineConfig
 from engine.fix.server import DEFAULT_HOST, DEFAULT_PORT, FixServer, tls_context
@@ -49,6 +50,11 @@ def add_serve_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPars
     serve.add_argument("--tls-key", metavar="KEY", help="the certificate's private key (PEM)")
     serve.add_argument("--client-ca", metavar="CA", help="require client certificates signed by this CA (PEM)")
     serve.add_argument("--seed", type=int, help="simulator seed (default: the configuration's)")
+    serve.add_argument(
+        "--busy-poll-us", type=int, default=0, metavar="US",
+        help="poll the sockets for up to US microseconds before sleeping: lower latency for a core kept busy "
+        "(default 0: off)",
+    )  # fmt: skip
     # Also accepted after the command; the values given before it are kept when these are absent.
     serve.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="engine configuration (TOML)")
     serve.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help="SQLAlchemy database URL")
@@ -115,7 +121,10 @@ def run_serve(args: argparse.Namespace, config: EngineConfig, registry: PluginRe
         raise ServeError("--tls-cert and --tls-key go together")
     if args.client_ca and not args.tls_cert:
         raise ServeError("--client-ca needs --tls-cert and --tls-key")
-    return asyncio.run(_serve(args, config, registry, host, port))
+    if args.busy_poll_us < 0:
+        raise ServeError(f"--busy-poll-us must be 0 (off) or positive, not {args.busy_poll_us}")
+    with asyncio.Runner(loop_factory=lambda: event_loop_factory(args.busy_poll_us)) as runner:
+        return runner.run(_serve(args, config, registry, host, port))
 
 
 async def _serve(args: argparse.Namespace, config: EngineConfig, registry: PluginRegistry, host: str, port: int) -> int:
@@ -130,7 +139,7 @@ async def _serve(args: argparse.Namespace, config: EngineConfig, registry: Plugi
     try:
         server = FixServer(
             runtime, database=open_database(db_url), users_path=users, sessions=config.fix.sessions, host=host,
-            port=port, tls=tls,
+            port=port, tls=tls, resend_retention_days=config.fix.resend_retention_days,
         )  # fmt: skip
     except (UsersFileError, StorageError, ValueError) as error:
         raise ServeError(str(error)) from None

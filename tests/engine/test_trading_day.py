@@ -4,8 +4,9 @@ a restarted engine counts the day from where it began."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from core.enums import ExecType, OrdStatus, Side, TimeInForce
 from core.events import EngineStatus, RiskEventKind
@@ -36,7 +37,7 @@ def test_the_roll_expires_day_orders_and_keeps_the_others(
     engine, seen = make_engine(calendar=ROLL_SOON)
     statuses: list[EngineStatus] = []
     engine.bus.subscribe(EngineStatus, statuses.append)
-    assert engine.trading_day == date(2026, 1, 4)  # before a morning roll: the day that began the day before
+    assert engine.trading_day == date(2026, 1, 2)  # Monday before a morning roll: the day Friday's roll began
     bid, ask = touch(engine)
     engine.submit(order("day-buy", Side.BUY, 100, bid - 5_000))
     engine.submit(order("gtc-sell", Side.SELL, 100, ask + 5_000, time_in_force=TimeInForce.GTC))
@@ -48,6 +49,50 @@ def test_the_roll_expires_day_orders_and_keeps_the_others(
     assert seen.for_order("gtc-sell")[-1].ord_status is OrdStatus.NEW
     assert any("trading day 2026-01-05 began; 1 day orders expire" in status.message for status in statuses)
     assert engine.orders.by_client_id("day-buy").is_terminal  # type: ignore[union-attr]
+
+
+WEEKDAYS_AT_FIVE = TradingCalendar()  # 17:00 New York (22:00 UTC in January), Monday to Friday
+
+
+def around_five(
+    config: EngineConfig, registry: PluginRegistry, day: date
+) -> tuple[date | None, date | None, list[str], OrdStatus]:
+    """An engine started ten seconds before 17:00 New York on ``day`` with a day order working, run to ten seconds
+    after: the trading day before and after, the roll's status messages and where the day order ended."""
+    start = int(datetime.combine(day, time(16, 59, 50), ZoneInfo("America/New_York")).timestamp())
+    engine = build_engine(config, registry, SimulatedScheduler(start * NANOS_PER_SECOND), calendar=WEEKDAYS_AT_FIVE)
+    seen = Recorder(engine)
+    statuses: list[EngineStatus] = []
+    engine.bus.subscribe(EngineStatus, statuses.append)
+    engine.start()
+    before = engine.trading_day
+    bid, _ = touch(engine)
+    engine.submit(order("day-buy", Side.BUY, 100, bid - 5_000))
+    advance(engine, 20 * NANOS_PER_SECOND)
+    engine.stop()
+    began = [status.message for status in statuses if "began" in status.message]
+    return before, engine.trading_day, began, seen.for_order("day-buy")[-1].ord_status
+
+
+def test_fridays_roll_begins_mondays_day_and_the_weekend_has_no_roll(
+    config: EngineConfig, registry: PluginRegistry
+) -> None:
+    monday, tuesday = date(2026, 1, 5), date(2026, 1, 6)
+    friday = around_five(config, registry, date(2026, 1, 2))
+    assert friday == (
+        date(2026, 1, 2),
+        monday,
+        ["trading day 2026-01-05 began; 1 day orders expire"],
+        OrdStatus.EXPIRED,
+    )
+    for weekend in (date(2026, 1, 3), date(2026, 1, 4)):
+        assert around_five(config, registry, weekend) == (monday, monday, [], OrdStatus.NEW), weekend
+    assert around_five(config, registry, monday) == (
+        monday,
+        tuesday,
+        ["trading day 2026-01-06 began; 1 day orders expire"],
+        OrdStatus.EXPIRED,
+    )
 
 
 def loss_limited(config: EngineConfig) -> EngineConfig:

@@ -84,6 +84,7 @@ async def serving(
     server = FixServer(
         runtime, database=open_database(url), users_path=users, sessions=sessions, host="127.0.0.1", port=0,
         tls=tls, limits=limits or ServerLimits(shutdown_grace_ms=300),
+        resend_retention_days=runtime.config.fix.resend_retention_days,
     )  # fmt: skip
     runtime.start()
     host, port = await server.start()

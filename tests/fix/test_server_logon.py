@@ -173,6 +173,8 @@ def test_serve_refuses_to_start_without_users_or_with_an_open_session_on_the_net
     assert "loopback" in capsys.readouterr().err
     assert main(["--db", db, "serve", "--listen", "nowhere"]) == 2
     assert "HOST:PORT" in capsys.readouterr().err
+    assert main(["--db", db, "serve", "--listen", "127.0.0.1:0", "--busy-poll-us", "-5"]) == 2
+    assert "--busy-poll-us must be 0 (off) or positive" in capsys.readouterr().err
 
 
 def test_fix_sessions_are_read_from_the_engine_configuration(tmp_path: Path) -> None:
@@ -180,10 +182,11 @@ def test_fix_sessions_are_read_from_the_engine_configuration(tmp_path: Path) -> 
 
     path = tmp_path / "engine.toml"
     path.write_text(
+        "[fix]\nresend_retention_days = 2\n\n"
         '[[fix.sessions]]\ntarget_comp_id = "alice"\nreset_on_logon = true\naccounts = ["main"]\n'
         "cancel_on_disconnect = false\n\n"
         '[[fix.sessions]]\nsender_comp_id = "ENG2"\ntarget_comp_id = "DESK"\nauth = "none"\n'
-        "sending_time_tolerance_s = 30\n"
+        "sending_time_tolerance_s = 30\nreset_at_roll = true\n"
     )
     config = load_config(path)
     first, second = config.fix.sessions
@@ -194,6 +197,7 @@ def test_fix_sessions_are_read_from_the_engine_configuration(tmp_path: Path) -> 
     assert (second.sender_comp_id, second.auth, second.accounts, second.cancel_on_disconnect) == (
         "ENG2", "none", None, None,
     )  # fmt: skip
+    assert (config.fix.resend_retention_days, first.reset_at_roll, second.reset_at_roll) == (2, False, True)
     again = tmp_path / "again.toml"
     again.write_text(dump_config(config))
     assert load_config(again).fix == config.fix
@@ -204,6 +208,8 @@ def test_fix_sessions_are_read_from_the_engine_configuration(tmp_path: Path) -> 
         ('[[fix.sessions]]\ntarget_comp_id = "a:b"\n', "fix.sessions[0].target_comp_id"),
         ('[[fix.sessions]]\ntarget_comp_id = "a"\nreset_on_logon = "yes"\n', "fix.sessions[0].reset_on_logon"),
         ('[[fix.sessions]]\ntarget_comp_id = "a"\nheartbeat = 30\n', "fix.sessions[0].heartbeat"),
+        ('[[fix.sessions]]\ntarget_comp_id = "a"\nreset_at_roll = 1\n', "fix.sessions[0].reset_at_roll"),
+        ("[fix]\nresend_retention_days = 0\n", "fix.resend_retention_days"),
         ('[[fix.sessions]]\ntarget_comp_id = "a"\n[[fix.sessions]]\ntarget_comp_id = "a"\n', "fix.sessions[1]"),
     ]:
         path.write_text(text)

@@ -158,3 +158,27 @@ def test_a_client_logs_on_over_tls(registry: PluginRegistry, tmp_path: Path) -> 
             assert plain.received == []
 
     run(scenario())
+
+
+def test_a_server_that_busy_polls_acknowledges_orders_and_stops_cleanly(
+    tmp_path: Path, kill_on_exit: list[_Server]
+) -> None:
+    users = make_users(tmp_path / "users.toml", {"alice": {"accounts": ["main"]}})
+    db = f"sqlite:///{tmp_path / 'engine.db'}"
+    server = _Server("--db", db, "serve", "--listen", "127.0.0.1:0", "--users", str(users), "--busy-poll-us", "500")
+    kill_on_exit.append(server)
+
+    async def trade() -> None:
+        client = FixClient("alice")
+        await client.connect("127.0.0.1", server.port)
+        assert (await client.logon()).msg_type == "A"
+        await client.send("D", order("P-1", qty=2, price="185.00"))
+        ack = await client.expect(lambda m: m.msg_type == "8" and m.get(11) == b"P-1")
+        assert ack.get(150) == b"0", ack.get(58)
+        await client.send("5")
+        await client.expect(lambda m: m.msg_type == "5")
+
+    run(trade())
+    code, output = server.stop(signal.SIGTERM)
+    assert code == 0, output
+    assert "stopped" in output

@@ -11,6 +11,11 @@ high-water mark the session's market data is conflated (see :class:`~engine.fix.
 connection whose buffer passes the hard limit, or that stays above the high-water mark for too long, is logged
 out with the reason and closed. Sequence numbers and sent messages persist in the engine's database
 (:class:`~engine.fix.store.SqlSessionStore`), one store per session key for the life of the server.
+
+The FIX session day follows the engine's trading day. Sent messages older than ``resend_retention_days`` are
+deleted at start and at every roll, so the store does not grow without end; a resend of them is a GapFill.
+Sessions declared with ``reset_at_roll`` are logged out at the roll, and their first Logon in a trading day
+later than the one their sequence numbers began in starts both sequences again at 1.
 """
 
 from __future__ import annotations
@@ -23,18 +28,19 @@ import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine as Database
 
 from core.numbers import NANOS_PER_MILLI, NANOS_PER_SECOND, Nanos
-from engine.config import FixSessionSettings
+from engine.config import DEFAULT_RESEND_RETENTION_DAYS, FixSessionSettings
 from engine.fix.codec import FixParser
 from engine.fix.engine_app import ClientBridge, EngineApp, server_dictionary
 from engine.fix.message import FixMessage
 from engine.fix.session import Session, SessionConfig, SessionState
 from engine.fix.sessions_config import Grant, SessionDirectory, UsersSource, is_loopback
-from engine.fix.store import SqlSessionStore
+from engine.fix.store import SqlSessionStore, forget_sent_before, session_key
 from engine.runtime import LiveRuntime
 
 log = logging.getLogger(__name__)
@@ -104,8 +110,9 @@ class FixServer:
 
     ``users_path`` is the users file (read again when it changes), ``sessions`` the declared sessions (none:
     every user of the users file, see :mod:`engine.fix.sessions_config`), ``database`` where sequence numbers and
-    sent messages are kept. Raises :class:`ValueError` for a session with ``auth = "none"`` on an address that is
-    not loopback, and :class:`~engine.fix.users.UsersFileError` when the users file is needed but missing.
+    sent messages are kept, ``resend_retention_days`` how long sent messages are kept for resends. Raises
+    :class:`ValueError` for a session with ``auth = "none"`` on an address that is not loopback, and
+    :class:`~engine.fix.users.UsersFileError` when the users file is needed but missing.
     """
 
     def __init__(
@@ -119,8 +126,14 @@ class FixServer:
         port: int = DEFAULT_PORT,
         tls: ssl.SSLContext | None = None,
         limits: ServerLimits | None = None,
+        resend_retention_days: int = DEFAULT_RESEND_RETENTION_DAYS,
     ) -> None:
+        if resend_retention_days < 1:
+            raise ValueError(f"resend_retention_days must be at least 1, got {resend_retention_days}")
         self.runtime = runtime
+        self._retention_ns = resend_retention_days * 86_400 * NANOS_PER_SECOND
+        self._daily = frozenset(session_key(s.sender_comp_id, s.target_comp_id) for s in sessions if s.reset_at_roll)
+        """The keys of the sessions that start again at 1 every trading day."""
         self.limits = limits or ServerLimits()
         self.directory = SessionDirectory(
             sessions, UsersSource(users_path), loopback=is_loopback(host), base=self.limits.session_config()
@@ -159,6 +172,8 @@ class FixServer:
     async def start(self) -> tuple[str, int]:
         """Starts listening; returns the host and port (the real one when port 0 was asked)."""
         loop = asyncio.get_running_loop()
+        self._forget_old_messages()
+        self.runtime.engine.day_listeners.append(self._on_trading_day)
         self._app = EngineApp(self.runtime)
         self._server = await loop.create_server(
             lambda: _Connection(self), self._host, self._port, ssl=self._tls, reuse_address=True
@@ -186,6 +201,8 @@ class FixServer:
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
+        with contextlib.suppress(ValueError):
+            self.runtime.engine.day_listeners.remove(self._on_trading_day)
         if self._app is not None:
             self._app.close()
         for store in self._stores.values():
@@ -203,6 +220,15 @@ class FixServer:
         store = self._stores.get(key)
         if store is None:
             store = self._stores[key] = SqlSessionStore(self._database, key, group=self.runtime.commit_group)
+        engine = self.runtime.engine
+        if (
+            key in self._daily
+            and engine.calendar is not None
+            and engine.trading_day is not None
+            and engine.calendar.day_of(store.created_ns) < engine.trading_day
+        ):
+            log.info("FIX session %s: a new trading day, sequence numbers start again at 1", key)
+            store.reset()
         return store
 
     def admit(self, session: Session) -> str | None:
@@ -221,6 +247,27 @@ class FixServer:
         key = session.key
         if key is not None and self._live.get(key) is session:
             del self._live[key]
+
+    def _on_trading_day(self, day: date, _starts: object) -> None:
+        """The trading day rolled: old sent messages are deleted and the daily sessions logged out (their next
+        Logon starts at 1)."""
+        self._forget_old_messages()
+        for key in sorted(self._daily):
+            session = self._live.get(key)
+            if session is not None and session.state is SessionState.LOGGED_ON:
+                session.logout(f"end of the FIX session day: trading day {day} begins, sequence numbers start at 1")
+
+    def _forget_old_messages(self) -> None:
+        group = self.runtime.commit_group
+        if group is not None:
+            group.sync()  # the messages still on their way to the database are older than what is deleted
+        try:
+            deleted = forget_sent_before(self._database, time.time_ns() - self._retention_ns)
+        except Exception:  # a failed clean-up must not stop the server: it is tried again at every roll
+            log.exception("the FIX messages older than the resend retention could not be deleted")
+            return
+        if deleted:
+            log.info("deleted %d sent FIX messages older than the resend retention", deleted)
 
     def _add(self, connection: _Connection) -> None:
         self._connections.add(connection)

@@ -216,6 +216,15 @@ _INSERT_KEPT = DriverStatement(
 """Rows ``(session key, seq, frame, sent_ns)``."""
 
 
+def forget_sent_before(engine: Engine, cutoff_ns: Nanos) -> int:
+    """Deletes the kept messages of every session sent before ``cutoff_ns``; returns how many. A ResendRequest
+    for them is then answered with a SequenceReset-GapFill."""
+    Base.metadata.create_all(engine, tables=[SESSIONS, MESSAGES])
+    with engine.begin() as conn:
+        deleted = conn.execute(delete(MESSAGES).where(MESSAGES.c.sent_ns < cutoff_ns)).rowcount
+    return int(deleted or 0)
+
+
 class SqlSessionStore(_SequenceCounters):
     """A :class:`SessionStore` in the engine's database.
 
