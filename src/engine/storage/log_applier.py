@@ -14,16 +14,22 @@ A failed transaction stops the applier: ``on_error`` is told (from the applier's
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from engine.storage.db import StorageError
 from engine.storage.driver_sql import BoundStatement, run_bound
-from engine.storage.write_log import SET_APPLIED
+from engine.storage.write_log import SET_APPLIED, WRITE_LOG, WriteLog
 
 log = logging.getLogger(__name__)
 
@@ -122,3 +128,141 @@ class LogApplier:
                     self.transactions += 1
                     self._busy = False
                     self._cond.notify_all()
+
+
+_SYNC_ATTEMPTS = 50
+"""Answers :meth:`ProcessLogApplier.sync` waits for before it gives up on a record that does not read back."""
+_RESTARTS = 3
+"""Times a lost applier process is started again before the engine is told to stop trading."""
+
+
+class ProcessLogApplier:
+    """Applies the log from a process of its own (:mod:`engine.write_log_applier`), which follows the segment
+    files: the event loop's interpreter lock is not shared with the database work.
+
+    The same contract as :class:`LogApplier` (:meth:`put`, :meth:`sync`, :meth:`close`, ``on_error``), for a
+    SQLite file database. ``on_error`` is called on ``loop`` when the process reports that it cannot apply the
+    log; a process that dies without a word (killed) is started again, up to a few times, as it resumes from
+    the database's ``applied_seq``.
+    """
+
+    def __init__(
+        self,
+        database: Engine,
+        log: WriteLog,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        on_error: Callable[[BaseException], None],
+        linger_s: float = DEFAULT_LINGER_S,
+    ) -> None:
+        name = database.url.database
+        if database.dialect.name != "sqlite" or not name:
+            raise ValueError("the write log is applied from a process only to a SQLite file database")
+        dialect = database.dialect
+        progress = select(WRITE_LOG.c.token, WRITE_LOG.c.applied_seq).where(WRITE_LOG.c.id == 1)
+        self._command = [
+            sys.executable, "-m", "engine.write_log_applier", name, str(log.directory), str(log.segment_bytes),
+            repr(linger_s), str(progress.compile(dialect=dialect, compile_kwargs={"literal_binds": True})),
+            SET_APPLIED.bind(dialect, [])[0],
+        ]  # fmt: skip
+        self._loop = loop
+        self._on_error = on_error
+        self._error: BaseException | None = None
+        self._last_put = log.next_seq - 1
+        self._restarts = 0
+        self._lines = b""
+        self._process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        # A session of its own: a Ctrl+C at the terminal stops the engine, which then stops its applier, in order.
+        process = subprocess.Popen(
+            self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, start_new_session=True
+        )
+        assert process.stdout is not None
+        self._loop.add_reader(process.stdout.fileno(), self._on_output)
+        return process
+
+    def put(self, seq: int, statements: list[BoundStatement], retired: Path | None = None) -> None:
+        """Record ``seq`` is in the log: the process reads it from there (and deletes ``retired`` itself)."""
+        self._last_put = seq
+
+    def sync(self) -> None:
+        """Waits until every record put so far is applied; raises :class:`StorageError` if it cannot be."""
+        for _ in range(_SYNC_ATTEMPTS):
+            if self._error is not None:
+                raise StorageError(f"the write log could not be applied to the database: {self._error}")
+            applied = self._ask()
+            if applied is not None and applied >= self._last_put:
+                return
+            time.sleep(0.01)  # a record still being written, or a process being started again
+        raise StorageError(f"the write log was not applied through record {self._last_put}")
+
+    def close(self) -> None:
+        """Applies what the log holds, then stops the process."""
+        process = self._process
+        with contextlib.suppress(ValueError, OSError):
+            self._loop.remove_reader(process.stdout.fileno())  # type: ignore[union-attr]
+        with contextlib.suppress(OSError):
+            process.stdin.write(b"q")  # type: ignore[union-attr]
+        with contextlib.suppress(OSError):
+            process.stdin.close()  # type: ignore[union-attr]
+        output = process.stdout.read()  # type: ignore[union-attr]
+        process.wait(timeout=60)
+        if process.returncode != 0:
+            said = output.decode(errors="replace")
+            log.critical("the write-log applier exited with %s: %s", process.returncode, said)
+
+    def _ask(self) -> int | None:
+        """The applied sequence number after everything written so far, or None when the process is gone."""
+        process = self._process
+        try:
+            process.stdin.write(b"s")  # type: ignore[union-attr]
+        except OSError:
+            self._lost()
+            return None
+        while b"\n" not in self._lines:
+            chunk = os.read(process.stdout.fileno(), 4096)  # type: ignore[union-attr]
+            if not chunk:
+                self._lost()
+                return None
+            self._lines += chunk
+        line, _, self._lines = self._lines.partition(b"\n")
+        return self._answer(line)
+
+    def _answer(self, line: bytes) -> int | None:
+        if line.startswith(b"a"):
+            return int(line[1:])
+        self._failed(StorageError(line[1:].decode(errors="replace")))
+        return None
+
+    def _on_output(self) -> None:
+        """Something the process said unasked: an error, or its end."""
+        chunk = os.read(self._process.stdout.fileno(), 4096)  # type: ignore[union-attr]
+        if not chunk:
+            self._lost()
+            return
+        self._lines += chunk
+        while b"\n" in self._lines:
+            line, _, self._lines = self._lines.partition(b"\n")
+            self._answer(line)
+
+    def _lost(self) -> None:
+        """The process ended: start it again unless it said why (or has been lost too often)."""
+        with contextlib.suppress(ValueError, OSError):
+            self._loop.remove_reader(self._process.stdout.fileno())  # type: ignore[union-attr]
+        self._process.wait()
+        if self._error is not None:
+            return
+        if self._restarts >= _RESTARTS:
+            self._failed(StorageError(f"the write-log applier process ended {self._restarts + 1} times"))
+            return
+        self._restarts += 1
+        log.warning("the write-log applier process ended (%s); starting it again", self._process.returncode)
+        self._lines = b""
+        self._process = self._start()
+
+    def _failed(self, error: BaseException) -> None:
+        if self._error is None:
+            self._error = error
+            log.critical("the write log could not be applied: %s", error)
+            self._on_error(error)

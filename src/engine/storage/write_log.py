@@ -11,11 +11,11 @@ Durability is the same as the database's with ``synchronous=NORMAL``: a record i
 page cache when ``os.write`` returns, so it survives a killed process, not a power loss. On start,
 :func:`open_write_log` applies every record the database has not seen, then starts a new segment.
 
-Files: ``<directory>/<first sequence number, 20 digits>.wlog``. Each begins with a header (magic and the
-database's token, so that a log is never applied to another database), then records: payload length, CRC-32
-of the payload and sequence number (little-endian), then the payload. A torn record at the end of the last
-segment (a crash in the middle of a write, whose sends never left) is dropped with a warning; anything else
-that does not read back is an error that stops the start, naming the file.
+Files: ``<directory>/<first sequence number, 20 digits>.wlog`` (:mod:`engine.write_log_format`). Each begins
+with a header (magic and the database's token, so that a log is never applied to another database), then
+records: payload length, CRC-32 of the payload and sequence number (little-endian), then the payload. A torn
+record at the end of the last segment (a crash in the middle of a write, whose sends never left) is dropped with
+a warning; anything else that does not read back is an error that stops the start, naming the file.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import io
 import logging
 import os
 import pickle
-import struct
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -36,14 +35,23 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from engine.storage.db import StorageError
 from engine.storage.driver_sql import BoundStatement, DriverStatement, run_bound
 from engine.storage.models import WriteLogState, table_of
+from engine.write_log_format import (
+    FILE_HEADER,
+    MAGIC,
+    RECORD_HEADER,
+    SUFFIX,
+    LogBusy,
+    is_tail,
+    lock_log,
+    record_damage,
+    segment_path,
+)
 
 log = logging.getLogger(__name__)
 
 WRITE_LOG = table_of(WriteLogState)
-MAGIC = b"WSWLOG01"
-_FILE_HEADER = struct.Struct("<8s16s")
-_RECORD_HEADER = struct.Struct("<IIQ")
-_SUFFIX = ".wlog"
+LOCK_WAIT_S = 30.0
+"""How long a start waits for the applier of a killed engine to finish what it was applying."""
 DEFAULT_SEGMENT_BYTES = 64 << 20
 """A segment is closed, and deleted once applied, after it grows past this size."""
 
@@ -68,7 +76,8 @@ class WriteLog:
         self.directory = directory
         self._token = token
         self._next = next_seq
-        self._segment_bytes = segment_bytes
+        self.segment_bytes = segment_bytes
+        """Size past which a segment is closed and the next begun."""
         self._fd = -1
         self._size = 0
         self._broken: str | None = None
@@ -97,7 +106,7 @@ class WriteLog:
         buffer.truncate()
         self._pickler.dump(statements)
         payload = buffer.getvalue()
-        data = _RECORD_HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload
+        data = RECORD_HEADER.pack(len(payload), zlib.crc32(payload), seq) + payload
         try:
             written = os.write(self._fd, data)
         except OSError as error:
@@ -109,7 +118,7 @@ class WriteLog:
             raise StorageError(f"the write log {self.segment} cannot be written: {self._broken}")
         self._next = seq + 1
         self._size += written
-        if self._size < self._segment_bytes:
+        if self._size < self.segment_bytes:
             return seq, None
         closed = self.segment
         os.close(self._fd)
@@ -123,9 +132,9 @@ class WriteLog:
             self._fd = -1
 
     def _open_segment(self) -> Path:
-        path = self.directory / f"{self._next:020d}{_SUFFIX}"
+        path = segment_path(self.directory, self._next)
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-        header = _FILE_HEADER.pack(MAGIC, self._token)
+        header = FILE_HEADER.pack(MAGIC, self._token)
         if os.write(self._fd, header) != len(header):
             raise StorageError(f"the write log {path} cannot be written (disk full?)")
         self._size = len(header)
@@ -140,8 +149,19 @@ def open_write_log(database: Engine, directory: Path, *, segment_bytes: int = DE
     record cannot be applied: the engine must not start on a database that misses what clients were told.
     """
     directory.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = lock_log(directory, wait_s=LOCK_WAIT_S)
+    except LogBusy as error:
+        raise StorageError(f"{error}: is another engine running on this database?") from None
+    try:
+        return _recover(database, directory, segment_bytes)
+    finally:
+        os.close(lock)
+
+
+def _recover(database: Engine, directory: Path, segment_bytes: int) -> WriteLog:
     token, applied = _progress(database)
-    segments = sorted(directory.glob(f"*{_SUFFIX}"))
+    segments = sorted(directory.glob(f"*{SUFFIX}"))
     pending = [record for record in _read_segments(segments, token) if record.seq > applied]
     if pending:
         expected = applied + 1
@@ -184,46 +204,25 @@ def _read_segments(segments: list[Path], token: bytes) -> Iterator[LogRecord]:
 
 def _read_segment(path: Path, token: bytes, *, last: bool) -> Iterator[LogRecord]:
     data = path.read_bytes()
-    if len(data) < _FILE_HEADER.size:
+    if len(data) < FILE_HEADER.size:
         if last:
             log.warning("the write log %s ends before its header: ignored", path)
             return
         raise StorageError(f"the write log {path} is damaged: it ends before its header")
-    magic, owner = _FILE_HEADER.unpack_from(data)
+    magic, owner = FILE_HEADER.unpack_from(data)
     if magic != MAGIC:
         raise StorageError(f"{path} is not a write log")
     if owner != token:
         raise StorageError(f"the write log {path} belongs to another database; move it away to start")
-    offset = _FILE_HEADER.size
+    offset = FILE_HEADER.size
     while offset < len(data):
-        damage = _damage(data, offset)
+        damage = record_damage(data, offset)
         if damage is not None:
-            if last and _is_tail(data, offset):
+            if last and is_tail(data, offset):
                 log.warning("dropped a torn record at the end of %s (%s): it was never acknowledged", path, damage)
                 return
             raise StorageError(f"the write log {path} is damaged at byte {offset}: {damage}")
-        length, _, seq = _RECORD_HEADER.unpack_from(data, offset)
-        start = offset + _RECORD_HEADER.size
+        length, _, seq = RECORD_HEADER.unpack_from(data, offset)
+        start = offset + RECORD_HEADER.size
         yield LogRecord(seq, pickle.loads(data[start : start + length]))
         offset = start + length
-
-
-def _damage(data: bytes, offset: int) -> str | None:
-    """Why the record at ``offset`` does not read back, or None when it does."""
-    if len(data) - offset < _RECORD_HEADER.size:
-        return "its header is cut short"
-    length, crc, _ = _RECORD_HEADER.unpack_from(data, offset)
-    start = offset + _RECORD_HEADER.size
-    if len(data) - start < length:
-        return "its payload is cut short"
-    if zlib.crc32(data[start : start + length]) != crc:
-        return "its checksum does not match"
-    return None
-
-
-def _is_tail(data: bytes, offset: int) -> bool:
-    """A record that cannot be read is a torn write only if nothing readable follows it: the last append."""
-    if len(data) - offset < _RECORD_HEADER.size:
-        return True
-    length: int = _RECORD_HEADER.unpack_from(data, offset)[0]
-    return offset + _RECORD_HEADER.size + length >= len(data)
