@@ -22,12 +22,12 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal, NoReturn, TypeAlias, cast, get_args
+from typing import Any, Literal, NoReturn, TypeAlias, TypeVar, cast, get_args
 
 from core.contracts import SettingError
 from core.instruments import Instrument
@@ -294,6 +294,25 @@ def load_config(path: str | os.PathLike[str] | None) -> EngineConfig:
 
 # --- reading ---------------------------------------------------------------------------------------------------
 
+_T = TypeVar("_T")
+
+
+def _weekday_or_none(item: object) -> int | None:
+    try:
+        return parse_weekday(item) if isinstance(item, int | str) else None
+    except TradingDayError:
+        return None
+
+
+def _date_or_none(item: object) -> date | None:
+    if isinstance(item, str):
+        try:
+            return parse_holiday(item)
+        except TradingDayError:
+            return None
+    return item if isinstance(item, date) and not isinstance(item, datetime) else None
+
+
 _TOP_KEYS = ("database_url", "instruments", "accounts", "simulator", "fix", "venue", "trading_day")
 _TRADING_DAY_KEYS = ("roll", "timezone", "weekdays", "holidays")
 _FIX_KEYS = ("sessions", "resend_retention_days")
@@ -465,43 +484,37 @@ class _Reader:
 
     def weekdays(self, value: object, key: str) -> frozenset[int]:
         """ISO weekday numbers or names ("mon" .. "sun", any case), at least one, each once."""
-        expected = 'an ISO weekday (1 = Monday .. 7 = Sunday) or its name ("mon" .. "sun")'
-        if not isinstance(value, list):
-            self.fail(key, 'an array of ISO weekdays such as [1, 2, 3, 4, 5] or ["mon", "tue"]', value)
-        if not value:
+        days = self.distinct(
+            value, key, _weekday_or_none, 'an ISO weekday (1 = Monday .. 7 = Sunday) or its name ("mon" .. "sun")',
+            array='an array of ISO weekdays such as [1, 2, 3, 4, 5] or ["mon", "tue"]', what="a weekday",
+        )  # fmt: skip
+        if not days:
             raise ConfigError(self.source, key, "expected at least one trading weekday, found an empty array")
-        days: list[int] = []
-        for index, item in enumerate(value):
-            try:
-                day = parse_weekday(item) if isinstance(item, int | str) else None
-            except TradingDayError:
-                day = None
-            if day is None:
-                self.fail(f"{key}[{index}]", expected, item)
-            if day in days:
-                self.fail(f"{key}[{index}]", f"a weekday not listed before (also at {key}[{days.index(day)}])", item)
-            days.append(day)
         return frozenset(days)
 
     def holidays(self, value: object, key: str) -> frozenset[date]:
         """Dates as "YYYY-MM-DD" strings (or TOML dates), each once."""
-        expected = 'a date as "YYYY-MM-DD"'
-        if not isinstance(value, list):
-            self.fail(key, 'an array of dates such as ["2026-12-25"]', value)
-        days: list[date] = []
-        for index, item in enumerate(value):
-            day: date | None = item if isinstance(item, date) and not isinstance(item, datetime) else None
-            if isinstance(item, str):
-                try:
-                    day = parse_holiday(item)
-                except TradingDayError:
-                    day = None
-            if day is None:
-                self.fail(f"{key}[{index}]", expected, item)
-            if day in days:
-                self.fail(f"{key}[{index}]", f"a date not listed before (also at {key}[{days.index(day)}])", item)
-            days.append(day)
+        days = self.distinct(
+            value, key, _date_or_none, 'a date as "YYYY-MM-DD"', array='an array of dates such as ["2026-12-25"]',
+            what="a date",
+        )  # fmt: skip
         return frozenset(days)
+
+    def distinct(
+        self, value: object, key: str, parse: Callable[[object], _T | None], expected: str, *, array: str, what: str
+    ) -> list[_T]:
+        """An array whose items ``parse`` reads (None: not one), each once; refused naming the item's key."""
+        if not isinstance(value, list):
+            self.fail(key, array, value)
+        items: list[_T] = []
+        for index, item in enumerate(value):
+            parsed = parse(item)
+            if parsed is None:
+                self.fail(f"{key}[{index}]", expected, item)
+            if parsed in items:
+                self.fail(f"{key}[{index}]", f"{what} not listed before (also at {key}[{items.index(parsed)}])", item)
+            items.append(parsed)
+        return items
 
     def unique(self, names: list[str], section: str, field_name: str) -> None:
         first: dict[str, int] = {}
