@@ -171,16 +171,19 @@ class ProcessLogApplier:
         self._last_put = log.next_seq - 1
         self._restarts = 0
         self._lines = b""
-        self._process = self._start()
+        self._start()
 
-    def _start(self) -> subprocess.Popen[bytes]:
+    def _start(self) -> None:
         # A session of its own: a Ctrl+C at the terminal stops the engine, which then stops its applier, in order.
         process = subprocess.Popen(
             self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, start_new_session=True
         )
+        assert process.stdin is not None
         assert process.stdout is not None
-        self._loop.add_reader(process.stdout.fileno(), self._on_output)
-        return process
+        self._process = process
+        self._requests = process.stdin
+        self._answers = process.stdout.fileno()
+        self._loop.add_reader(self._answers, self._on_output)
 
     def put(self, seq: int, statements: list[BoundStatement], retired: Path | None = None) -> None:
         """Record ``seq`` is in the log: the process reads it from there (and deletes ``retired`` itself)."""
@@ -199,29 +202,27 @@ class ProcessLogApplier:
 
     def close(self) -> None:
         """Applies what the log holds, then stops the process."""
-        process = self._process
-        with contextlib.suppress(ValueError, OSError):
-            self._loop.remove_reader(process.stdout.fileno())  # type: ignore[union-attr]
+        if not self._loop.is_closed():
+            self._loop.remove_reader(self._answers)
         with contextlib.suppress(OSError):
-            process.stdin.write(b"q")  # type: ignore[union-attr]
+            self._requests.write(b"q")
         with contextlib.suppress(OSError):
-            process.stdin.close()  # type: ignore[union-attr]
-        output = process.stdout.read()  # type: ignore[union-attr]
-        process.wait(timeout=60)
-        if process.returncode != 0:
-            said = output.decode(errors="replace")
-            log.critical("the write-log applier exited with %s: %s", process.returncode, said)
+            self._requests.close()
+        said = self._lines
+        while chunk := os.read(self._answers, 4096):
+            said += chunk
+        if self._process.wait(timeout=60) != 0:
+            log.critical("the write-log applier exited with %s: %r", self._process.returncode, said)
 
     def _ask(self) -> int | None:
         """The applied sequence number after everything written so far, or None when the process is gone."""
-        process = self._process
         try:
-            process.stdin.write(b"s")  # type: ignore[union-attr]
+            self._requests.write(b"s")
         except OSError:
             self._lost()
             return None
         while b"\n" not in self._lines:
-            chunk = os.read(process.stdout.fileno(), 4096)  # type: ignore[union-attr]
+            chunk = os.read(self._answers, 4096)
             if not chunk:
                 self._lost()
                 return None
@@ -237,7 +238,7 @@ class ProcessLogApplier:
 
     def _on_output(self) -> None:
         """Something the process said unasked: an error, or its end."""
-        chunk = os.read(self._process.stdout.fileno(), 4096)  # type: ignore[union-attr]
+        chunk = os.read(self._answers, 4096)
         if not chunk:
             self._lost()
             return
@@ -248,8 +249,7 @@ class ProcessLogApplier:
 
     def _lost(self) -> None:
         """The process ended: start it again unless it said why (or has been lost too often)."""
-        with contextlib.suppress(ValueError, OSError):
-            self._loop.remove_reader(self._process.stdout.fileno())  # type: ignore[union-attr]
+        self._loop.remove_reader(self._answers)
         self._process.wait()
         if self._error is not None:
             return
@@ -259,7 +259,7 @@ class ProcessLogApplier:
         self._restarts += 1
         log.warning("the write-log applier process ended (%s); starting it again", self._process.returncode)
         self._lines = b""
-        self._process = self._start()
+        self._start()
 
     def _failed(self, error: BaseException) -> None:
         if self._error is None:
