@@ -5,17 +5,20 @@ it); the server and the client are real, on loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import func, select, update
 
+from engine.client.protocol import ConnectionEvent, ConnectionState
+from engine.client.remote import RemoteClient, RemoteEndpoint
 from engine.config import FixConfig, FixSessionSettings
 from engine.fix.store import MESSAGES
 from engine.plugins import PluginRegistry
 from engine.storage.db import open_database
-from tests.fix.test_server_harness import FixClient, make_users, open_config, order, run, serving
+from tests.fix.test_server_harness import PASSWORD, FixClient, make_users, open_config, order, run, serving
 
 DAY_NS = 86_400 * 1_000_000_000
 
@@ -93,5 +96,36 @@ def test_a_daily_session_is_logged_out_at_the_roll_and_starts_again_at_1(
             assert (answer.msg_type, answer.get_int(34)) == ("A", 1)
             await again.send("1", "112=NEXT-DAY")
             assert (await again.expect(lambda m: m.msg_type == "0")).get_int(34) == 2
+
+    run(scenario())
+
+
+def test_the_desktops_client_logs_on_again_after_the_roll_of_a_daily_session(
+    registry: PluginRegistry, tmp_path: Path
+) -> None:
+    users = make_users(tmp_path / "users.toml", {"alice": {"accounts": ["main"]}})
+    daily = FixSessionSettings(target_comp_id="alice", reset_at_roll=True)
+
+    async def scenario() -> None:
+        async with serving(registry, tmp_path, users, sessions=[daily]) as running:
+            client = RemoteClient(
+                RemoteEndpoint(user="alice", host=running.host, port=running.port), PASSWORD, reconnect_min_s=0.05
+            )
+            states: list[ConnectionState] = []
+            client.subscribe(lambda event: states.append(event.state) if isinstance(event, ConnectionEvent) else None)
+            await client.connect()
+            try:
+                engine = running.runtime.engine
+                engine.start_day(engine.trading_day + dt.timedelta(days=1))
+                for _ in range(500):
+                    if states[-2:] == [ConnectionState.DISCONNECTED, ConnectionState.CONNECTED]:
+                        break
+                    await asyncio.sleep(0.01)
+                assert states[-2:] == [ConnectionState.DISCONNECTED, ConnectionState.CONNECTED]
+                (session,) = running.server.sessions
+                assert session.key == "FIX.4.4:ENGINE->alice"
+                assert [o.client_order_id for o in await client.orders()] == []  # answered on the new session
+            finally:
+                await client.close()
 
     run(scenario())
