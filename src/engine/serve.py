@@ -148,6 +148,7 @@ async def _serve(args: argparse.Namespace, config: EngineConfig, registry: Plugi
         raise ServeError(str(error)) from None
     recovered = runtime.open()
     print(f"recovered {recovered.orders} orders and {recovered.fills} fills from the journal", flush=True)
+    print(f"trading day {runtime.engine.trading_day}; the day rolls at {config.trading_day.describe()}", flush=True)
     for problem in recovered.problems:
         print(f"recovery problem: {problem}", file=sys.stderr)
     stop = asyncio.Event()
