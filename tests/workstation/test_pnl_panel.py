@@ -84,14 +84,19 @@ def test_a_fill_shows_as_a_position_with_its_pnl(desktop: Desktop, qtbot: QtBot)
     assert totals[0] == "Total"
     assert totals[8] == money_cents(state.positions.net())
     assert panel.net_label.text() == money_cents(state.positions.net())
-    panel.resize(600, 520)  # as narrow as the panel is in the default layout: nothing is cut short
+    panel.resize(600, 520)  # as narrow as the panel is in the default layout
     desktop.frame()
     header = panel.table.horizontalHeader()
-    for column, text in enumerate(pnl.COLUMNS):
+    for column, text in enumerate(pnl.COLUMNS):  # no header or total cut short
         assert header.sectionSize(column) >= header.fontMetrics().horizontalAdvance(text), text
     bold = QtGui.QFont(panel.table.font())
     bold.setBold(True)
     assert header.sectionSize(1) >= QtGui.QFontMetrics(bold).horizontalAdvance("1 position")
+    net = pnl.COLUMNS.index("Net")
+    assert [pnl.COLUMNS[header.logicalIndex(shown)] for shown in range(5)] == [
+        "Account", "Symbol", "Qty", "Avg Px", "Net",
+    ]  # fmt: skip
+    assert header.sectionViewportPosition(net) + header.sectionSize(net) <= panel.table.viewport().width()
 
     _fill(desktop, Side.SELL, 0)
     desktop.frame()

@@ -39,7 +39,9 @@ DANGER_FRACTION = 0.8
 MIN_CURVE_SECONDS = 60
 """The equity curve spans at least a minute (a fresh curve is not drawn in milliseconds)."""
 
-COLUMNS = ("Account", "Instrument", "Qty", "Avg Price", "Mark", "Realized", "Unrealized", "Fees", "Net")
+COLUMNS = ("Account", "Symbol", "Qty", "Avg Px", "Mark", "Realized", "Unrealized", "Fees", "Net")
+SHOWN_ORDER = (0, 1, 2, 3, 8, 6, 5, 7, 4)
+"""The columns left to right: the P&L beside the position, the mark last (the first to be cut when narrow)."""
 _MONEY_COLUMNS = frozenset({5, 6, 7, 8})
 _RIGHT = QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
 _LEFT = QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter
@@ -258,10 +260,12 @@ class PnlPanel(Panel):
         self.table = dense_table(self.model, row_height=20)
         header = self.table.horizontalHeader()
         # Every column as wide as its widest text (a few lines: cheap), so no symbol or total is cut short; the
-        # spare width goes to the last column, whose figures are right-aligned.
-        header.setMinimumSectionSize(56)
+        # spare width goes to the last one, whose figures are right-aligned.
+        header.setMinimumSectionSize(40)
         header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
+        for shown, column in enumerate(SHOWN_ORDER):
+            header.moveSection(header.visualIndex(column), shown)
         self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
         self.plot.setBackground(theme.hex("background"))
         self.plot.showGrid(x=True, y=True, alpha=0.15)
