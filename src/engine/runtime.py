@@ -8,8 +8,7 @@ Given ``commit_loop`` and trading on the in-process simulated exchange, the jour
 :class:`~engine.storage.commit_group.CommitGroup`, shared with the FIX server's session stores, writes a turn
 of the event loop before any byte that depends on it is sent. On a SQLite file the group writes a turn as one
 record of a write log beside the database file (``<file>-writes/``, see :mod:`engine.storage.write_log`) and
-a thread applies it to the database behind (a process of its own with ``apply_log_in_process``: the FIX
-server's); on another database, as one transaction. An engine routing to an
+a process of its own applies it to the database behind; on another database, as one transaction. An engine routing to an
 outside venue commits every write before the order can leave the process.
 """
 
@@ -79,7 +78,6 @@ class LiveRuntime:
         seed: int | None = None,
         symbols: Sequence[str] | None = None,
         commit_loop: asyncio.AbstractEventLoop | None = None,
-        apply_log_in_process: bool = False,
     ) -> None:
         self.config = config
         self.registry = registry
@@ -92,7 +90,6 @@ class LiveRuntime:
         self._engine: Engine | None = None
         self._market: MarketDataCache | None = None
         self._commit_loop = commit_loop
-        self._apply_log_in_process = apply_log_in_process
         self._halted = False
         self.journal: Journal | None = None
         self.commit_group: CommitGroup | None = None
@@ -125,7 +122,6 @@ class LiveRuntime:
                 self._commit_loop,
                 on_failure=self._on_commit_failure,
                 write_log=write_log_beside(database),
-                apply_in_process=self._apply_log_in_process,
             )
         self.journal = Journal(database, group=self.commit_group)
         recovered = recover(self.journal, instruments)

@@ -135,10 +135,7 @@ async def _serve(args: argparse.Namespace, config: EngineConfig, registry: Plugi
         raise ServeError(f"cannot load the TLS certificate or key: {error}") from None
     users = Path(args.users) if args.users else default_users_path()
     loop = asyncio.get_running_loop()
-    runtime = LiveRuntime(
-        config, registry, AsyncioScheduler(), db_url=db_url, seed=args.seed, commit_loop=loop,
-        apply_log_in_process=True,  # the database work off the interpreter lock the sessions need
-    )  # fmt: skip
+    runtime = LiveRuntime(config, registry, AsyncioScheduler(), db_url=db_url, seed=args.seed, commit_loop=loop)
     try:
         server = FixServer(
             runtime, database=open_database(db_url), users_path=users, sessions=config.fix.sessions, host=host,

@@ -1,4 +1,4 @@
-"""The write log in front of a real SQLite file: a commit is one appended record, a thread applies it behind,
+"""The write log in front of a real SQLite file: a commit is one appended record, a process applies it behind,
 records the database never saw are applied at the next start, and a damaged or foreign log stops the start."""
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from engine.fix.store import SqlSessionStore
 from engine.storage.commit_group import CommitGroup
 from engine.storage.db import StorageError, open_database
 from engine.storage.driver_sql import WriteBatch
-from engine.storage.log_applier import LogApplier
 from engine.storage.write_log import WRITE_LOG, open_write_log
 from tests.storage.session_rows import stored_session
 
@@ -137,29 +136,6 @@ def test_the_log_of_another_database_is_refused(database: Engine, tmp_path: Path
             open_write_log(other, foreign)
     finally:
         other.dispose()
-
-
-def test_full_segments_are_deleted_once_applied(database: Engine, tmp_path: Path) -> None:
-    directory = tmp_path / "engine.db-writes"
-    store = SqlSessionStore(database, "K")
-    store.close()
-    log = open_write_log(database, directory, segment_bytes=400)
-    failures: list[BaseException] = []
-    applier = LogApplier(database, log.next_seq - 1, on_error=failures.append)
-    with database.connect() as conn:
-        for seq in range(1, 21):
-            batch = _BatchOf(conn.dialect)
-            batch.kept(seq)
-            applied, closed = log.append(batch.statements)
-            assert applied == seq
-            applier.put(seq, batch.statements, closed)
-    applier.sync()
-    applier.close()
-    log.close()
-    assert failures == []
-    assert _segments(directory) == [log.segment]  # every closed segment was deleted once applied
-    assert stored_session(database, "K") == (21, 1, list(range(1, 21)))
-    assert _applied(database) == 20
 
 
 def test_a_record_the_database_refuses_engages_the_failure_path(database: Engine, tmp_path: Path) -> None:

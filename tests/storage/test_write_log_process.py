@@ -1,6 +1,6 @@
 """The write log applied by a process of its own (``serve``'s applier): it follows the segment files, applies
 what they hold behind the engine, deletes full segments, is started again when killed, reports what it cannot
-apply, and a killed engine's applier finishes before a restarted engine reads the log."""
+apply (test_write_log), and a killed engine's applier finishes before a restarted engine reads the log."""
 
 from __future__ import annotations
 
@@ -12,12 +12,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, select
 
 from engine.fix.store import SqlSessionStore
 from engine.storage.commit_group import CommitGroup
-from engine.storage.db import StorageError
 from engine.storage.log_applier import ProcessLogApplier
 from engine.storage.write_log import WRITE_LOG, open_write_log
 from tests.storage.session_rows import stored_session
@@ -62,7 +60,7 @@ def test_a_killed_applier_is_started_again_and_applies_everything(database: Engi
 
     async def scenario() -> list[BaseException]:
         failures: list[BaseException] = []
-        group = CommitGroup(database, asyncio.get_running_loop(), write_log=directory, apply_in_process=True)
+        group = CommitGroup(database, asyncio.get_running_loop(), write_log=directory)
         store = SqlSessionStore(database, "K", group=group)
         for seq in range(1, 11):
             store.save_sent(seq, b"frame-%d" % seq, 0)
@@ -84,39 +82,6 @@ def test_a_killed_applier_is_started_again_and_applies_everything(database: Engi
     assert _applied(database) >= 20
 
 
-def test_a_record_the_database_refuses_stops_trading_and_stays_in_the_log(database: Engine, tmp_path: Path) -> None:
-    directory = tmp_path / "engine.db-writes"
-
-    async def scenario() -> tuple[list[BaseException], str]:
-        failures: list[BaseException] = []
-        group = CommitGroup(
-            database, asyncio.get_running_loop(), write_log=directory, apply_in_process=True,
-            on_failure=failures.append,
-        )  # fmt: skip
-
-        def refused(batch: object) -> None:
-            batch.statements.append(("INSERT INTO no_such_table VALUES (?)", [(1,)]))  # type: ignore[attr-defined]
-
-        group.join(refused)
-        group.mark()
-        group.commit()
-        for _ in range(200):  # the process fails and says so; the loop hears it
-            await asyncio.sleep(0.01)
-            if failures:
-                break
-        with pytest.raises(StorageError, match="could not be applied") as raised:
-            group.sync()
-        group.leave(refused)
-        group.close()
-        return failures, str(raised.value)
-
-    failures, message = asyncio.run(scenario())
-    assert "no_such_table" in message
-    assert len(failures) == 1
-    with pytest.raises(StorageError, match=r"record 1 of the write log .* cannot be applied"):
-        open_write_log(database, directory)
-
-
 def test_a_killed_engines_applier_finishes_before_a_restart_reads_the_log(database: Engine, tmp_path: Path) -> None:
     """The engine is killed with records still unapplied; its applier sees its input end, applies them and
     exits; the restarted engine waits for it, so that nothing is applied twice or lost."""
@@ -134,7 +99,7 @@ def test_a_killed_engines_applier_finishes_before_a_restart_reads_the_log(databa
         async def main():
             database = open_database({url!r})
             group = CommitGroup(
-                database, asyncio.get_running_loop(), write_log=Path({str(directory)!r}), apply_in_process=True
+                database, asyncio.get_running_loop(), write_log=Path({str(directory)!r})
             )
             store = SqlSessionStore(database, "K", group=group)
             for seq in range(1, 2001):

@@ -14,9 +14,9 @@ the next expected sequence number), so an order and its acknowledgement usually 
 If a commit fails, the held sends are dropped (they were never valid) and ``on_failure`` hears why.
 
 With a ``write_log`` directory, a commit is one record appended to the write log (:mod:`engine.storage.write_log`)
-instead of a transaction: the held sends leave as soon as the record is written, and a thread, or with
-``apply_in_process`` a process of its own, applies the records to the database behind
-(:mod:`engine.storage.log_applier`). Readers of what the writers wrote call :meth:`sync`.
+instead of a transaction: the held sends leave as soon as the record is written, and a process of its own
+applies the records to the database behind (:mod:`engine.storage.log_applier`). Readers of what the writers
+wrote call :meth:`sync`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine
 from core.numbers import NANOS_PER_MILLI, NANOS_PER_SECOND, Nanos
 from engine.storage.db import StorageError
 from engine.storage.driver_sql import WriteBatch
-from engine.storage.log_applier import LogApplier, ProcessLogApplier
+from engine.storage.log_applier import ProcessLogApplier
 from engine.storage.write_log import WriteLog, open_write_log
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,7 @@ class CommitGroup:
     Commits run as callbacks on ``loop``. ``on_failure`` is told, on the loop, when a commit fails or the write
     log cannot be applied; the caller should stop trading (the engine's state is ahead of what is stored).
     ``write_log``: the directory of the write log, whose records the database has not seen are applied at
-    once (:func:`~engine.storage.write_log.open_write_log` says what can go wrong); ``apply_in_process`` applies
-    them from a process of its own instead of a thread (a SQLite file database only). Not thread-safe: use it from
+    once (:func:`~engine.storage.write_log.open_write_log` says what can go wrong). Not thread-safe: use it from
     the event loop's thread.
     """
 
@@ -62,16 +61,12 @@ class CommitGroup:
         max_delay_ns: Nanos = DEFAULT_MAX_DELAY_NS,
         on_failure: Callable[[BaseException], None] | None = None,
         write_log: Path | None = None,
-        apply_in_process: bool = False,
     ) -> None:
         self._log: WriteLog | None = None
-        self._applier: LogApplier | ProcessLogApplier | None = None
+        self._applier: ProcessLogApplier | None = None
         if write_log is not None:
             self._log = open_write_log(database, write_log)
-            if apply_in_process:
-                self._applier = ProcessLogApplier(database, self._log, loop, on_error=self._failed)
-            else:
-                self._applier = LogApplier(database, self._log.next_seq - 1, on_error=self._failed_elsewhere)
+            self._applier = ProcessLogApplier(database, self._log, loop, on_error=self._failed)
         self._conn: Connection | None = database.connect()
         self._loop = loop
         self._max_delay_s = max_delay_ns / NANOS_PER_SECOND
@@ -188,10 +183,6 @@ class CommitGroup:
                 self._log.close()
             self._conn.close()
             self._conn = None
-
-    def _failed_elsewhere(self, error: BaseException) -> None:
-        """The applier's thread failed: tell ``on_failure`` on the loop."""
-        self._loop.call_soon_threadsafe(self._failed, error)
 
     def _failed(self, error: BaseException) -> None:
         if self._on_failure is None:

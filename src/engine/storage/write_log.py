@@ -4,8 +4,8 @@ A commit group that commits to SQL at the end of every event-loop turn puts a tr
 of every order: the statements, the database's commit and the Python around them. With a write log the turn's
 statements, already bound (:class:`~engine.storage.driver_sql.WriteBatch`), are pickled into one record and
 appended to the current segment file with one ``os.write``; the sends that waited for them go out at once, and
-:class:`~engine.storage.log_applier.LogApplier` applies the records to the database on a thread of its own,
-recording in the same transaction how far it got (the ``write_log`` table).
+:class:`~engine.storage.log_applier.ProcessLogApplier` applies the records to the database from a process of
+its own, recording in the same transaction how far it got (the ``write_log`` table).
 
 Durability is the same as the database's with ``synchronous=NORMAL``: a record is in the operating system's
 page cache when ``os.write`` returns, so it survives a killed process, not a power loss. On start,
