@@ -8,7 +8,6 @@ pickled statements of one commit (:data:`engine.storage.driver_sql.BoundStatemen
 
 from __future__ import annotations
 
-import fcntl
 import os
 import struct
 import time
@@ -29,7 +28,9 @@ class LogBusy(Exception):
 
 def lock_log(directory: Path, *, wait_s: float) -> int:
     """Takes the log's applier lock, waiting up to ``wait_s``; returns the file descriptor that holds it (close it
-    to release). Raises :class:`LogBusy` when it stays taken."""
+    to release). Raises :class:`LogBusy` when it stays taken. POSIX only (the write log is not used elsewhere)."""
+    import fcntl  # here, not at the top: the engine imports this module on every system
+
     fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     deadline = time.monotonic() + wait_s
     while True:

@@ -7,6 +7,7 @@ commits), foreign keys enforced and a busy timeout so a second process waits for
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,10 @@ def open_database(url: str | None = None) -> Engine:
 
 
 def write_log_beside(database: Engine) -> Path | None:
-    """The write-log directory of a SQLite file database (``<file>-writes``); None for any other database."""
-    if database.dialect.name != "sqlite":
+    """The write-log directory of a SQLite file database (``<file>-writes``); None for any other database, and on
+    a system that is not POSIX (its applier process follows the log through POSIX pipes and file locks): there a
+    group commits as one transaction."""
+    if database.dialect.name != "sqlite" or os.name != "posix":
         return None
     name = database.url.database
     if not name or name == ":memory:" or name.startswith("file:"):
