@@ -8,8 +8,8 @@ Given ``commit_loop`` and trading on the in-process simulated exchange, the jour
 :class:`~engine.storage.commit_group.CommitGroup`, shared with the FIX server's session stores, writes a turn
 of the event loop before any byte that depends on it is sent. On a SQLite file the group writes a turn as one
 record of a write log beside the database file (``<file>-writes/``, see :mod:`engine.storage.write_log`) and
-a process of its own applies it to the database behind; on another database, as one transaction. An engine routing to an
-outside venue commits every write before the order can leave the process.
+a process of its own applies it to the database behind; on another database, as one transaction. An engine
+routing to an outside venue commits every write before the order can leave the process.
 """
 
 from __future__ import annotations
@@ -118,10 +118,7 @@ class LiveRuntime:
         database = open_database(self._db_url)
         if self._commit_loop is not None and self.config.venue.name == SIM_VENUE:
             self.commit_group = CommitGroup(
-                database,
-                self._commit_loop,
-                on_failure=self._on_commit_failure,
-                write_log=write_log_beside(database),
+                database, self._commit_loop, on_failure=self._on_commit_failure, write_log=write_log_beside(database)
             )
         self.journal = Journal(database, group=self.commit_group)
         recovered = recover(self.journal, instruments)

@@ -39,8 +39,8 @@ def test_the_process_applies_what_the_log_holds_and_deletes_full_segments(databa
             for seq in range(1, 31):
                 batch = _BatchOf(conn.dialect)
                 batch.kept(seq)
-                applied, closed = log.append(batch.statements)
-                applier.put(applied, batch.statements, closed)
+                applied = log.append(batch.statements)
+                applier.put(applied)
                 if seq == 15:
                     applier.sync()
                     assert stored_session(database, "K") == (16, 1, list(range(1, 16)))

@@ -217,9 +217,9 @@ _INSERT_KEPT = DriverStatement(
 
 
 def forget_sent_before(engine: Engine, cutoff_ns: Nanos) -> int:
-    """Deletes the kept messages of every session sent before ``cutoff_ns``; returns how many. A ResendRequest
-    for them is then answered with a SequenceReset-GapFill."""
-    Base.metadata.create_all(engine, tables=[SESSIONS, MESSAGES])
+    """Deletes the kept messages of every session sent before ``cutoff_ns`` from ``engine`` (opened by
+    :func:`~engine.storage.open_database`, which makes the tables); returns how many. A ResendRequest for them is
+    then answered with a SequenceReset-GapFill."""
     with engine.begin() as conn:
         deleted = conn.execute(delete(MESSAGES).where(MESSAGES.c.sent_ns < cutoff_ns)).rowcount
     return int(deleted or 0)

@@ -138,8 +138,7 @@ class CommitGroup:
                 statements = batch.statements
                 if self._log is not None and self._applier is not None:
                     if statements:
-                        seq, closed = self._log.append(statements)
-                        self._applier.put(seq, statements, closed)
+                        self._applier.put(self._log.append(statements))
                 else:
                     with conn.begin():
                         batch.run(conn)

@@ -21,13 +21,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from engine.storage.db import StorageError
-from engine.storage.driver_sql import BoundStatement
-from engine.storage.write_log import SET_APPLIED, WRITE_LOG, WriteLog
+from engine.storage.write_log import PROGRESS, SET_APPLIED, WriteLog
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +61,9 @@ class ProcessLogApplier:
         if database.dialect.name != "sqlite" or not name:
             raise ValueError("the write log is applied from a process only to a SQLite file database")
         dialect = database.dialect
-        progress = select(WRITE_LOG.c.token, WRITE_LOG.c.applied_seq).where(WRITE_LOG.c.id == 1)
         self._command = [
             sys.executable, "-m", "engine.write_log_applier", name, str(log.directory), str(log.segment_bytes),
-            repr(linger_s), str(progress.compile(dialect=dialect, compile_kwargs={"literal_binds": True})),
+            repr(linger_s), str(PROGRESS.compile(dialect=dialect, compile_kwargs={"literal_binds": True})),
             SET_APPLIED.bind(dialect, [])[0],
         ]  # fmt: skip
         self._loop = loop
@@ -89,8 +86,8 @@ class ProcessLogApplier:
         self._answers = process.stdout.fileno()
         self._loop.add_reader(self._answers, self._on_output)
 
-    def put(self, seq: int, statements: list[BoundStatement], retired: Path | None = None) -> None:
-        """Record ``seq`` is in the log: the process reads it from there (and deletes ``retired`` itself)."""
+    def put(self, seq: int) -> None:
+        """Record ``seq`` is in the log: the process reads it from there."""
         self._last_put = seq
 
     def sync(self) -> None:

@@ -55,6 +55,8 @@ LOCK_WAIT_S = 30.0
 DEFAULT_SEGMENT_BYTES = 64 << 20
 """A segment is closed, and deleted once applied, after it grows past this size."""
 
+PROGRESS = select(WRITE_LOG.c.token, WRITE_LOG.c.applied_seq).where(WRITE_LOG.c.id == 1)
+"""The log's token and the last record applied (``write_log`` has one row)."""
 SET_APPLIED = DriverStatement(update(WRITE_LOG).values(applied_seq=bindparam("b_seq")), ["b_seq"])  # its only row
 """Records how far the log is applied: run in the same transaction as the records (rows ``(seq,)``)."""
 
@@ -95,9 +97,9 @@ class WriteLog:
         """The sequence number the next record will carry."""
         return self._next
 
-    def append(self, statements: list[BoundStatement]) -> tuple[int, Path | None]:
-        """Appends one record with one system call; returns its sequence number and the segment this append
-        closed (to delete once applied through that number), if it closed one."""
+    def append(self, statements: list[BoundStatement]) -> int:
+        """Appends one record with one system call; returns its sequence number. A segment past
+        ``segment_bytes`` is closed and the next begun (the applier deletes it once applied)."""
         if self._broken is not None:
             raise StorageError(f"the write log {self.segment} cannot be written: {self._broken}")
         seq = self._next
@@ -118,12 +120,10 @@ class WriteLog:
             raise StorageError(f"the write log {self.segment} cannot be written: {self._broken}")
         self._next = seq + 1
         self._size += written
-        if self._size < self.segment_bytes:
-            return seq, None
-        closed = self.segment
-        os.close(self._fd)
-        self.segment = self._open_segment()
-        return seq, closed
+        if self._size >= self.segment_bytes:
+            os.close(self._fd)
+            self.segment = self._open_segment()
+        return seq
 
     def close(self) -> None:
         """Closes the current segment (its records stay until applied)."""
@@ -189,7 +189,7 @@ def _recover(database: Engine, directory: Path, segment_bytes: int) -> WriteLog:
 def _progress(database: Engine) -> tuple[bytes, int]:
     """The database's log token (made on first use) and the last record it applied."""
     with database.connect() as conn, conn.begin():
-        row = conn.execute(select(WRITE_LOG.c.token, WRITE_LOG.c.applied_seq).where(WRITE_LOG.c.id == 1)).first()
+        row = conn.execute(PROGRESS).first()
         if row is None:
             token = uuid.uuid4().hex
             conn.execute(insert(WRITE_LOG).values(id=1, token=token, applied_seq=0))
