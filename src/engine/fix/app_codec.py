@@ -548,43 +548,50 @@ def decode_new_order(message: FixMessage, instruments: Mapping[str, Instrument])
     empty account (the server puts the user's default); TransactTime (60) absent is 0; TimeInForce (59) absent
     is Day.
     """
+    return _usual_new_order(message, instruments) or _decode_new_order(message, instruments)
+
+
+def _usual_new_order(message: FixMessage, instruments: Mapping[str, Instrument]) -> SubmitOrder | None:
+    """The common case, each field read once: an order whose values are all in their usual form; None for
+    anything else (an error among them), which :func:`_decode_new_order` reads and says what is wrong."""
     get = message.get
-    # The common case, each field read once: an order whose values are all in their usual form. Anything else
-    # (an error among them) is decoded by the reads below, which say what is wrong.
     cl_ord_id = get(11)
     symbol = get(55)
     side = _SIDES.get(get(54))
     order_type = _ORDER_TYPES.get(get(40))
     time_in_force_value = get(59)
     time_in_force = _TIMES_IN_FORCE.get(time_in_force_value) if time_in_force_value else _DAY
-    if cl_ord_id and symbol and side is not None and order_type is not None and time_in_force is not None:
-        instrument = instruments.get(read_text(symbol))
-        quantity = _plain_decimal(get(38), 0)
-        if instrument is not None and quantity:
-            price_value = get(44)
-            if price_value:  # a limit order's price, on the tick grid
-                price = _plain_decimal(price_value, instrument.price_scale)
-                usual = price is not None and order_type is _LIMIT and instrument.is_on_tick(price)
-            else:  # a market order's absent price
-                price = None
-                usual = order_type is _MARKET
-            if usual:
-                ts_value = get(60)
-                ts_ns = _plain_timestamp(ts_value) if ts_value else 0
-                if ts_ns is not None:
-                    account = get(1)
-                    return SubmitOrder(
-                        client_order_id=read_text(cl_ord_id),
-                        account=read_text(account) if account else "",
-                        instrument=instrument.symbol,
-                        side=side,
-                        quantity=quantity,
-                        order_type=order_type,
-                        price=price,
-                        time_in_force=time_in_force,
-                        ts_ns=ts_ns,
-                    )
-    return _decode_new_order(message, instruments)
+    if not cl_ord_id or not symbol or side is None or order_type is None or time_in_force is None:
+        return None
+    instrument = instruments.get(read_text(symbol))
+    quantity = _plain_decimal(get(38), 0)
+    if instrument is None or not quantity:
+        return None
+    price_value = get(44)
+    if price_value:  # a limit order's price, on the tick grid
+        price = _plain_decimal(price_value, instrument.price_scale)
+        if price is None or order_type is not _LIMIT or not instrument.is_on_tick(price):
+            return None
+    elif order_type is _MARKET:  # a market order's absent price
+        price = None
+    else:
+        return None
+    ts_value = get(60)
+    ts_ns = _plain_timestamp(ts_value) if ts_value else 0
+    if ts_ns is None:
+        return None
+    account = get(1)
+    return SubmitOrder(
+        client_order_id=read_text(cl_ord_id),
+        account=read_text(account) if account else "",
+        instrument=instrument.symbol,
+        side=side,
+        quantity=quantity,
+        order_type=order_type,
+        price=price,
+        time_in_force=time_in_force,
+        ts_ns=ts_ns,
+    )
 
 
 def _plain_decimal(value: bytes | None, scale: int) -> int | None:
