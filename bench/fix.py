@@ -1,7 +1,7 @@
 """FIX benchmarks: the codec's parse and encode rates, and the engine's FIX server over loopback.
 
 Usage: ``python -m bench fix [--messages N] [--runs N] [--round-trips N] [--orders N] [--busy-poll-us US]
-[--no-server] [--json]``.
+[--client-spin] [--no-server] [--json]``.
 
 Codec: parse and encode rates of a ~165-byte NewOrderSingle, ours against ``simplefix``; the median of ``--runs``
 timed runs (messages per second). ``parse`` feeds one frame at a time to :class:`engine.fix.codec.FixParser`
@@ -22,6 +22,8 @@ journal and FIX sequence numbers in SQLite in a temporary directory; the client 
   to it is the engine's and the FIX layer's own time.
 
 ``--busy-poll-us`` starts the server with ``serve --busy-poll-us``: its event loop polls instead of sleeping.
+``--client-spin`` makes the client of the round trips (and of the echo floor) poll its socket instead of blocking
+on it, as a low-latency FIX client does: neither end then pays an idle CPU's wake-up. Both need a core each.
 
 The account has no risk checks but the kill switch (the default order-rate limit would refuse a burst). The
 simulated venue's order latency is ``--venue-latency-us`` (0 by default: the figures are the engine's and the
@@ -96,7 +98,9 @@ def _simplefix(frame: bytes) -> tuple[Callable[[int], None], Callable[[int], Non
     return parse, write
 
 
-def _server_benchmarks(round_trips: int, orders: int, venue_latency_us: int, busy_poll_us: int) -> dict[str, object]:
+def _server_benchmarks(
+    round_trips: int, orders: int, venue_latency_us: int, busy_poll_us: int, client_spin: bool
+) -> dict[str, object]:
     """Round trip and sustained rate of orders through ``workstation-engine serve`` (see the module docs)."""
     import re
     import shutil
@@ -132,7 +136,7 @@ def _server_benchmarks(round_trips: int, orders: int, venue_latency_us: int, bus
         client = _BenchClient(socket.create_connection(("127.0.0.1", port)))
         try:
             client.logon()
-            latencies = client.round_trips(round_trips)
+            latencies = client.round_trips(round_trips, spin=client_spin)
             cpu_before = _thread_cpu_s(server.pid)
             rate = client.sustained(orders)
             cpu_after = _thread_cpu_s(server.pid)
@@ -146,6 +150,7 @@ def _server_benchmarks(round_trips: int, orders: int, venue_latency_us: int, bus
     return {
         "venue_latency_us": venue_latency_us,
         "server_busy_poll_us": busy_poll_us,
+        "client_spin": client_spin,
         "round_trips": round_trips,
         "round_trip_p50_us": round(latencies[len(latencies) // 2] / 1000, 1),
         "round_trip_p99_us": round(latencies[min(len(latencies) - 1, len(latencies) * 99 // 100)] / 1000, 1),
@@ -166,9 +171,9 @@ while data := connection.recv(1 << 16):
 """
 
 
-def _echo_floor(round_trips: int, message_bytes: int) -> dict[str, float]:
-    """Round trips of ``message_bytes`` through a plain Python echo server in a child process (blocking sockets):
-    the loopback floor of this machine for a client like the benchmark's."""
+def _echo_floor(round_trips: int, message_bytes: int, spin: bool) -> dict[str, float]:
+    """Round trips of ``message_bytes`` through a plain Python echo server in a child process (blocking sockets;
+    the client polls with ``spin``): the loopback floor of this machine for a client like the benchmark's."""
     import subprocess
     import sys
 
@@ -185,7 +190,7 @@ def _echo_floor(round_trips: int, message_bytes: int) -> dict[str, float]:
                 sock.sendall(message)
                 received = 0
                 while received < message_bytes:
-                    received += len(sock.recv(1 << 16))
+                    received += len(_recv(sock, spin))
                 if index >= round_trips // 10:
                     latencies.append(time.perf_counter_ns() - start)
     finally:
@@ -225,6 +230,17 @@ def _cpu_per_order(pid: int, before: dict[int, float], after: dict[int, float], 
     }
 
 
+def _recv(sock: socket.socket, spin: bool) -> bytes:
+    """What the socket holds (b"" at its end): waits blocked in the kernel, or with ``spin`` polls until it comes."""
+    if not spin:
+        return sock.recv(1 << 20)
+    while True:
+        try:
+            return sock.recv(1 << 20, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            continue
+
+
 class _BenchClient:
     """A minimal blocking FIX client for the server benchmarks."""
 
@@ -251,8 +267,8 @@ class _BenchClient:
         body = [(11, cl_ord_id), (55, b"AAPL"), (54, side), (60, b"20240601-13:30:00"), (38, b"1"), (40, b"2")]
         return self.frame(b"D", [*body, (44, price)]), cl_ord_id
 
-    def receive(self) -> list[FixMessage]:
-        data = self.sock.recv(1 << 20)
+    def receive(self, spin: bool = False) -> list[FixMessage]:
+        data = _recv(self.sock, spin)
         if not data:
             raise ConnectionError("the server closed the connection")
         return self.parser.feed(data)
@@ -263,13 +279,13 @@ class _BenchClient:
         while not any(message.msg_type == "A" for message in self.receive()):
             pass
 
-    def round_trips(self, count: int) -> list[int]:
+    def round_trips(self, count: int, spin: bool) -> list[int]:
         latencies: list[int] = []
         for index in range(count + count // 10):
             frame, cl_ord_id = self.order()
             start = time.perf_counter_ns()
             self.sock.sendall(frame)
-            while not any(m.get(11) == cl_ord_id and m.get(150) == b"0" for m in self.receive()):
+            while not any(m.get(11) == cl_ord_id and m.get(150) == b"0" for m in self.receive(spin)):
                 pass
             if index >= count // 10:  # after the warm-up
                 latencies.append(time.perf_counter_ns() - start)
@@ -312,6 +328,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--busy-poll-us", type=int, default=0, help="the server's busy poll (serve --busy-poll-us; 0: off)"
     )
+    parser.add_argument(
+        "--client-spin", action="store_true", help="the round trips' client polls its socket instead of blocking"
+    )
     parser.add_argument("--no-server", action="store_true", help="only the codec figures")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -329,8 +348,12 @@ def main(argv: list[str]) -> int:
         results["simplefix_parse_per_s"] = round(_rate(peer[0], count, args.runs))
         results["simplefix_encode_per_s"] = round(_rate(peer[1], count, args.runs))
     if not args.no_server:
-        results.update(_server_benchmarks(args.round_trips, args.orders, args.venue_latency_us, args.busy_poll_us))
-        results.update(_echo_floor(args.round_trips, len(frame)))
+        results.update(
+            _server_benchmarks(
+                args.round_trips, args.orders, args.venue_latency_us, args.busy_poll_us, args.client_spin
+            )
+        )
+        results.update(_echo_floor(args.round_trips, len(frame), args.client_spin))
     if args.json:
         print(json.dumps(results))
     else:

@@ -69,7 +69,10 @@ class AsyncioScheduler:
     fires at that wall-clock moment without being disturbed by clock adjustments during the session. Callbacks
     wait in a queue of our own, ordered by (time, scheduling order), behind a single asyncio timer: asyncio
     itself does not promise the order of timers due at the same moment, and an order's cancel must never
-    overtake the order. A callback that raises is reported to the loop's exception handler; the next ones run.
+    overtake the order. A callback already due when scheduled (an order to a venue without latency) runs on the
+    loop's next turn through ``call_soon``, leaving the timer armed for the later ones: cancelling and re-making
+    an asyncio timer for each such callback was most of its cost. A callback that raises is reported to the
+    loop's exception handler; the next ones run.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -79,18 +82,27 @@ class AsyncioScheduler:
         self._sequence = itertools.count()
         self._wakeup: asyncio.TimerHandle | None = None
         self._wakeup_at: Nanos | None = None
+        self._soon: asyncio.Handle | None = None
 
     def now_ns(self) -> Nanos:
         return int(self._loop.time() * NANOS_PER_SECOND) + self._epoch_offset
 
     def call_at(self, ts_ns: Nanos, callback: Callable[[], None]) -> _Timer:
-        timer = _Timer(callback)
-        heapq.heappush(self._queue, (ts_ns, next(self._sequence), timer))
-        self._arm()
-        return timer
+        return self._schedule(ts_ns, self.now_ns(), callback)
 
     def call_later(self, delay_ns: Nanos, callback: Callable[[], None]) -> _Timer:
-        return self.call_at(self.now_ns() + max(delay_ns, 0), callback)
+        now = self.now_ns()
+        return self._schedule(now + max(delay_ns, 0), now, callback)
+
+    def _schedule(self, ts_ns: Nanos, now: Nanos, callback: Callable[[], None]) -> _Timer:
+        timer = _Timer(callback)
+        heapq.heappush(self._queue, (ts_ns, next(self._sequence), timer))
+        if ts_ns <= now:
+            if self._soon is None:
+                self._soon = self._loop.call_soon(self._run_soon)
+        else:
+            self._arm()
+        return timer
 
     def _arm(self) -> None:
         if not self._queue:
@@ -103,9 +115,17 @@ class AsyncioScheduler:
         self._wakeup_at = first
         self._wakeup = self._loop.call_at((first - self._epoch_offset) / NANOS_PER_SECOND, self._run_due)
 
+    def _run_soon(self) -> None:
+        self._soon = None
+        self._run(self.now_ns())
+
     def _run_due(self) -> None:
         due = max(self.now_ns(), self._wakeup_at or 0)
         self._wakeup = self._wakeup_at = None
+        self._run(due)
+
+    def _run(self, due: Nanos) -> None:
+        """Runs the callbacks due at ``due`` in order, then arms the timer for the next."""
         queue = self._queue
         while queue and queue[0][0] <= due:
             _, _, timer = heapq.heappop(queue)

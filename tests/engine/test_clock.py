@@ -44,3 +44,33 @@ def test_asyncio_scheduler_keeps_scheduling_order_at_equal_times_and_survives_a_
     seen, errors = asyncio.run(scenario())
     assert seen == [1000, *range(200)]
     assert errors == ["division by zero"]
+
+
+def test_asyncio_scheduler_runs_what_is_due_now_on_the_next_turn_in_order_and_keeps_later_timers() -> None:
+    async def scenario() -> tuple[list[str], int, int]:
+        loop = asyncio.get_running_loop()
+        scheduler = AsyncioScheduler()
+        seen: list[str] = []
+        done = asyncio.Event()
+        later_at = scheduler.now_ns() + 20 * NANOS_PER_MILLI
+
+        def later() -> None:
+            seen.append("later, on time" if scheduler.now_ns() >= later_at else "later, early")
+            done.set()
+
+        scheduler.call_at(later_at, later)
+        armed = len(loop._scheduled)  # type: ignore[attr-defined]
+        scheduler.call_later(0, lambda: seen.append("order"))
+        scheduler.call_later(0, lambda: seen.append("cancel of the order"))
+        scheduler.call_at(scheduler.now_ns() - NANOS_PER_MILLI, lambda: seen.append("overdue"))
+        scheduler.call_later(0, lambda: seen.append("never")).cancel()
+        seen.append("caller's turn")
+        await asyncio.sleep(0)
+        seen.append("next turn")
+        timers_after = len(loop._scheduled)  # type: ignore[attr-defined]
+        await asyncio.wait_for(done.wait(), timeout=5)
+        return seen, armed, timers_after
+
+    seen, armed, timers_after = asyncio.run(scenario())
+    assert seen == ["caller's turn", "overdue", "order", "cancel of the order", "next turn", "later, on time"]
+    assert timers_after == armed  # the later timer was neither cancelled nor remade

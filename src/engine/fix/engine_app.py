@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from core.commands import CancelAll, CancelOrder, KillSwitch, ReplaceOrder
+from core.commands import CancelAll, CancelOrder, KillSwitch, ReplaceOrder, SubmitOrder
 from core.enums import ExecType, OrdStatus, TimeInForce
 from core.events import (
     ASK,
@@ -599,7 +599,14 @@ class EngineApp:
             )  # fmt: skip
         self._used.add(key)
         self._origin[key] = bridge.key
-        self.engine.submit(request._replace(client_order_id=key, account=account, ts_ns=request.ts_ns or self._now()))
+        # Built whole rather than with _replace, which costs three times as much on every order.
+        _, _, instrument, side, quantity, order_type, price, time_in_force, strategy_id, ts_ns = request
+        self.engine.submit(
+            SubmitOrder(
+                key, account, instrument, side, quantity, order_type, price, time_in_force, strategy_id,
+                ts_ns or self._now(),
+            )
+        )  # fmt: skip
 
     def _changed_order(self, bridge: ClientBridge, message: FixMessage, orig: str, cl_ord_id: str, given: str) -> Order:
         """The order a cancel or replace names, once the request may be carried out; raises the refusal."""
