@@ -14,9 +14,11 @@ import argparse
 import asyncio
 import getpass
 import importlib
+import json
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -71,7 +73,7 @@ def run(argv: list[str] | None = None) -> int:
         print(f"workstation: {error}", file=sys.stderr)
         return 2
     if args.screenshot:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        os.environ["QT_QPA_PLATFORM"] = _offscreen_platform()
     try:
         config = load_config(args.config)
     except ConfigError as error:
@@ -138,6 +140,20 @@ def run(argv: list[str] | None = None) -> int:
     finally:
         loop.run_until_complete(client.close())
     return 0
+
+
+SCREENSHOT_SCREEN = (1920, 1080)
+"""The screen a ``--screenshot`` renders on: a common desktop's, so the window opens at its usual size (Qt's
+offscreen screen is 800x800 by default, which squeezes every panel to its minimum)."""
+
+
+def _offscreen_platform() -> str:
+    """The Qt platform for ``--screenshot``: offscreen, on a screen of :data:`SCREENSHOT_SCREEN`."""
+    width, height = SCREENSHOT_SCREEN
+    screen = {"name": "screenshot", "x": 0, "y": 0, "width": width, "height": height, "logicalDpi": 96}
+    config = Path(tempfile.gettempdir()) / "workstation-screenshot-screen.json"
+    config.write_text(json.dumps({"screens": [screen]}))
+    return f"offscreen:configfile={config}"
 
 
 def _screenshot(window: MainWindow, path: Path) -> None:

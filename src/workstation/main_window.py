@@ -141,7 +141,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for first in ("pnl", "blotter"):
             if first in docks:
                 docks[first].raise_()
-        widths = (("market-watch", 390), ("order-book", 820), ("pnl", 550))
+        widths = (("market-watch", 390), ("order-book", 765), ("pnl", 605))
         present = [(docks[name], width) for name, width in widths if name in docks]
         if present:
             self.resizeDocks([dock for dock, _ in present], [width for _, width in present], _H)

@@ -24,7 +24,7 @@ def _watch(desktop: Desktop, qtbot: QtBot) -> MarketWatch:
     panel = market_watch.SPEC.factory(desktop.context)
     assert isinstance(panel, MarketWatch)
     qtbot.addWidget(panel)
-    panel.resize(760, 200)
+    panel.resize(panel.sizeHint().width(), 200)  # as a dock opens it
     panel.show()
     return panel
 

@@ -234,6 +234,7 @@ class MarketWatch(Panel):
         self.table.clicked.connect(lambda index: self.choose_row(index.row()))
         self.table.selectionModel().currentRowChanged.connect(lambda current, _old: self.choose_row(current.row()))
         layout.addWidget(self.table, 1)
+        self.table.viewport().installEventFilter(self)
         self._select(self.instrument)
 
     def choose_row(self, row: int) -> None:
@@ -269,14 +270,20 @@ class MarketWatch(Panel):
         self.table.resizeColumnsToContents()
         header = self.table.horizontalHeader()
         metrics = self.table.fontMetrics()
-        samples = ((CHANGE, "+000.000"), (CHANGE_PCT, "+00.00%"), (AGE, "000 ms"), (VOLUME, "00,000,000"))
+        samples = (
+            *((column, "0000.00") for column in (BID, ASK, LAST)),  # before the first trade, Last is empty
+            (CHANGE, "+000.000"), (CHANGE_PCT, "+00.00%"), (AGE, "000 ms"), (VOLUME, "00,000,000"),
+        )  # fmt: skip
         for column, sample in samples:
             header.resizeSection(column, max(header.sectionSize(column), metrics.horizontalAdvance(sample) + 16))
         self._widths = [header.sectionSize(column) for column in range(len(COLUMNS))]
 
-    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit_columns()
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        """Fits the columns when the table's viewport has its new width (the panel's own resize comes before
+        its layout resizes the table, so the viewport's width would be the old one)."""
+        if event.type() == QtCore.QEvent.Type.Resize and watched is self.table.viewport():
+            self._fit_columns()
+        return super().eventFilter(watched, event)
 
     def _fit_columns(self) -> None:
         """Show as many columns as fit the width, dropping the least needed first."""
