@@ -1,5 +1,5 @@
 """The status bar: connection, engine round-trip latency, feed age per instrument (stale warning), kill switch,
-event rate and the clock."""
+the engine's trading day, event rate and the clock."""
 
 from __future__ import annotations
 
@@ -9,12 +9,26 @@ from datetime import UTC, datetime
 
 from PySide6 import QtWidgets
 
-from engine.client.protocol import ConnectionState
+from engine.client.protocol import ConnectionState, TradingDay
 from workstation.panel import PanelContext
 
 
 def _latency_text(nanos: int) -> str:
     return f"{nanos / 1_000:.0f} µs" if nanos < 1_000_000 else f"{nanos / 1_000_000:.1f} ms"
+
+
+def trading_day_text(trading_day: TradingDay | None, now_ns: int) -> tuple[str, str]:
+    """The status bar's text for the engine's trading day, and its tooltip (when the day rolls, and how soon)."""
+    if trading_day is None:
+        return "", ""
+    text = f"Day {trading_day.day:%a %Y-%m-%d}"
+    rolls_at = trading_day.rolls_at_ns
+    if rolls_at is None:
+        return text, f"Trading day {trading_day.day}"
+    minutes = max(rolls_at - now_ns, 0) // 60_000_000_000
+    when = datetime.fromtimestamp(rolls_at / 1e9, UTC)
+    countdown = f"{minutes // 60} h {minutes % 60} min"
+    return text, f"Trading day {trading_day.day}; it rolls {when:%a %Y-%m-%d %H:%M} UTC, in {countdown}"
 
 
 class StatusBar(QtWidgets.QStatusBar):
@@ -27,6 +41,7 @@ class StatusBar(QtWidgets.QStatusBar):
         self.latency = QtWidgets.QLabel("RTT –")
         self.latency.setToolTip("Round trip to the engine, measured every second")
         self.kill_switch = QtWidgets.QLabel()
+        self.trading_day = QtWidgets.QLabel()
         self.rate = QtWidgets.QLabel()
         self.clock = QtWidgets.QLabel()
         self.feeds: dict[str, QtWidgets.QLabel] = {}
@@ -38,6 +53,7 @@ class StatusBar(QtWidgets.QStatusBar):
             self.feeds[symbol] = label
             self.addWidget(label)
         self.addPermanentWidget(self.kill_switch)
+        self.addPermanentWidget(self.trading_day)
         self.addPermanentWidget(self.rate)
         self.addPermanentWidget(self.clock)
         self.round_trip_ns: int | None = None
@@ -76,6 +92,9 @@ class StatusBar(QtWidgets.QStatusBar):
             self._coloured(self.kill_switch, "KILL SWITCH ON", "reject")
         else:
             self.kill_switch.setText("")
+        day_text, day_tip = trading_day_text(self.context.client.info.trading_day, time.time_ns())
+        self.trading_day.setText(day_text)
+        self.trading_day.setToolTip(day_tip)
         now = time.monotonic()
         elapsed = max(now - self._last_tick, 1e-3)
         self.rate.setText(f"{(state.events - self._events) / elapsed:,.0f} events/s")

@@ -31,6 +31,7 @@ from engine.client.protocol import (
     SessionInfo,
     StrategyInfo,
     StrategyState,
+    TradingDay,
 )
 from engine.client.risk_limits import apply_risk_limits
 from engine.plugins import plugins_as_json
@@ -92,7 +93,9 @@ class EmbeddedClient:
             ),
             risk_limits={account: engine.risk.limits(account) for account in engine.risk.accounts},
             kill_switches=engine.risk.engaged_kill_switches(),
+            trading_day=self._trading_day(),
         )
+        engine.day_listeners.append(self._on_day)
         self._dispatch(ConnectionEvent(ts_ns=runtime.scheduler.now_ns(), state=ConnectionState.CONNECTED))
         return self._info
 
@@ -100,11 +103,25 @@ class EmbeddedClient:
         if self._info is None:
             return
         self.runtime.stop()
+        if self._on_day in self.runtime.engine.day_listeners:
+            self.runtime.engine.day_listeners.remove(self._on_day)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
         self._dispatch(ConnectionEvent(ts_ns=self.runtime.scheduler.now_ns(), state=ConnectionState.DISCONNECTED))
         self._info = None
+
+    def _trading_day(self) -> TradingDay | None:
+        engine = self.runtime.engine
+        if engine.trading_day is None:
+            return None
+        calendar = engine.calendar
+        rolls_at = None if calendar is None else calendar.next_roll_ns(self.runtime.scheduler.now_ns())
+        return TradingDay(day=engine.trading_day, rolls_at_ns=rolls_at)
+
+    def _on_day(self, _day: object, _starts: object) -> None:
+        if self._info is not None:
+            self._info = dataclasses.replace(self._info, trading_day=self._trading_day())
 
     def subscribe(self, handler: EventHandler) -> Callable[[], None]:
         self._handlers.append(handler)

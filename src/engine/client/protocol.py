@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -68,6 +69,15 @@ class StrategyState:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TradingDay:
+    """The engine's trading day: the date its business belongs to, and when the day rolls into the next."""
+
+    day: date
+    rolls_at_ns: Nanos | None = None
+    """The next roll (epoch nanoseconds); None when the engine did not say."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SessionInfo:
     """What the engine told the client when it connected: who, where, what may be traded and run."""
 
@@ -84,6 +94,9 @@ class SessionInfo:
     """The engaged kill switches the session may see, with their reasons: the global one under None, then each
     account's own; kept current by the client (each change is also a ``RiskEvent`` of kind ``KILL_SWITCH`` or
     ``RELEASE``)."""
+    trading_day: TradingDay | None = None
+    """The engine's trading day (None for an engine without a calendar), kept current by the client: a roll
+    replaces it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -26,6 +26,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -91,6 +92,13 @@ from engine.fix.dictionary import FixDictionary, fix44
 from engine.fix.message import FixMessage
 from engine.fix.session import Session
 from engine.fix.sessions_config import Permissions
+from engine.fix.trading_session import (
+    SUBSCRIBE,
+    TRADING_SESSION_STATUS_REQUEST,
+    UNSUBSCRIBE,
+    decode_trading_session_status_request,
+    encode_trading_session_status,
+)
 from engine.risk.engine import RiskConfigError
 from engine.runtime import LiveRuntime
 
@@ -399,6 +407,7 @@ class EngineApp:
         self._md_flush_due = False
         self._books = L2Books()
         self._tracked: set[str] = set()
+        self._day_subscribers: list[ClientBridge] = []
         self._ids = itertools.count(1)
         self._id_prefix = f"FIX{self.engine.scheduler.now_ns():x}"
         bus = self.engine.bus
@@ -410,6 +419,7 @@ class EngineApp:
             bus.subscribe(PositionUpdate, self._on_position),
             bus.subscribe(RiskEvent, self._on_risk_event),
         ]
+        self.engine.day_listeners.append(self._on_trading_day)
         self._handlers: dict[str, Callable[[ClientBridge, FixMessage], None]] = {
             "D": self._new_order,
             "F": self._cancel,
@@ -420,6 +430,7 @@ class EngineApp:
             "V": self._market_data_request,
             "x": self._security_list,
             "AN": self._positions,
+            TRADING_SESSION_STATUS_REQUEST: self._trading_session_status,
             control.STRATEGY_LIST_REQUEST: self._strategy_list,
             control.STRATEGY_START: self._strategy_start,
             control.STRATEGY_STOP: self._strategy_stop,
@@ -442,6 +453,8 @@ class EngineApp:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
+        if self._on_trading_day in self.engine.day_listeners:
+            self.engine.day_listeners.remove(self._on_trading_day)
 
     # --- sessions ---------------------------------------------------------------------------------------------
 
@@ -486,6 +499,8 @@ class EngineApp:
         for request_id in list(bridge.md):
             self._unsubscribe_md(bridge, request_id)
         bridge.position_subscriptions.clear()
+        if bridge in self._day_subscribers:
+            self._day_subscribers.remove(bridge)
 
     def _viewers(self, account: str) -> tuple[ClientBridge, ...]:
         viewers = self._viewers_cache.get(account)
@@ -972,6 +987,32 @@ class EngineApp:
             request_id=request.request_id, response_id=self._next_id(), instruments=instruments, result=result
         )
         bridge.send(encode_security_list(listing), resendable=False)
+
+    def _trading_session_status(self, bridge: ClientBridge, message: FixMessage) -> None:
+        request = decode_trading_session_status_request(message)
+        day = self.engine.trading_day
+        if day is None:
+            raise FixAppError("the engine keeps no trading day", request=message, ref_id=request.request_id)
+        if request.subscription == UNSUBSCRIBE:
+            if bridge in self._day_subscribers:
+                self._day_subscribers.remove(bridge)
+            return
+        if request.subscription == SUBSCRIBE and bridge not in self._day_subscribers:
+            self._day_subscribers.append(bridge)
+        status = encode_trading_session_status(
+            day, self._next_roll_ns(), request_id=request.request_id, unsolicited=False
+        )
+        bridge.send(status, resendable=False)
+
+    def _on_trading_day(self, day: date, _starts: object) -> None:
+        """Tells the sessions that subscribed of the new trading day (an unsolicited h)."""
+        status = encode_trading_session_status(day, self._next_roll_ns(), request_id=None, unsolicited=True)
+        for bridge in tuple(self._day_subscribers):
+            bridge.send(status, resendable=False)
+
+    def _next_roll_ns(self) -> Nanos | None:
+        calendar = self.engine.calendar
+        return None if calendar is None else calendar.next_roll_ns(self._now())
 
     def _positions(self, bridge: ClientBridge, message: FixMessage) -> None:
         request = decode_position_request(message)
