@@ -64,7 +64,13 @@ class ExecType(StrEnum):
     EXPIRED = "C"
     PENDING_REPLACE = "E"
     TRADE = "F"
+    TRADE_CANCEL = "H"
+    """A venue broke (busted) an earlier fill: ``ref_exec_id`` names it (FIX ExecRefID, 19)."""
     ORDER_STATUS = "I"
+
+
+FILL_EXEC_TYPES: frozenset[ExecType] = frozenset({ExecType.TRADE, ExecType.TRADE_CANCEL})
+"""The reports that change what an order has filled: a fill, and the bust that takes one out."""
 
 
 class Liquidity(StrEnum):

@@ -83,7 +83,9 @@ class ExecutionReport:
 
     ``quantity`` is the order quantity after the event, ``last_qty``/``last_price`` describe the fill of a
     ``TRADE`` report, ``fee`` is the fee of that fill (negative for a rebate), ``reason`` explains rejects and
-    cancels (FIX Text, 58).
+    cancels (FIX Text, 58). A ``TRADE_CANCEL`` report (a bust) names the fill it breaks in ``ref_exec_id`` (FIX
+    ExecRefID, 19) and describes that fill in ``last_qty``/``last_price``/``fee``; its ``cum_qty`` is the order's
+    without it. Every other report leaves ``ref_exec_id`` empty.
     """
 
     exec_id: str
@@ -107,6 +109,7 @@ class ExecutionReport:
     reason: str = ""
     venue: str = ""
     strategy_id: str | None = None
+    ref_exec_id: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,6 +3,9 @@
 An order's status changes only through :func:`check_transition`; an illegal move raises
 :class:`IllegalTransition` and the order is left as it was. Filled, Canceled, Rejected and Expired are terminal.
 Replaced is a working status: the order keeps its identity and rests with its new price or quantity.
+
+A trade cancel (a bust, ExecType H) is the one report a terminal order still takes: it removes one earlier fill
+and moves the status by its own rules (see :meth:`Order.apply`), not by the transition table.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ WORKING: frozenset[OrdStatus] = frozenset({S.NEW, S.PARTIALLY_FILLED, S.REPLACED
 
 _RESTING = {S.NEW, S.PARTIALLY_FILLED, S.REPLACED}
 _ENDINGS = {S.FILLED, S.CANCELED, S.EXPIRED}
+_PENDING_CHANGE = (S.PENDING_CANCEL, S.PENDING_REPLACE)
+_TRADE, _TRADE_CANCEL, _REPLACED = ExecType.TRADE, ExecType.TRADE_CANCEL, ExecType.REPLACED
 
 TRANSITIONS: dict[OrdStatus, frozenset[OrdStatus]] = {
     S.PENDING_NEW: frozenset({S.NEW, S.REJECTED, S.PARTIALLY_FILLED, S.PENDING_CANCEL} | _ENDINGS),
@@ -74,6 +79,8 @@ class Order:
     venue: str = ""
     reason: str = ""
     fills: list[tuple[Nanos, Price, Quantity]] = field(default_factory=list)
+    fill_exec_ids: list[str] | None = None
+    """The exec id of each of ``fills``, in the same order (None until the first fill: most orders never fill)."""
     status_before_pending: OrdStatus | None = None
 
     @classmethod
@@ -122,22 +129,47 @@ class Order:
         self.updated_ns = ts_ns
 
     def apply(self, report: ExecutionReport) -> None:
-        """Apply a venue's execution report; raises :class:`IllegalTransition` and changes nothing if illegal."""
-        check_transition(self.status, report.ord_status)
-        is_trade = report.exec_type is ExecType.TRADE
-        if is_trade:
-            self._check_fill(report)
-        elif report.exec_type is ExecType.REPLACED and report.quantity <= self.cum_qty:
-            raise IllegalTransition(f"replace to {report.quantity} is not above the filled {self.cum_qty}")
-        if is_trade:
-            assert report.last_price is not None
-            self.cum_qty += report.last_qty
-            self.filled_cost += report.last_qty * report.last_price
-            self.fills.append((report.ts_ns, report.last_price, report.last_qty))
-        if report.exec_type is ExecType.REPLACED or report.ord_status in _RESTING:
+        """Apply a venue's execution report; raises :class:`IllegalTransition` and changes nothing if illegal.
+
+        A trade cancel (``TRADE_CANCEL``, a bust) removes the fill its ``ref_exec_id`` names: cum qty, filled
+        cost and :attr:`fills` lose it exactly. It must describe that fill (``last_qty``/``last_price``); a bust of
+        an execution that is not one of this order's fills (unknown, not a fill, already busted) or that would
+        take cum qty below zero is refused. Leaves and status:
+
+        - A done order (Filled, Canceled, Expired) stays done with no leaves, and the report must keep its
+          status: an exchange does not reinstate the busted quantity of an order it has finished. FIX 4.4
+          Volume 4 says a bust lowers CumQty and raises LeavesQty by the busted quantity with OrderQty unchanged,
+          and its Appendix D keeps a canceled order Canceled after a bust ("a canceled order followed by a
+          busted execution") but takes a filled one back to Partially Filled with leaves ("filled order, followed
+          by correction and cancellation of executions"): a broker that will work the quantity again; no
+          exchange does, and a done order that came back to life would hold leaves nobody works.
+        - A working order takes the report's quantity, as after any report in a resting status, so its leaves
+          are what the venue says: FIX's rule (OrderQty kept, leaves up by the busted quantity) from a venue that
+          works the quantity again, or OrderQty down by it (leaves unchanged) from one that, like an exchange,
+          does not. The status must be Partially Filled while fills remain and New (or Replaced) once none do;
+          a pending cancel or replace may stay pending (the order's quantity then stays as it is).
+        """
+        exec_type = report.exec_type
+        if exec_type is _TRADE_CANCEL:
+            self._bust(report)
+        else:
+            check_transition(self.status, report.ord_status)
+            if exec_type is _TRADE:
+                self._check_fill(report)
+                assert report.last_price is not None
+                self.cum_qty += report.last_qty
+                self.filled_cost += report.last_qty * report.last_price
+                self.fills.append((report.ts_ns, report.last_price, report.last_qty))
+                if self.fill_exec_ids is None:
+                    self.fill_exec_ids = [report.exec_id]
+                else:
+                    self.fill_exec_ids.append(report.exec_id)
+            elif exec_type is _REPLACED and report.quantity <= self.cum_qty:
+                raise IllegalTransition(f"replace to {report.quantity} is not above the filled {self.cum_qty}")
+        if exec_type is _REPLACED or report.ord_status in _RESTING:
             self.quantity = report.quantity
             self.price = report.price
-        if report.ord_status not in (S.PENDING_CANCEL, S.PENDING_REPLACE):
+        if report.ord_status not in _PENDING_CHANGE:
             self.status_before_pending = None
         self.status = report.ord_status
         self.updated_ns = report.ts_ns
@@ -159,6 +191,41 @@ class Order:
             raise IllegalTransition(
                 f"a fill to {cum} of {report.quantity} cannot leave the order {report.ord_status.name}"
             )
+
+    def _bust(self, report: ExecutionReport) -> None:
+        """Check a trade cancel (see :meth:`apply`), then take its fill out; raises before changing anything."""
+        ref = report.ref_exec_id
+        ids = self.fill_exec_ids or []
+        try:
+            index = ids.index(ref)
+        except ValueError:
+            raise IllegalTransition(f"trade cancel of {ref or 'no execution'}, not a fill of this order") from None
+        if report.last_qty > self.cum_qty:
+            raise IllegalTransition(f"trade cancel of {report.last_qty} would take the filled {self.cum_qty} below 0")
+        _, price, quantity = self.fills[index]
+        if (report.last_qty, report.last_price) != (quantity, price):
+            raise IllegalTransition(
+                f"trade cancel of {report.last_qty} at {report.last_price} does not match fill {ref} of {quantity} "
+                f"at {price}"
+            )
+        cum = self.cum_qty - quantity
+        self._check_bust_status(report, cum)
+        del self.fills[index], ids[index]
+        self.cum_qty = cum
+        self.filled_cost -= quantity * price
+        if cum == 0 and self.status_before_pending is S.PARTIALLY_FILLED:
+            self.status_before_pending = S.NEW
+
+    def _check_bust_status(self, report: ExecutionReport, cum: Quantity) -> None:
+        status, new = self.status, report.ord_status
+        if status in TERMINAL or new in _PENDING_CHANGE:
+            legal = new is status
+        else:
+            legal = new in _RESTING and (new is not S.PARTIALLY_FILLED or cum > 0) and (new is not S.NEW or cum == 0)
+        if not legal:
+            raise IllegalTransition(f"a trade cancel leaving {cum} filled cannot move {status.name} to {new.name}")
+        if new in _RESTING and report.quantity < cum:
+            raise IllegalTransition(f"a trade cancel leaving {cum} filled cannot make the quantity {report.quantity}")
 
     def restore_after_reject(self, ts_ns: Nanos, reason: str) -> None:
         """A cancel or replace was refused: return to the status held before the request."""

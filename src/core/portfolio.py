@@ -3,12 +3,16 @@
 A position's ``cost`` is the signed sum of price x quantity of what is still open (positive long, negative
 short), so the average price is ``cost / quantity`` and nothing is rounded until a partial close, where the
 closed share of the cost is taken with floor division and the remainder stays in the position (no money is lost).
+
+With an average cost, what a fill does depends on every fill before it: a bust (a fill the venue broke) is taken
+out by booking the position's other fills again from flat, so that afterwards everything is exactly as if the
+busted fill had never been booked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from core.enums import Side
@@ -27,15 +31,34 @@ class Position:
     realized: Money = 0
     fees: Money = 0
     traded_qty: Quantity = 0
+    fills: list[tuple[str, Side, Quantity, Price, Money]] = field(default_factory=list)
+    """Every fill booked, in order, as (exec id, side, quantity, price, fee): what :meth:`bust_fill` books again."""
 
     @property
     def _money_factor(self) -> int:
         return MONEY_PER_PRICE_UNIT[self.instrument.price_scale]
 
-    def apply_fill(self, side: Side, quantity: Quantity, price: Price, fee: Money) -> Money:
-        """Book a fill; returns the P&L it realized (before fees)."""
+    def apply_fill(self, side: Side, quantity: Quantity, price: Price, fee: Money, exec_id: str = "") -> Money:
+        """Book a fill; returns the P&L it realized (before fees). ``exec_id`` names it for a later bust."""
         if quantity <= 0:
             raise ValueError(f"fill quantity must be positive, got {quantity}")
+        self.fills.append((exec_id, side, quantity, price, fee))
+        return self._book(side, quantity, price, fee)
+
+    def bust_fill(self, exec_id: str) -> None:
+        """Take out the fill ``exec_id``: quantity, cost (so the average price), realized P&L, fees and traded
+        quantity become exactly what they would be had it never been booked. Raises ``KeyError`` (and changes
+        nothing) when no fill of the position has that exec id."""
+        fills = self.fills
+        ids = [booked[0] for booked in fills]
+        if not exec_id or exec_id not in ids:
+            raise KeyError(f"no fill {exec_id!r} in the position of {self.account} in {self.instrument.symbol}")
+        del fills[ids.index(exec_id)]
+        self.quantity = self.cost = self.realized = self.fees = self.traded_qty = 0
+        for _, side, quantity, price, fee in fills:
+            self._book(side, quantity, price, fee)
+
+    def _book(self, side: Side, quantity: Quantity, price: Price, fee: Money) -> Money:
         signed = quantity if side is Side.BUY else -quantity
         self.fees += fee
         self.traded_qty += quantity
@@ -150,19 +173,38 @@ class Portfolio:
         return found
 
     def apply_fill(
-        self, account: str, symbol: str, side: Side, quantity: Quantity, price: Price, fee: Money
+        self, account: str, symbol: str, side: Side, quantity: Quantity, price: Price, fee: Money, exec_id: str = ""
     ) -> Position:
-        """Book a fill and return the updated position."""
+        """Book a fill and return the updated position. ``exec_id`` names the fill for a later :meth:`bust_fill`."""
         position = self.position(account, symbol)
         totals = self._totals[account]
         mark = self._marks.get(symbol)
         totals.unrealized -= position.unrealized(mark)
         totals.exposure -= position.exposure(mark)
-        realized = position.apply_fill(side, quantity, price, fee)
+        realized = position.apply_fill(side, quantity, price, fee, exec_id)
         totals.realized += realized
         totals.fees += fee
         totals.unrealized += position.unrealized(mark)
         totals.exposure += position.exposure(mark)
+        return position
+
+    def bust_fill(self, account: str, symbol: str, exec_id: str) -> Position:
+        """Take the fill ``exec_id`` out of the position of ``account`` in ``symbol`` (see
+        :meth:`Position.bust_fill`) and return the position; raises ``KeyError`` (and changes nothing) when the
+        position has no such fill. The day's start stays as it was: a bust of an earlier day's fill counts in
+        today's P&L."""
+        position = self._positions.get((account, symbol))
+        if position is None:
+            raise KeyError(f"{account} has no position in {symbol} to bust {exec_id!r} from")
+        mark = self._marks.get(symbol)
+        realized, fees = position.realized, position.fees
+        unrealized, exposure = position.unrealized(mark), position.exposure(mark)
+        position.bust_fill(exec_id)
+        totals = self._totals[account]
+        totals.realized += position.realized - realized
+        totals.fees += position.fees - fees
+        totals.unrealized += position.unrealized(mark) - unrealized
+        totals.exposure += position.exposure(mark) - exposure
         return position
 
     def set_mark(self, symbol: str, price: Price) -> None:

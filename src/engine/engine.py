@@ -54,6 +54,8 @@ MONITOR_INTERVAL_NS = 100 * NANOS_PER_MILLI
 DAY_ORDER_EXPIRED = "day order expired at the end of the trading day"
 """The reason of the Expired report of a day order still working at the roll."""
 
+_TRADE, _TRADE_CANCEL = ExecType.TRADE, ExecType.TRADE_CANCEL
+
 DayListener = Callable[[date, Mapping[tuple[str, str], DayStart]], None]
 """Told when a trading day begins, with where every position starts it (to keep across a restart)."""
 
@@ -329,11 +331,12 @@ class Engine:
     # --- venue listener --------------------------------------------------------------------------------------
 
     def on_execution(self, report: ExecutionReport) -> None:
-        """Journal a venue's report, apply it (state machine), book fills, then publish.
+        """Journal a venue's report, apply it (state machine), book fills and busts, then publish.
 
         A report whose exec id is already journaled is a duplicate and is dropped. A report the state machine
         refuses is kept in the journal (it is what the venue said; recovery refuses it the same way) but changes
-        nothing and is not published.
+        nothing and is not published. A trade cancel (a bust) takes its fill out of the order and the position,
+        and is published like a fill: to the order's strategy, with the position after it.
         """
         if self._expiring and report.order_id in self._expiring:
             report = self._as_expiry(report)
@@ -346,8 +349,11 @@ class Engine:
             log.error("refused execution report %s: %s", report.exec_id, error)
             self._status(self.state, f"refused execution report {report.exec_id}: {error}")
             return
-        if report.exec_type is ExecType.TRADE:
+        exec_type = report.exec_type
+        if exec_type is _TRADE:
             self._book_fill(order, report)
+        elif exec_type is _TRADE_CANCEL:
+            self._book_bust(order, report)
         self.bus.publish(report, topic=report.strategy_id)
 
     def on_cancel_reject(self, reject: CancelReject) -> None:
@@ -380,13 +386,24 @@ class Engine:
     def _book_fill(self, order: Order, report: ExecutionReport) -> None:
         assert report.last_price is not None
         position = self.portfolio.apply_fill(
-            order.account, order.instrument, order.side, report.last_qty, report.last_price, report.fee
-        )
+            order.account, order.instrument, order.side, report.last_qty, report.last_price, report.fee,
+            report.exec_id,
+        )  # fmt: skip
         self.filled_qty += report.last_qty
         self.fills += 1
+        self._position_changed(position, report.ts_ns)
+
+    def _book_bust(self, order: Order, report: ExecutionReport) -> None:
+        """Take the busted fill out of the position (the order had it, so the position has it too). ``fills``
+        and ``filled_qty`` count the fills received: a busted one stays counted."""
+        position = self.portfolio.bust_fill(order.account, order.instrument, report.ref_exec_id)
+        self._position_changed(position, report.ts_ns)
+
+    def _position_changed(self, position: Position, now: Nanos) -> None:
+        """Publish the position as it now stands and check the account's standing limits against it."""
         if self.bus.wants(PositionUpdate):
-            self.bus.publish(self.position_update(position, report.ts_ns), topic=order.account)
-        self._monitor(order.account)
+            self.bus.publish(self.position_update(position, now), topic=position.account)
+        self._monitor(position.account)
 
     def position_update(self, position: Position, now: Nanos) -> PositionUpdate:
         """The update that reports ``position`` as it stands at ``now`` (marked, with its start of the day)."""

@@ -15,6 +15,7 @@ routing to an outside venue commits every write before the order can leave the p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 from collections.abc import Mapping, Sequence
@@ -44,6 +45,8 @@ from engine.storage.trading_days import load_day_starts, save_day_starts
 from engine.strategy_host import StrategyHost
 
 log = logging.getLogger(__name__)
+
+_TRADE, _TRADE_CANCEL = ExecType.TRADE, ExecType.TRADE_CANCEL
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,10 +271,19 @@ class LiveRuntime:
         return [self.strategy_state(strategy_id) for strategy_id in self._runs]
 
     def _book_strategy_fill(self, report: ExecutionReport) -> None:
-        if report.exec_type is not ExecType.TRADE or report.strategy_id is None or report.last_price is None:
+        """Book a strategy's fill, or take a busted one out, in that strategy instance's own P&L."""
+        exec_type = report.exec_type
+        if (exec_type is not _TRADE and exec_type is not _TRADE_CANCEL) or report.strategy_id is None:
             return
         run = self._runs.get(report.strategy_id)
-        if run is not None:
+        if run is None:
+            return
+        if exec_type is _TRADE and report.last_price is not None:
             run.portfolio.apply_fill(
-                report.account, report.instrument, report.side, report.last_qty, report.last_price, report.fee
-            )
+                report.account, report.instrument, report.side, report.last_qty, report.last_price, report.fee,
+                report.exec_id,
+            )  # fmt: skip
+        elif exec_type is _TRADE_CANCEL:
+            # A fill from before this instance (an instance started again under the same id) is not in its P&L.
+            with contextlib.suppress(KeyError):
+                run.portfolio.bust_fill(report.account, report.instrument, report.ref_exec_id)

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from engine.config import EngineConfig
 from engine.fix.message import FixMessage, parse_utc_timestamp
 from engine.fix.trading_session import decode_trading_session_status, encode_trading_session_status
 from engine.plugins import PluginRegistry
+from tests.fix.test_remote_client import eventually
+from tests.fix.test_remote_client import serving as remote_serving
 from tests.fix.test_server_harness import FixClient, make_users, run, serving
 
 
@@ -69,3 +72,29 @@ def test_the_status_round_trips_and_a_session_id_that_is_no_date_is_refused() ->
     broken = FixMessage([(tag, b"DAY" if tag == 336 else value) for tag, value in answer.fields])
     with pytest.raises(ValueError, match=r"TradingSessionID \(336\) b'DAY' is not a trading day"):
         decode_trading_session_status(broken)
+
+
+def test_the_remote_client_knows_the_trading_day_and_follows_the_roll(
+    registry: PluginRegistry, config: EngineConfig, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with remote_serving(registry, config, tmp_path) as served:
+            engine = served.runtime.engine
+            assert engine.trading_day is not None
+            assert engine.calendar is not None
+            client = served.client()
+            info = await client.connect()
+            assert info.trading_day is not None
+            assert info.trading_day.day == engine.trading_day
+            expected_roll = engine.calendar.next_roll_ns(engine.scheduler.now_ns())
+            assert info.trading_day.rolls_at_ns == expected_roll // 1_000_000 * 1_000_000  # FIX carries ms
+            next_day = engine.trading_day + dt.timedelta(days=1)
+            engine.start_day(next_day)
+
+            def rolled() -> bool:
+                return client.info.trading_day is not None and client.info.trading_day.day == next_day
+
+            await eventually(rolled)
+            await client.close()
+
+    run(scenario())

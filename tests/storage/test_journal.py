@@ -227,6 +227,7 @@ def test_an_orders_journal_entry_holds_what_it_was_created_with_and_no_execution
         "last_price": None,
         "fee": 0,
         "liquidity": None,
+        "ref_exec_id": "",
     }
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from core.commands import CancelAll, CancelOrder, KillSwitch, ReplaceOrder, SubmitOrder
-from core.enums import ExecType
+from core.enums import FILL_EXEC_TYPES, ExecType
 from core.events import (
     BookUpdate,
     CancelReject,
@@ -204,7 +204,7 @@ class EmbeddedClient:
         if journal is None:
             return []
         return [
-            item for item in journal.replay() if isinstance(item, ExecutionReport) and item.exec_type is ExecType.TRADE
+            item for item in journal.replay() if isinstance(item, ExecutionReport) and item.exec_type in FILL_EXEC_TYPES
         ]
 
     async def positions(self) -> Sequence[PositionUpdate]:

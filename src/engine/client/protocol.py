@@ -177,7 +177,7 @@ class EngineClient(Protocol):
         ...
 
     async def executions(self) -> Sequence[ExecutionReport]:
-        """Every fill the user may see, oldest first."""
+        """Every fill the user may see, oldest first, and after a busted one its trade cancel."""
         ...
 
     async def positions(self) -> Sequence[PositionUpdate]:

@@ -11,8 +11,10 @@ It speaks the engine's FIX interface (``docs/fix.md``) as an initiator and prese
   push them, they are asked for after fills, at most every :data:`POSITION_REFRESH_S`).
 * Orders: submit/cancel/replace are D/F/G. FIX gives each cancel or replace its own ClOrdID; the client maps the
   answers back to the order's own id, so events name an order by the id it was submitted with, as the engine
-  does. ExecutionReports (8) and OrderCancelRejects (9) become events; a request the server refuses with a
-  BusinessMessageReject (j) becomes a rejected report (or a cancel reject) with the server's reason.
+  does. ExecutionReports (8) and OrderCancelRejects (9) become events (a trade cancel, 150=H, is a
+  ``TRADE_CANCEL`` report naming the busted fill, after which positions are refreshed as after a fill); a request
+  the server refuses with a BusinessMessageReject (j) becomes a rejected report (or a cancel reject) with the
+  server's reason.
 * Snapshots: :meth:`RemoteClient.orders` and :meth:`RemoteClient.executions` come from one
   OrderMassStatusRequest (AF, 585=7), answered with the day's fills (PossResend) and one status report per order;
   :meth:`RemoteClient.positions` from a RequestForPositions; :meth:`RemoteClient.book_snapshot` from the book the
@@ -48,7 +50,7 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 
 from core.commands import CancelAll, CancelOrder, KillSwitch, ReplaceOrder, SubmitOrder
-from core.enums import ExecType, OrderType, OrdStatus, Side, TimeInForce
+from core.enums import FILL_EXEC_TYPES, ExecType, OrderType, OrdStatus, Side, TimeInForce
 from core.events import ASK, BID, BookUpdate, CancelReject, ExecutionReport, PositionUpdate, RiskEvent, RiskEventKind
 from core.instruments import Instrument
 from core.numbers import Nanos, Quantity
@@ -61,6 +63,7 @@ from engine.client.protocol import (
     RiskLimitsChanged,
     SessionInfo,
     StrategyState,
+    TradingDay,
 )
 from engine.client.risk_limits import limits_event
 from engine.fix import app_codec as fix
@@ -70,6 +73,12 @@ from engine.fix.initiator import FixInitiator, InitiatorConfig, client_ssl_conte
 from engine.fix.message import FixMessage
 from engine.fix.session import SessionError
 from engine.fix.store import MemoryStore
+from engine.fix.trading_session import (
+    TRADING_SESSION_STATUS,
+    TRADING_SESSION_STATUS_REQUEST,
+    decode_trading_session_status,
+    encode_trading_session_status_request,
+)
 
 log = logging.getLogger(__name__)
 
@@ -311,6 +320,7 @@ class RemoteClient:
         risk = control.risk_limits_mapping(limits.limits)
         if not initial:
             self._limits_reported(limits)
+        trading_day = await self._subscribe_trading_day()
         await self._subscribe_market_data()
         positions = await self._subscribe_positions()
         if not initial:
@@ -338,7 +348,17 @@ class RemoteClient:
             strategies=strategies.strategies,
             risk_limits=risk,
             kill_switches=dict(self._kill_switches),
+            trading_day=trading_day,
         )
+
+    async def _subscribe_trading_day(self) -> TradingDay | None:
+        """The engine's trading day, with an h at every roll from now on (None from an engine that keeps none)."""
+        request = encode_trading_session_status_request(self._id(), fix.SubscriptionType.SUBSCRIBE)
+        try:
+            return _trading_day(await self._ask(request))
+        except RequestRefused as error:
+            log.info("the engine gives no trading day: %s", error)
+            return None
 
     async def _subscribe_market_data(self) -> None:
         symbols = tuple(self._instruments)
@@ -453,12 +473,13 @@ class RemoteClient:
             return
         report = self._report_of(message)
         self._status_cache = None
-        if report.exec_type is ExecType.TRADE:
+        exec_type = report.exec_type
+        if exec_type is ExecType.TRADE:
             if report.exec_id in self._fills_seen:
                 return
             self._fills_seen.add(report.exec_id)
         self._dispatch(report)
-        if report.exec_type is ExecType.TRADE:
+        if exec_type is ExecType.TRADE or exec_type is ExecType.TRADE_CANCEL:
             self._fills_changed_positions()
 
     def _report_of(self, message: FixMessage) -> ExecutionReport:
@@ -604,6 +625,14 @@ class RemoteClient:
                 self._dispatch(RiskLimitsChanged(ts_ns=now, account=account, limits=limits))
                 self._dispatch(event)
 
+    def _on_trading_session_status(self, message: FixMessage) -> None:
+        """The answer to the trading day's request, or (unsolicited) the day the engine's roll began."""
+        request_id = message.get(335)
+        if request_id is not None and self._answer(request_id.decode("latin-1"), message):
+            return
+        if self._info is not None:
+            self._info = dataclasses.replace(self._info, trading_day=_trading_day(message))
+
     def _on_business_reject(self, message: FixMessage) -> None:
         reject = fix.decode_business_reject(message)
         ref = reject.ref_id or ""
@@ -632,6 +661,7 @@ class RemoteClient:
         "Y": _on_market_data_reject,
         "y": _on_security_list,
         "AP": _on_position_report,
+        TRADING_SESSION_STATUS: _on_trading_session_status,
         "j": _on_business_reject,
         control.STRATEGY_LIST: _on_control,
         control.STRATEGY_STATUS: _on_control,
@@ -800,7 +830,7 @@ class RemoteClient:
         finally:
             self._status_batches.pop(request_id, None)
         orders = [report for report in reports if report.exec_type is ExecType.ORDER_STATUS]
-        fills = sorted((report for report in reports if report.exec_type is ExecType.TRADE), key=_time)
+        fills = sorted((report for report in reports if report.exec_type in FILL_EXEC_TYPES), key=_time)
         return orders, fills
 
     async def positions(self) -> Sequence[PositionUpdate]:
@@ -917,6 +947,7 @@ class RemoteClient:
 
 _REQUEST_ID_TAG = {
     "x": 320,
+    TRADING_SESSION_STATUS_REQUEST: 335,
     "q": 11,
     control.STRATEGY_LIST_REQUEST: control.CONTROL_REQ_ID,
     control.STRATEGY_START: control.CONTROL_REQ_ID,
@@ -924,6 +955,12 @@ _REQUEST_ID_TAG = {
     control.RISK_LIMITS_REQUEST: control.CONTROL_REQ_ID,
     control.RISK_LIMITS_SET: control.CONTROL_REQ_ID,
 }
+
+
+def _trading_day(status: FixMessage) -> TradingDay:
+    """The trading day of an h; raises ``ValueError`` (which the message handler logs) when it names none."""
+    day, rolls_at = decode_trading_session_status(status)
+    return TradingDay(day=day, rolls_at_ns=rolls_at)
 
 
 def _time(report: ExecutionReport) -> Nanos:

@@ -292,6 +292,7 @@ _LIQUIDITY_BYTES = _wire_values(Liquidity)
 # Members read on every order: an enum class attribute costs a slow lookup in Python 3.11.
 _DAY, _LIMIT, _MARKET = TimeInForce.DAY, OrderType.LIMIT, OrderType.MARKET
 _REJECTED, _TRADE, _NO_LIQUIDITY = ExecType.REJECTED, ExecType.TRADE, Liquidity.NONE
+_TRADE_CANCEL = ExecType.TRADE_CANCEL
 _TAG_NAMES = {tag: name for tag, (name, _) in USER_FIELDS.items()}
 
 
@@ -811,7 +812,7 @@ def average_price(filled_cost: int, cum_qty: Quantity, price_scale: int, extra_d
     return b"-" + text if (numerator < 0) != (cum_qty < 0) else text
 
 
-def encode_execution_report(
+def encode_execution_report(  # noqa: C901 (one pass over a report, the hot path: no helper call per field)
     report: ExecutionReport,
     instrument: Instrument,
     *,
@@ -826,7 +827,9 @@ def encode_execution_report(
     order keeps it) is given, else 0. ``cl_ord_id``/``orig_cl_ord_id`` replace ClOrdID (11) / add OrigClOrdID
     (41) when the report answers a cancel or replace request made under its own ClOrdID. Commission (12, with
     CommType 3 absolute) carries the fee, negative for a rebate. LastLiquidityInd (851) is sent for maker (1)
-    and taker (2) fills only. An empty OrderID goes out as ``NONE``.
+    and taker (2) fills only. An empty OrderID goes out as ``NONE``. A trade cancel (150=H) carries ExecRefID
+    (19), the busted fill's ExecID, and that fill's LastQty, LastPx and Commission; CumQty and AvgPx are the
+    order's without it (give ``filled_cost`` after the bust).
     """
     exec_type = report.exec_type
     scale = instrument.price_scale
@@ -847,6 +850,8 @@ def encode_execution_report(
         add((b"\x0144=", format_ticks(report.price, scale)))
     if report.last_qty or exec_type is _TRADE:
         add((b"\x0132=", _int_value(report.last_qty)))
+        if exec_type is _TRADE_CANCEL:
+            add((b"\x0119=", text_value(report.ref_exec_id)))
     if report.last_price is not None:
         add((b"\x0131=", format_ticks(report.last_price, scale)))
     add((b"\x01151=", _int_value(report.leaves_qty), b"\x0114=", _int_value(report.cum_qty)))
@@ -879,7 +884,8 @@ def decode_execution_report(message: FixMessage, instruments: Mapping[str, Instr
     """The :class:`ExecutionReport` of an ExecutionReport (8) (the remote client's side).
 
     ClOrdID (11) becomes the client order id; OrderID ``NONE`` becomes empty; absent OrdType (40) is limit when
-    a Price (44) is given; absent OrderQty (38) is CumQty + LeavesQty; absent Commission (12) is no fee.
+    a Price (44) is given; absent OrderQty (38) is CumQty + LeavesQty; absent Commission (12) is no fee. A trade
+    cancel (150=H) must name the fill it busts in ExecRefID (19).
     """
     r = FieldReader(message)
     instrument = r.instrument(instruments, BusinessRejectReason.UNKNOWN_SECURITY)
@@ -888,6 +894,7 @@ def decode_execution_report(message: FixMessage, instruments: Mapping[str, Instr
     cum_qty = r.quantity(14)
     leaves_qty = r.quantity(151)
     liquidity_value = message.get(851)
+    exec_type = r.enum(150, ExecType)
     return ExecutionReport(
         exec_id=r.text(17),
         order_id="" if order_id == "NONE" else order_id,
@@ -896,7 +903,7 @@ def decode_execution_report(message: FixMessage, instruments: Mapping[str, Instr
         instrument=instrument.symbol,
         side=r.enum(54, Side),
         order_type=r.enum(40, OrderType, default=OrderType.MARKET if price is None else OrderType.LIMIT),
-        exec_type=r.enum(150, ExecType),
+        exec_type=exec_type,
         ord_status=r.enum(39, OrdStatus),
         quantity=r.quantity(38) if message.get(38) else cum_qty + leaves_qty,
         price=price,
@@ -910,6 +917,7 @@ def decode_execution_report(message: FixMessage, instruments: Mapping[str, Instr
         reason=r.optional_text(58) or "",
         venue=r.optional_text(EXEC_VENUE) or "",
         strategy_id=r.optional_text(STRATEGY_ID),
+        ref_exec_id=r.text(19) if exec_type is _TRADE_CANCEL else "",
     )
 
 

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from core.commands import CancelAll, CancelOrder, KillSwitch, ReplaceOrder, SubmitOrder
-from core.enums import ExecType, OrdStatus, TimeInForce
+from core.enums import FILL_EXEC_TYPES, ExecType, OrdStatus, TimeInForce
 from core.events import (
     ASK,
     BID,
@@ -93,9 +93,7 @@ from engine.fix.message import FixMessage
 from engine.fix.session import Session
 from engine.fix.sessions_config import Permissions
 from engine.fix.trading_session import (
-    SUBSCRIBE,
     TRADING_SESSION_STATUS_REQUEST,
-    UNSUBSCRIBE,
     decode_trading_session_status_request,
     encode_trading_session_status,
 )
@@ -734,7 +732,7 @@ class EngineApp:
         journal = self.runtime.journal
         if journal is not None and wanted:
             for item in journal.replay():
-                if isinstance(item, ExecutionReport) and item.exec_type is ExecType.TRADE and item.order_id in wanted:
+                if isinstance(item, ExecutionReport) and item.exec_type in FILL_EXEC_TYPES and item.order_id in wanted:
                     trades.setdefault(item.order_id, []).append(item)
         total = len(orders) + sum(len(reports) for reports in trades.values())
         bridge.queue_bulk(self._mass_status_messages(bridge.user, request, orders, trades, total))
@@ -747,7 +745,8 @@ class EngineApp:
         trades: dict[str, list[ExecutionReport]],
         total: int,
     ) -> Iterator[FixMessage]:
-        """Each order's fills (PossResend) then its status, generated as the transport drains; 912=Y on the last."""
+        """Each order's fills and busts (PossResend) then its status, generated as the transport drains; 912=Y on
+        the last."""
         request_id = text_value(request.request_id)
         if not orders:
             yield self._no_orders(request_id)
@@ -758,7 +757,8 @@ class EngineApp:
             filled = 0
             for report in trades.get(order.order_id, ()):
                 assert report.last_price is not None
-                filled += report.last_qty * report.last_price
+                cost = report.last_qty * report.last_price
+                filled += cost if report.exec_type is ExecType.TRADE else -cost
                 sent += 1
                 encoded = encode_execution_report(
                     report,
@@ -993,11 +993,11 @@ class EngineApp:
         day = self.engine.trading_day
         if day is None:
             raise FixAppError("the engine keeps no trading day", request=message, ref_id=request.request_id)
-        if request.subscription == UNSUBSCRIBE:
+        if request.subscription is SubscriptionType.UNSUBSCRIBE:
             if bridge in self._day_subscribers:
                 self._day_subscribers.remove(bridge)
             return
-        if request.subscription == SUBSCRIBE and bridge not in self._day_subscribers:
+        if request.subscription is SubscriptionType.SUBSCRIBE and bridge not in self._day_subscribers:
             self._day_subscribers.append(bridge)
         status = encode_trading_session_status(
             day, self._next_roll_ns(), request_id=request.request_id, unsolicited=False

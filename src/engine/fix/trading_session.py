@@ -12,27 +12,33 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from core.numbers import Nanos
-from engine.fix.app_codec import FieldReader
+from engine.fix.app_codec import FieldReader, SubscriptionType
 from engine.fix.message import FixMessage, format_utc_timestamp, parse_utc_timestamp
 
 TRADING_SESSION_STATUS_REQUEST = "g"
 TRADING_SESSION_STATUS = "h"
-SNAPSHOT, SUBSCRIBE, UNSUBSCRIBE = "0", "1", "2"
 _OPEN = b"2"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TradingSessionStatusRequest:
-    """A g: its TradSesReqID and SubscriptionRequestType (``SNAPSHOT``, ``SUBSCRIBE`` or ``UNSUBSCRIBE``)."""
+    """A g: its TradSesReqID and SubscriptionRequestType."""
 
     request_id: str
-    subscription: str
+    subscription: SubscriptionType
 
 
 def decode_trading_session_status_request(message: FixMessage) -> TradingSessionStatusRequest:
     """The request of a g (the session has checked it against the data dictionary: 263 is 0, 1 or 2)."""
     reader = FieldReader(message)
-    return TradingSessionStatusRequest(request_id=reader.text(335), subscription=reader.text(263))
+    return TradingSessionStatusRequest(request_id=reader.text(335), subscription=reader.enum(263, SubscriptionType))
+
+
+def encode_trading_session_status_request(request_id: str, subscription: SubscriptionType) -> FixMessage:
+    """A g asking for the trading day (snapshot), with an h at every roll (subscribe), or no more of them."""
+    return FixMessage(
+        [(35, TRADING_SESSION_STATUS_REQUEST.encode()), (335, request_id.encode()), (263, subscription.value.encode())]
+    )
 
 
 def encode_trading_session_status(

@@ -6,9 +6,10 @@ and a replace an OrderCancelReplaceRequest (G), each under a new ClOrdID naming 
 (OrigClOrdID). After an engine restart the venue adopts the orders still working (:meth:`FixVenue.adopt`). The
 acceptor's ExecutionReports (8) and OrderCancelRejects (9) become the engine's reports and cancel rejects (exec ids
 ``FIX-<the acceptor's ExecID>``, so a report resent after a reconnection is the same report, which the engine's
-journal drops); a request the acceptor refuses with a BusinessMessageReject (j) becomes a reject too. Pending
-reports (PendingNew, PendingCancel, PendingReplace) and order status reports are not passed on: the engine keeps
-its own pending states.
+journal drops; a trade cancel, 150=H, names the busted fill by the exec id it was passed on with); a request the
+acceptor refuses with a BusinessMessageReject (j) becomes a reject too. Pending reports (PendingNew,
+PendingCancel, PendingReplace) and order status reports are not passed on: the engine keeps its own pending
+states.
 
 Market data: the venue subscribes (V) to the book and trades of its instruments and forwards them to the engine:
 each snapshot (W) as one book update that sets every level (and removes those gone since the last one), each
@@ -82,7 +83,15 @@ _ORDER_ID_END = "~"
 """Ends the engine's order id at the start of each ClOrdID the venue sends for that order."""
 _NOT_RECONCILED = "not yet reconciled with the FIX venue after the restart (its status is on its way)"
 _PASSED_ON = frozenset(
-    {ExecType.NEW, ExecType.TRADE, ExecType.CANCELED, ExecType.REPLACED, ExecType.REJECTED, ExecType.EXPIRED}
+    {
+        ExecType.NEW,
+        ExecType.TRADE,
+        ExecType.TRADE_CANCEL,
+        ExecType.CANCELED,
+        ExecType.REPLACED,
+        ExecType.REJECTED,
+        ExecType.EXPIRED,
+    }
 )
 _BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -452,14 +461,15 @@ class FixVenue(Venue):
             status = OrdStatus.PARTIALLY_FILLED if report.cum_qty else OrdStatus.REPLACED
         if status in TERMINAL:
             self._finish(tracked)
-        listener.on_execution(
-            report_for(
-                tracked.order, exec_id=f"FIX-{report.exec_id}", exec_type=exec_type, ord_status=status,
-                ts_ns=scheduler.now_ns(), quantity=report.quantity, price=report.price, cum_qty=report.cum_qty,
-                last_qty=report.last_qty, last_price=report.last_price, fee=report.fee, liquidity=report.liquidity,
-                reason=report.reason, venue=self.name,
-            )
+        passed = report_for(
+            tracked.order, exec_id=f"FIX-{report.exec_id}", exec_type=exec_type, ord_status=status,
+            ts_ns=scheduler.now_ns(), quantity=report.quantity, price=report.price, cum_qty=report.cum_qty,
+            last_qty=report.last_qty, last_price=report.last_price, fee=report.fee, liquidity=report.liquidity,
+            reason=report.reason, venue=self.name,
         )  # fmt: skip
+        if exec_type is ExecType.TRADE_CANCEL:  # the busted fill, by the exec id it was passed on with
+            passed = dataclasses.replace(passed, ref_exec_id=f"FIX-{report.ref_exec_id}")
+        listener.on_execution(passed)
 
     def _reconcile(self, tracked: _Tracked, status: ExecutionReport) -> None:
         """An order status report (after a Logon): reports what the engine missed about a working order (fills

@@ -9,6 +9,9 @@ Mapping: sides ``T`` and ``E`` sell; price :data:`~engine.ouch.messages.MARKET_P
 force 0 is immediate-or-cancel (fill-or-kill when the minimum quantity is the whole order), any other value a day
 order. A Cancel for ``shares`` > 0 and a Modify reduce the order to that many open shares. A cancel or replace of
 an order that is not live (or of an unknown token) is answered with Cancel Reject ``I``.
+
+The gateway's operator breaks an execution with :meth:`OuchGateway.break_trade`: a Broken Trade to the user whose
+order it was. The exchange behind has no busts, so nothing else changes: the order's open shares stay as they were.
 """
 
 from __future__ import annotations
@@ -115,6 +118,8 @@ class OuchGateway:
         self._order_ids = itertools.count(1)
         self._references = itertools.count(1)
         self._match_numbers = itertools.count(1)
+        self._matches: dict[int, tuple[str, str]] = {}
+        """Match number -> (user, order token) of every execution sent, for :meth:`break_trade`."""
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
@@ -136,6 +141,24 @@ class OuchGateway:
         await self.server.end_session()
         await self.server.close()
         self.exchange.stop()
+
+    def match_numbers(self, username: str, token: str) -> list[int]:
+        """The match numbers of the executions (not broken) of ``username``'s order known by ``token`` when it
+        executed, oldest first."""
+        return [number for number, owner in self._matches.items() if owner == (username, token)]
+
+    def break_trade(self, match_number: int, reason: str = "E") -> None:
+        """Break the execution ``match_number``: a Broken Trade (reason a code of
+        :data:`~engine.ouch.messages.BROKEN_REASONS`, erroneous by default) on its user's stream. Raises
+        ``KeyError`` for a match number the gateway never sent, and ``ValueError`` for an unknown reason."""
+        if reason not in m.BROKEN_REASONS:
+            raise ValueError(f"unknown Broken Trade reason {reason!r}; known: {', '.join(m.BROKEN_REASONS)}")
+        found = self._matches.pop(match_number, None)
+        if found is None:
+            raise KeyError(f"no execution with match number {match_number} to break")
+        username, token = found
+        broken = m.BrokenTrade(timestamp=self._timestamp(), order_token=token, match_number=match_number, reason=reason)
+        self._send(username, broken)
 
     # --- SoupBinTCP application ------------------------------------------------------------------------------
 
@@ -344,9 +367,11 @@ class OuchGateway:
         live.cum_qty = report.cum_qty
         live.done = report.ord_status is OrdStatus.FILLED
         flag = "A" if report.liquidity is Liquidity.MAKER else "R"
+        match_number = next(self._match_numbers)
+        self._matches[match_number] = (live.username, live.token)
         executed = m.Executed(
             timestamp=self._timestamp(), order_token=live.token, executed_shares=report.last_qty,
-            execution_price=report.last_price, liquidity_flag=flag, match_number=next(self._match_numbers),
+            execution_price=report.last_price, liquidity_flag=flag, match_number=match_number,
         )  # fmt: skip
         self._send(live.username, executed)
 

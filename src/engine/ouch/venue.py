@@ -22,14 +22,23 @@ Settings (``VenueSetup.settings``, the ``[venue]`` table of the engine configura
 
 Mapping: limit and market orders (market: price :data:`~engine.ouch.messages.MARKET_PRICE`); time in force DAY is
 market hours, GTC system hours, IOC 0, FOK 0 with the whole order as minimum quantity. A replace sends the new open
-quantity (total minus filled). OUCH carries no fees, so fills report none. Broken trades, trade corrections,
-priority updates and order modifications are logged, not reported: the order state machine has no bust.
+quantity (total minus filled). OUCH carries no fees, so fills report none.
+
+A Broken Trade becomes a trade cancel (ExecType H) of the fill its match number names (``ref_exec_id`` is that
+fill's exec id; the venue keeps each fill's match number for the session), with the reason in the report's text.
+The exchange does not give the busted shares back: an order still live keeps its open shares (its quantity drops
+by the busted shares along with its filled quantity), and a done order stays done. A Broken Trade of a match
+number the venue does not know is logged as an error and changes nothing. While the session is replayed after a
+restart, such a break is of an order done before the restart (the venue holds only the orders still working): a
+warning, as the journal holds the bust if the engine was running when it came. Trade corrections, priority
+updates and order modifications are logged, not reported.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import logging
 import os
@@ -188,6 +197,8 @@ class OuchVenue(Venue):
         self._by_order: dict[str, _Tracked] = {}
         self._recovering: dict[str, _Tracked] = {}
         self._finished: dict[str, Order] = {}
+        self._fills: dict[int, tuple[str, Order, Quantity, Price]] = {}
+        """Match number -> (exec id, order, shares, price) of every fill of the session, for its Broken Trade."""
         self._outbox: list[bytes] = []
         self._listener: VenueListener | None = None
         self._scheduler: Scheduler | None = None
@@ -198,6 +209,9 @@ class OuchVenue(Venue):
         self._logged_in: asyncio.Event | None = None
         self._lost: asyncio.Event | None = None
         self.last_error = ""
+        self.caught_up = False
+        """True once the server has sent everything it held at the first login (the session's messages from
+        before this start, replayed)."""
 
     # --- Venue contract --------------------------------------------------------------------------------------
 
@@ -400,6 +414,8 @@ class OuchVenue(Venue):
             self._on_rejected(message, exec_id)
         elif isinstance(message, m.CancelReject):
             self._on_cancel_reject(message)
+        elif isinstance(message, m.BrokenTrade):
+            self._on_broken_trade(message, exec_id)
         elif not isinstance(message, m.SystemEvent | m.CancelPending):
             log.warning("OUCH venue: %s not reported to the engine: %s", type(message).__name__, message)
 
@@ -419,6 +435,7 @@ class OuchVenue(Venue):
         if tracked is None:
             return
         tracked.cum_qty += message.executed_shares
+        self._fills[message.match_number] = (exec_id, tracked.order, message.executed_shares, message.execution_price)
         filled = tracked.cum_qty >= tracked.quantity
         if filled:
             self._finish(tracked)
@@ -427,6 +444,37 @@ class OuchVenue(Venue):
             last_qty=message.executed_shares, last_price=message.execution_price,
             liquidity=_LIQUIDITY.get(message.liquidity_flag, Liquidity.NONE),
         )  # fmt: skip
+
+    def _on_broken_trade(self, message: m.BrokenTrade, exec_id: str) -> None:
+        """The exchange broke the fill with ``message.match_number``: report its trade cancel (see the module
+        docstring); a match number the session's fills do not name changes nothing."""
+        known = self._fills.pop(message.match_number, None)
+        if known is None:
+            unknown = f"Broken Trade of unknown match number {message.match_number} ({message.order_token})"
+            if self.caught_up:
+                self.last_error = unknown
+                log.error("OUCH venue: %s: nothing changed", unknown)
+            else:  # replayed: of an order done before this start, whose bust the journal holds if it was made
+                log.warning("OUCH venue: %s, replayed from before the start: nothing changed", unknown)
+            return
+        fill_id, order, shares, price = known
+        tracked = self._by_order.get(order.order_id)
+        if tracked is not None:  # still live: the exchange works the same open shares as before
+            tracked.cum_qty -= shares
+            tracked.quantity -= shares
+        quantity = tracked.quantity if tracked is not None else order.quantity
+        cum = tracked.cum_qty if tracked is not None else order.cum_qty - shares
+        status = order.status if order.is_terminal else OrdStatus.PARTIALLY_FILLED if cum else OrdStatus.NEW
+        listener, scheduler = self._listener, self._scheduler
+        if listener is None or scheduler is None:
+            return
+        reason = f"trade broken ({m.BROKEN_REASONS.get(message.reason, message.reason)})"
+        report = report_for(
+            order, exec_id=exec_id, exec_type=ExecType.TRADE_CANCEL, ord_status=status, ts_ns=scheduler.now_ns(),
+            quantity=quantity, price=tracked.price if tracked is not None else order.price, cum_qty=cum,
+            last_qty=shares, last_price=price, reason=reason, venue=self.name,
+        )  # fmt: skip
+        listener.on_execution(dataclasses.replace(report, ref_exec_id=fill_id))
 
     def _on_canceled(self, token: str, decrement: Quantity, code: str, exec_id: str) -> None:
         tracked = self._tracked(token)
@@ -499,6 +547,7 @@ class OuchVenue(Venue):
 
     def _caught_up(self) -> None:
         """The server has sent everything it held: adopted orders it did not name are not in its session."""
+        self.caught_up = True
         recovering, self._recovering = self._recovering, {}
         for tracked in recovering.values():
             tracked.recovering = False

@@ -5,6 +5,9 @@ is on disk; a killed process loses nothing it has published. A journal in a
 :class:`~engine.storage.commit_group.CommitGroup` buffers a turn of the event loop and commits it in one
 transaction before any byte that depends on it leaves the process. A backtest opens it with ``durable=False``
 to write in batches. :func:`recover` rebuilds the orders and the portfolio from what was journaled.
+
+The schema has grown once since the first release: ``journal.ref_exec_id`` (the fill a bust breaks). A journal
+opened on a database of an earlier release adds the column (:func:`upgrade_journal`); nothing else changes.
 """
 
 from __future__ import annotations
@@ -16,7 +19,20 @@ from enum import Enum
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Dialect, Engine, Row, Table, bindparam, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Dialect,
+    Engine,
+    Row,
+    Table,
+    bindparam,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import Executable
@@ -44,6 +60,7 @@ _TERMINAL_CODES = frozenset(
 _PENDING_NEW = OrdStatus.PENDING_NEW
 _REPLACED = ExecType.REPLACED
 _TRADE = ExecType.TRADE
+_TRADE_CANCEL = ExecType.TRADE_CANCEL
 _REPLAY_PAGE = 2_000
 _JOURNAL_FIELDS = tuple(c.name for c in JOURNAL.columns if c.name != "seq")
 """Columns of a journal row, in the order :func:`_order_entry` and :func:`_report_entry` build them."""
@@ -78,6 +95,7 @@ class Journal:
         self._group = group
         self._batch_size = batch_size
         self._conn: Connection | None = engine.connect()
+        upgrade_journal(self._conn)
         self._entries: list[Params] = []
         self._rows: dict[str, list[Any]] = {}
         """Full orders rows (in :data:`_ORDER_COLUMN_NAMES` order) this batch journal wrote or will write, until
@@ -302,6 +320,18 @@ class Journal:
             return self._connection.execute(query).first() is not None
 
 
+_ADD_REF_EXEC_ID = text("ALTER TABLE journal ADD COLUMN ref_exec_id VARCHAR(64) NOT NULL DEFAULT ''")
+
+
+def upgrade_journal(connection: Connection) -> None:
+    """Bring the journal table of a database written by an earlier release up to the current schema: add
+    ``ref_exec_id`` (empty on the rows already there, which are no busts). Does nothing on a current one."""
+    with connection.begin():
+        columns = {column["name"] for column in inspect(connection).get_columns(JOURNAL.name)}
+        if "ref_exec_id" not in columns:
+            connection.execute(_ADD_REF_EXEC_ID)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecoveredState:
     """Orders and portfolio rebuilt from the journal, and the highest id numbers in use.
@@ -309,7 +339,8 @@ class RecoveredState:
     ``max_order_seq``, ``max_exec_seq`` and ``max_client_order_seq`` are the largest trailing integers of any
     order id, exec id and client order id seen (0 when none): new ids numbered above them cannot collide.
     ``problems`` lists reports that could not be applied to their order (unknown order, illegal transition);
-    their fills are booked in the portfolio all the same, since the venue executed them.
+    their fills and busts are booked in the portfolio all the same, since the venue executed (or broke) them,
+    and a bust of a fill the portfolio does not hold is one more problem.
     """
 
     orders: dict[str, Order]
@@ -332,7 +363,7 @@ class RecoveryError(ValueError):
 
 def recover(journal: Journal, instruments: Mapping[str, Instrument]) -> RecoveredState:
     """Rebuild every order (created as journaled, then each report applied with ``Order.apply``) and the
-    portfolio (from the TRADE reports) by replaying ``journal``.
+    portfolio (from the TRADE reports, less the fills TRADE_CANCEL reports bust) by replaying ``journal``.
 
     ``instruments`` maps symbols to instruments; a fill in a symbol missing from it raises
     :class:`RecoveryError`, because starting without that position would be wrong.
@@ -363,7 +394,14 @@ def recover(journal: Journal, instruments: Mapping[str, Instrument]) -> Recovere
                     f"the journal has fills in {item.instrument!r} (exec {item.exec_id}), which is not among "
                     f"the configured instruments: {', '.join(sorted(instruments)) or 'none'}"
                 )
-            portfolio.apply_fill(item.account, item.instrument, item.side, item.last_qty, item.last_price, item.fee)
+            portfolio.apply_fill(
+                item.account, item.instrument, item.side, item.last_qty, item.last_price, item.fee, item.exec_id
+            )
+        elif item.exec_type is ExecType.TRADE_CANCEL:
+            try:
+                portfolio.bust_fill(item.account, item.instrument, item.ref_exec_id)
+            except KeyError as error:
+                problems.append(f"exec {item.exec_id}: {error.args[0]}")
     return RecoveredState(
         orders=orders,
         portfolio=portfolio,
@@ -393,9 +431,15 @@ def _apply_report(orders: dict[str, Order], report: ExecutionReport, problems: l
 
 
 def _fill_cost(report: ExecutionReport) -> int:
-    """Price x quantity of a fill (0 for any other report), added to the order's ``filled_cost``."""
-    if report.exec_type is _TRADE and report.last_price is not None:
+    """Price x quantity of a fill, minus that of a busted one (0 for any other report), added to the order's
+    ``filled_cost``."""
+    if report.last_price is None:
+        return 0
+    exec_type = report.exec_type
+    if exec_type is _TRADE:
         return report.last_qty * report.last_price
+    if exec_type is _TRADE_CANCEL:
+        return -report.last_qty * report.last_price
     return 0
 
 
@@ -464,6 +508,7 @@ def _order_entry(order: Order) -> Params:
         order.venue,
         order.strategy_id,
         order.created_ns,
+        "",  # ref_exec_id
     )
 
 
@@ -494,6 +539,7 @@ def _report_entry(report: ExecutionReport) -> Params:
         report.venue,
         report.strategy_id,
         None,  # created_ns
+        report.ref_exec_id,
     )
 
 

@@ -57,7 +57,9 @@ class JournalEntry(Base):
 
     ``kind`` is ``"order"`` for an accepted order request (``time_in_force`` and ``created_ns`` set, no
     ``exec_id``) or ``"exec"`` for an execution report (``exec_id``, ``exec_type`` and ``liquidity`` set).
-    ``exec_id`` is unique, so a report can be journaled only once.
+    ``exec_id`` is unique, so a report can be journaled only once. ``ref_exec_id`` is the fill a trade cancel
+    (a bust) breaks, empty on every other row (added after the first release: see
+    :func:`engine.storage.journal.upgrade_journal`).
     """
 
     __tablename__ = "journal"
@@ -87,6 +89,7 @@ class JournalEntry(Base):
     venue: Mapped[str] = mapped_column(String(64))
     strategy_id: Mapped[str | None] = mapped_column(String(64))
     created_ns: Mapped[int | None] = mapped_column(BigInteger)
+    ref_exec_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class PositionRow(Base):

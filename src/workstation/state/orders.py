@@ -1,9 +1,10 @@
 """Orders and executions as the desktop knows them, held in columns (numpy arrays) for million-row tables.
 
 Every order is one row, updated in place by each of its execution reports; every fill is one row of the
-executions table. Text columns (ids, reasons) are Python lists beside the arrays; categorical columns
-(instrument, account, strategy, side, type, status) are small integer codes, so sorting and filtering a million
-rows is a vectorised numpy operation. ``version`` changes on every change, for views to know when to refresh.
+executions table, marked busted when a trade cancel breaks it (the order's row then loses the fill as well). Text
+columns (ids, reasons) are Python lists beside the arrays; categorical columns (instrument, account, strategy,
+side, type, status) are small integer codes, so sorting and filtering a million rows is a vectorised numpy
+operation. ``version`` changes on every change, for views to know when to refresh.
 """
 
 from __future__ import annotations
@@ -197,7 +198,8 @@ class OrderTable(_CodedTable):
 
     def apply(self, report: ExecutionReport, *, new_fill: bool = True) -> int:
         """Bring the order's row up to ``report``; returns the row. A TRADE report's fill adds to the order's
-        average price unless ``new_fill`` is False (a fill already counted)."""
+        average price, and a TRADE_CANCEL report's busted fill leaves it, unless ``new_fill`` is False (a fill
+        already counted, or a bust of a fill never counted or already taken out)."""
         row = self._rows.get(report.client_order_id)
         if row is None:
             row = self._new_row(report.client_order_id, report.instrument, report.account, report.strategy_id)
@@ -219,17 +221,24 @@ class OrderTable(_CodedTable):
         return row
 
     def add_fill_cost(self, report: ExecutionReport) -> None:
-        """Count a TRADE report's fill in its order's average price (a fill loaded apart from its order's
-        state, as the snapshots give them); nothing for an unknown order."""
+        """Count a TRADE report's fill in its order's average price, or take a TRADE_CANCEL report's busted fill
+        out of it (loaded apart from the order's state, as the snapshots give them); nothing for an unknown
+        order."""
         row = self._rows.get(report.client_order_id)
         if row is not None:
             self._add_fill_cost(row, report)
             self.version += 1
 
     def _add_fill_cost(self, row: int, report: ExecutionReport) -> None:
-        if report.exec_type is ExecType.TRADE and report.last_price is not None:
-            cost = self.columns.get(row, "filled_cost") + report.last_price * report.last_qty
-            self.columns.set(row, "filled_cost", cost)
+        if report.last_price is None:
+            return
+        if report.exec_type is ExecType.TRADE:
+            cost = report.last_price * report.last_qty
+        elif report.exec_type is ExecType.TRADE_CANCEL:
+            cost = -report.last_price * report.last_qty
+        else:
+            return
+        self.columns.set(row, "filled_cost", self.columns.get(row, "filled_cost") + cost)
 
     def _write(
         self, row: int, ts_ns: Nanos, side: Side, order_type: OrderType, price: Price | None, quantity: Quantity,
@@ -336,26 +345,32 @@ class OrderTable(_CodedTable):
         return rows
 
 
-EXECUTION_COLUMNS = ("ts_ns", "instrument", "account", "strategy", "side", "price", "quantity", "fee", "liquidity")
+EXECUTION_COLUMNS = (
+    "ts_ns", "instrument", "account", "strategy", "side", "price", "quantity", "fee", "liquidity", "busted",
+)  # fmt: skip
 
 
 class ExecutionTable(_CodedTable):
-    """One row per fill, in arrival order; a fill seen twice (snapshot and stream) is kept once."""
+    """One row per fill, in arrival order; a fill seen twice (snapshot and stream) is kept once. A busted fill
+    keeps its row, marked busted (``busted`` 1)."""
 
     def __init__(self) -> None:
         super().__init__(EXECUTION_COLUMNS)
         self.exec_ids: list[str] = []
         self.client_order_ids: list[str] = []
-        self._seen: set[str] = set()
+        self._rows: dict[str, int] = {}
         self._search: list[str] = []
 
     def apply(self, report: ExecutionReport) -> bool:
-        """Add the fill of a TRADE report; False for anything else or a fill already kept."""
-        if report.exec_type is not ExecType.TRADE or report.last_price is None or report.exec_id in self._seen:
+        """Add the fill of a TRADE report, or mark busted the fill a TRADE_CANCEL report names; False for anything
+        else, a fill already kept, and a bust of a fill not kept or already marked."""
+        if report.exec_type is ExecType.TRADE_CANCEL:
+            return self._bust(report.ref_exec_id)
+        if report.exec_type is not ExecType.TRADE or report.last_price is None or report.exec_id in self._rows:
             return False
-        self._seen.add(report.exec_id)
         columns = self.columns
         row = columns.add_row()
+        self._rows[report.exec_id] = row
         columns.set(row, "ts_ns", report.ts_ns)
         columns.set(row, "instrument", self.instruments.code(report.instrument))
         columns.set(row, "account", self.accounts.code(report.account))
@@ -370,8 +385,20 @@ class ExecutionTable(_CodedTable):
         self.version += 1
         return True
 
+    def _bust(self, exec_id: str) -> bool:
+        row = self._rows.get(exec_id)
+        if row is None or self.busted(row):
+            return False
+        self.columns.set(row, "busted", 1)
+        self.version += 1
+        return True
+
     def liquidity(self, row: int) -> Liquidity:
         return LIQUIDITIES[self.columns.get(row, "liquidity")]
+
+    def busted(self, row: int) -> bool:
+        """Whether the venue broke the fill of ``row``."""
+        return bool(self.columns.get(row, "busted"))
 
     def search_texts(self) -> list[str]:
         """Per row, its execution id and client order id lower-cased in one line, for free-text filters."""
@@ -398,6 +425,6 @@ class ExecutionTable(_CodedTable):
         rows = self.columns.extend(columns, count)
         self.exec_ids.extend(exec_ids)
         self.client_order_ids.extend(client_order_ids)
-        self._seen.update(exec_ids)
+        self._rows.update(zip(exec_ids, rows, strict=True))
         self.version += 1
         return rows

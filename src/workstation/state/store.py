@@ -144,9 +144,16 @@ class DesktopState:
             self.audit.add(event.ts_ns, severity, "connection", f"{event.state.value} {event.message}".strip())
 
     def _on_execution(self, report: ExecutionReport) -> None:
-        # A fill counts once in its order's average price, even if the load's snapshot already had it.
+        # A fill counts once in its order's average price, even if the load's snapshot already had it, and a bust
+        # takes it out once.
         self.orders.apply(report, new_fill=self.executions.apply(report))
-        if report.ord_status is OrdStatus.REJECTED and report.exec_type is not ExecType.TRADE:
+        if report.exec_type is ExecType.TRADE_CANCEL:
+            self.audit.add(
+                report.ts_ns, Severity.WARNING, "order",
+                f"{report.client_order_id} {report.side.name.lower()} {report.last_qty} {report.instrument}: fill "
+                f"{report.ref_exec_id} busted{f' ({report.reason})' if report.reason else ''}",
+            )  # fmt: skip
+        elif report.ord_status is OrdStatus.REJECTED and report.exec_type is not ExecType.TRADE:
             self.last_rejects[report.client_order_id] = report.reason
             self.audit.add(
                 report.ts_ns, Severity.WARNING, "order",

@@ -353,8 +353,13 @@ class OrderColumns(ColumnSet[OrderTable]):
         ]  # fmt: skip
 
 
+BUSTED_TEXT = "Busted"
+"""The executions tab's status of a fill the venue broke (a live fill's status is empty)."""
+
+
 class ExecutionColumns(ColumnSet[ExecutionTable]):
-    """The executions tab: time, ids, account, instrument, side, price, quantity, fee, liquidity, strategy."""
+    """The executions tab: time, ids, account, instrument, side, price, quantity, fee, liquidity, strategy, and
+    the status (a busted fill says so; last, so that saved sort columns keep their place)."""
 
     def __init__(self, table: ExecutionTable, instruments: Mapping[str, Instrument]) -> None:
         self.table = table
@@ -411,5 +416,9 @@ class ExecutionColumns(ColumnSet[ExecutionTable]):
             Column(
                 "strategy", "Strategy", "category", lambda t, r: t.strategy(r),
                 _category_key(lambda t: t.strategies, "strategy"), sample="market-maker-1",
+            ),
+            Column(
+                "status", "Status", "category", lambda t, r: BUSTED_TEXT if t.busted(r) else "", _int_key("busted"),
+                sample=BUSTED_TEXT,
             ),
         ]  # fmt: skip

@@ -240,10 +240,27 @@ class OrderModel(BlotterModel):
 
 
 class ExecutionModel(BlotterModel):
-    """The executions tab: one row per fill, side in the buy/sell colours."""
+    """The executions tab: one row per fill, side in the buy/sell colours; a busted fill greyed and struck
+    through, its status in the reject colour."""
 
     def __init__(
         self, table: ExecutionTable, instruments: Mapping[str, Instrument], theme: Theme,
         parent: QtCore.QObject | None = None,
     ) -> None:  # fmt: skip
         super().__init__(table, ExecutionColumns(table, instruments), theme, parent)
+        self.executions = table
+        self._struck = QtGui.QFont()
+        self._struck.setStrikeOut(True)
+
+    def data(
+        self, index: QtCore.QModelIndex | QtCore.QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.FontRole and index.isValid() and index.row() < len(self.rows):
+            busted = self.executions.busted(self.table_row(index.row()))
+            return self._struck if busted and self.columns[index.column()].name != "status" else None
+        return super().data(index, role)
+
+    def colour(self, row: int, column: str) -> QtGui.QColor | None:
+        if self.executions.busted(row):
+            return self._colours["reject" if column == "status" else "muted"]
+        return super().colour(row, column)
