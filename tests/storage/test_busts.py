@@ -18,9 +18,7 @@ from sqlalchemy import select, text
 
 from core.enums import ExecType, OrdStatus, Side
 from core.events import ExecutionReport
-from core.instruments import Instrument
 from core.orders import Order
-from core.portfolio import Portfolio
 from engine.clock import AsyncioScheduler
 from engine.config import load_config
 from engine.plugins import load_plugins
@@ -29,8 +27,7 @@ from engine.storage import Journal, open_database, recover
 from engine.storage.models import JournalEntry, OrderRow
 
 from . import VenueReports, new_order
-
-INSTRUMENTS = {"AAPL": Instrument(symbol="AAPL")}
+from .test_recovery import INSTRUMENTS, LiveEngine
 
 
 def bust(
@@ -44,37 +41,11 @@ def bust(
     return dataclasses.replace(cancel, last_qty=fill.last_qty, ref_exec_id=fill.exec_id)
 
 
-class Live:
-    """What the engine does with each report: journal it, apply it to its order, book it in the portfolio."""
-
-    def __init__(self, journal: Journal) -> None:
-        self.journal = journal
-        self.orders: dict[str, Order] = {}
-        self.portfolio = Portfolio(INSTRUMENTS)
-
-    def submit(self, order: Order) -> VenueReports:
-        self.journal.record_order(order)
-        self.orders[order.order_id] = order
-        return VenueReports(order)
-
-    def execute(self, report: ExecutionReport) -> ExecutionReport:
-        assert self.journal.record_execution(report)
-        self.orders[report.order_id].apply(report)
-        if report.exec_type is ExecType.TRADE:
-            assert report.last_price is not None
-            self.portfolio.apply_fill(
-                "main", "AAPL", report.side, report.last_qty, report.last_price, report.fee, report.exec_id
-            )
-        elif report.exec_type is ExecType.TRADE_CANCEL:
-            self.portfolio.bust_fill("main", "AAPL", report.ref_exec_id)
-        return report
-
-
 def test_busts_are_journaled_and_recovery_takes_their_fills_out_of_orders_and_positions(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'engine.db'}"
     database = open_database(url)
     with Journal(database) as journal:
-        live = Live(journal)
+        live = LiveEngine(journal)
         buy = live.submit(new_order("O-1", quantity=300))
         sell = live.submit(new_order("O-2", side=Side.SELL, quantity=100, price=1_910_000))
         small = live.submit(new_order("O-3", quantity=10, price=1_900_500))
@@ -120,7 +91,7 @@ def test_busts_are_journaled_and_recovery_takes_their_fills_out_of_orders_and_po
 def test_a_bust_of_a_fill_the_journal_never_had_is_a_problem_and_changes_nothing() -> None:
     database = open_database("sqlite://")
     with Journal(database) as journal:
-        live = Live(journal)
+        live = LiveEngine(journal)
         buy = live.submit(new_order("O-1"))
         live.execute(buy.ack())
         fill = live.execute(buy.fill(40, fee=2))
@@ -140,7 +111,7 @@ def test_a_database_of_a_release_before_busts_opens_and_keeps_its_journal(tmp_pa
     url = f"sqlite:///{tmp_path / 'old.db'}"
     database = open_database(url)
     with Journal(database) as journal:
-        live = Live(journal)
+        live = LiveEngine(journal)
         buy = live.submit(new_order("O-1"))
         live.execute(buy.ack())
         fill = live.execute(buy.fill(40))

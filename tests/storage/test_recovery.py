@@ -32,15 +32,20 @@ class LiveEngine:
         self.orders[order.order_id] = order
         return VenueReports(order)
 
-    def execute(self, *reports: ExecutionReport) -> None:
+    def execute(self, *reports: ExecutionReport) -> ExecutionReport:
+        """Journals and applies ``reports`` (fills booked, busts taken out); returns the last."""
         for report in reports:
             assert self.journal.record_execution(report)
             self.orders[report.order_id].apply(report)
             if report.exec_type is ExecType.TRADE:
                 assert report.last_price is not None
                 self.portfolio.apply_fill(
-                    report.account, report.instrument, report.side, report.last_qty, report.last_price, report.fee
-                )
+                    report.account, report.instrument, report.side, report.last_qty, report.last_price, report.fee,
+                    report.exec_id,
+                )  # fmt: skip
+            elif report.exec_type is ExecType.TRADE_CANCEL:
+                self.portfolio.bust_fill(report.account, report.instrument, report.ref_exec_id)
+        return reports[-1]
 
 
 def trade_a_session(live: LiveEngine) -> None:
