@@ -69,6 +69,9 @@ class RecordingContext:
         self._queue: deque[Callable[[], None]] = deque()
         self._ids = itertools.count(1)
         self._exec_ids = itertools.count(1)
+        self._fills: dict[str, tuple[Order, Quantity, Price]] = {}
+        self.last_fill_id = ""
+        """The exec id of the latest fill (for :meth:`bust`)."""
         self._sequence = itertools.count(1)
 
     # --- StrategyContext ---------------------------------------------------------------------------------------
@@ -245,6 +248,20 @@ class RecordingContext:
         status = OrdStatus.FILLED if order.cum_qty + quantity == order.quantity else OrdStatus.PARTIALLY_FILLED
         self._emit(order, ExecType.TRADE, status, last_qty=quantity, last_price=price)
 
+    def bust(self, exec_id: str) -> None:
+        """The venue breaks the fill ``exec_id``, as an exchange does: a done order stays done, a live one keeps
+        its open quantity."""
+        order, quantity, price = self._fills.pop(exec_id)
+        cum = order.cum_qty - quantity
+        if order.is_terminal:
+            status, total = order.status, order.quantity
+        else:
+            status, total = OrdStatus.PARTIALLY_FILLED if cum else OrdStatus.NEW, order.quantity - quantity
+        self._emit(
+            order, ExecType.TRADE_CANCEL, status, quantity=total, last_qty=quantity, last_price=price,
+            ref_exec_id=exec_id,
+        )  # fmt: skip
+
     def expire(self, client_order_id: str) -> None:
         """End what is left of an order (an immediate-or-cancel remainder)."""
         order = self.orders[client_order_id]
@@ -333,13 +350,15 @@ class RecordingContext:
         last_qty: Quantity = 0,
         last_price: Price | None = None,
         reason: str = "",
+        ref_exec_id: str = "",
     ) -> None:
         quantity = order.quantity if quantity is None else quantity
         price = order.price if price is None else price
-        cum_qty = order.cum_qty + last_qty
+        cum_qty = order.cum_qty + (-last_qty if exec_type is ExecType.TRADE_CANCEL else last_qty)
         terminal = status in (OrdStatus.FILLED, OrdStatus.CANCELED, OrdStatus.REJECTED, OrdStatus.EXPIRED)
+        exec_id = f"E{next(self._exec_ids)}"
         report = ExecutionReport(
-            exec_id=f"E{next(self._exec_ids)}",
+            exec_id=exec_id,
             order_id=order.order_id,
             client_order_id=order.client_order_id,
             account=order.account,
@@ -357,11 +376,16 @@ class RecordingContext:
             last_price=last_price,
             reason=reason,
             strategy_id=order.strategy_id,
+            ref_exec_id=ref_exec_id,
         )
         order.apply(report)
         if exec_type is ExecType.TRADE:
             assert last_price is not None
-            self.portfolio.apply_fill(self._account, order.instrument, order.side, last_qty, last_price, 0)
+            self.portfolio.apply_fill(self._account, order.instrument, order.side, last_qty, last_price, 0, exec_id)
+            self._fills[exec_id] = (order, last_qty, last_price)
+            self.last_fill_id = exec_id
+        elif exec_type is ExecType.TRADE_CANCEL:
+            self.portfolio.bust_fill(self._account, order.instrument, ref_exec_id)
         if self.strategy is not None:
             self.strategy.on_execution(report)
 

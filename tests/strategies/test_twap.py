@@ -128,6 +128,27 @@ def test_catches_up_after_the_last_slice_and_finishes_exactly(aaa: Instrument) -
     assert ctx.working() == []
 
 
+def test_a_busted_fill_no_longer_counts_and_its_quantity_is_worked_again(aaa: Instrument) -> None:
+    ctx, twap = start(aaa)
+    for _ in range(4):
+        ctx.advance(SLICE)
+    order_id, _, _ = child(ctx)
+    ctx.fill(order_id, 600)
+    ctx.fill(order_id)
+    assert twap.done
+
+    ctx.bust(ctx.last_fill_id)  # the venue breaks the last 400: the child stays filled (600)
+    assert not twap.done
+    assert (twap.filled, twap.filled_cost) == (600, 600 * (ASK + TICK))
+    assert any("busted: 600 of 1000 now filled" in line for line in ctx.logs)
+    ctx.advance(SLICE)  # the schedule is over: cross for the 400 again
+    order_id, open_qty, _ = child(ctx)
+    assert open_qty == 400
+    ctx.fill(order_id)
+    assert twap.done
+    assert twap.filled == 1000
+
+
 def test_without_a_market_the_schedule_starts_with_the_first_book(aaa: Instrument) -> None:
     ctx, twap = start(aaa, book=False)
     assert ctx.submits == []

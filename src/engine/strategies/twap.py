@@ -137,13 +137,19 @@ class Twap(Strategy):
             self._slice(ts_ns, self.start_ns)
 
     def on_execution(self, report: ExecutionReport) -> None:
-        """Count fills and follow the working child."""
+        """Count fills (a busted one no longer counts: the schedule works its quantity again) and follow the
+        working child."""
         if report.exec_type is ExecType.TRADE:
             self.filled += report.last_qty
             if report.last_price is not None:
                 self.filled_cost += report.last_qty * report.last_price
             if self.done:
                 self.ctx.log(f"done: {self.filled} {self.symbol} {self.side.name.lower()}")
+        elif report.exec_type is ExecType.TRADE_CANCEL:
+            self.filled -= report.last_qty
+            if report.last_price is not None:
+                self.filled_cost -= report.last_qty * report.last_price
+            self.ctx.log(f"fill {report.ref_exec_id} busted: {self.filled} of {self.quantity} now filled")
         if report.client_order_id == self._child:
             self._apply(report)
         elif self._submitting:
