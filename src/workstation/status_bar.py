@@ -50,6 +50,8 @@ class StatusBar(QtWidgets.QStatusBar):
         for symbol in context.state.symbols:
             label = QtWidgets.QLabel()
             label.setToolTip(f"Time since the last {symbol} book update")
+            # Wide enough for the usual ages, so that the bar does not shift as they change every second.
+            label.setMinimumWidth(label.fontMetrics().horizontalAdvance(f"{symbol} 0000 ms") + 8)
             self.feeds[symbol] = label
             self.addWidget(label)
         self.addPermanentWidget(self.kill_switch)
