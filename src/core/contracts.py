@@ -319,6 +319,11 @@ class Venue(ABC):
         By default a venue adopts none (its orders did not outlive the process, as the simulated exchange's)."""
         return ()
 
+    def recall(self, orders: Sequence[Order]) -> None:  # noqa: B027 - optional: by default nothing is kept
+        """Called once before :meth:`start`, after :meth:`adopt`, with the orders of this venue that a restarted
+        engine recovered as done during the current trading day: a venue whose session outlives the engine can
+        then relate what it later hears of them (a broken trade) to them. By default a venue keeps none."""
+
 
 class SettingError(ValueError):
     """A venue's (or a feed's) setting that cannot be used, raised by its factory.

@@ -29,7 +29,7 @@ from core.clock import Scheduler
 from core.commands import KillSwitch
 from core.enums import ExecType, OrdStatus
 from core.events import ExecutionReport
-from core.orders import report_for
+from core.orders import Order, report_for
 from core.portfolio import DayStart, Portfolio
 from engine.assembly import build_engine
 from engine.client.protocol import StrategyState
@@ -136,6 +136,7 @@ class LiveRuntime:
         self._market = MarketDataCache(self._engine.bus, self.symbols)
         self._engine.bus.subscribe(ExecutionReport, self._book_strategy_fill)
         expired = self._expire_orphans()
+        self._recall_done_orders()
         fills = sum(len(order.fills) for order in recovered.orders.values())
         return RecoveryReport(len(recovered.orders), fills, expired, tuple(recovered.problems))
 
@@ -179,6 +180,19 @@ class LiveRuntime:
         if kept is None:
             keep(day, engine.portfolio.day_starts())
         engine.day_listeners.append(keep)
+
+    def _recall_done_orders(self) -> None:
+        """Tell each venue of its orders done during the current trading day (``Venue.recall``), so that a bust of
+        one of their fills, heard after the restart, still finds its order."""
+        engine = self.engine
+        calendar, today = engine.calendar, engine.trading_day
+        done: dict[str, list[Order]] = {}
+        for order in engine.orders:
+            if order.is_terminal and (calendar is None or calendar.day_of(order.created_ns) == today):
+                done.setdefault(order.venue, []).append(order)
+        for name, venue in engine.venues.items():
+            if done.get(name):
+                venue.recall(done[name])
 
     def _expire_orphans(self) -> int:
         """Hand the recovered working orders to the venue that held them (``Venue.adopt``: a FIX venue takes

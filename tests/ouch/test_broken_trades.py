@@ -217,6 +217,42 @@ def test_broken_trades_correct_orders_positions_and_pnl_and_a_restart_keeps_the_
     run(scenario, tmp_path / "engine.db")
 
 
+def test_a_trade_broken_after_a_restart_of_an_order_done_before_it_is_taken_out(tmp_path: Path) -> None:
+    async def scenario(gateway: OuchGateway, taker: OuchClient, start: Callable[[], Awaitable[Run]]) -> None:
+        first = await start()
+        first.submit("buy-1", Side.BUY, 100, 1_004_000)
+        await first.reaches("buy-1", OrdStatus.NEW)
+        await take(taker, "S1", "S", 100, 1_004_000)
+        await first.reaches("buy-1", OrdStatus.FILLED)
+        fill = first.fill_of("buy-1")
+        [match] = gateway.match_numbers("FIRM1", first.token("buy-1"))
+        await first.stop()
+
+        # The engine restarts; the order it finished before is not working, so nothing adopts it, but the engine
+        # recalls it to the venue, whose session replay names its fill: a break heard now still finds it.
+        second = await start()
+        await eventually(lambda: second.venue.caught_up)
+        assert second.book() == (100, 100 * 1_004_000, 0, 0)
+        gateway.break_trade(match)
+        await eventually(lambda: len(second.busts()) == 1)
+        [bust] = second.busts()
+        assert (bust.ref_exec_id, bust.last_qty, bust.ord_status, bust.cum_qty) == (
+            fill.exec_id, 100, OrdStatus.FILLED, 0,
+        )  # fmt: skip
+        assert second.book() == (0, 0, 0, 0)
+        assert second.venue.last_error == ""
+        await second.stop()
+
+        # And the next start rebuilds the correction from the journal, the replayed break dropped as known.
+        third = await start()
+        await eventually(lambda: third.venue.caught_up)
+        assert third.book() == (0, 0, 0, 0)
+        assert not third.busts()
+        await third.stop()
+
+    run(scenario, tmp_path / "engine.db")
+
+
 def test_a_broken_trade_of_an_unknown_match_number_is_logged_and_changes_nothing(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

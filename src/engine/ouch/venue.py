@@ -28,10 +28,11 @@ A Broken Trade becomes a trade cancel (ExecType H) of the fill its match number 
 fill's exec id; the venue keeps each fill's match number for the session), with the reason in the report's text.
 The exchange does not give the busted shares back: an order still live keeps its open shares (its quantity drops
 by the busted shares along with its filled quantity), and a done order stays done. A Broken Trade of a match
-number the venue does not know is logged as an error and changes nothing. While the session is replayed after a
-restart, such a break is of an order done before the restart (the venue holds only the orders still working): a
-warning, as the journal holds the bust if the engine was running when it came. Trade corrections, priority
-updates and order modifications are logged, not reported.
+number the venue does not know is logged as an error and changes nothing. After a restart the venue knows the
+fills of the orders it adopted and of those done earlier in the trading day (``recall``), as the session's replay
+names them: a break of one, replayed or live, is a trade cancel (one the journal already holds is dropped by the
+engine as a duplicate); a replayed break of a match number still unknown is a warning. Trade corrections,
+priority updates and order modifications are logged, not reported.
 """
 
 from __future__ import annotations
@@ -198,6 +199,8 @@ class OuchVenue(Venue):
         self._recovering: dict[str, _Tracked] = {}
         self._finished: dict[str, Order] = {}
         self._fills: dict[int, tuple[str, Order, Quantity, Price]] = {}
+        self._recalled: dict[str, Order] = {}
+        """Orders done before a restart (``recall``), by order id: the replay finds their fills for a later break."""
         """Match number -> (exec id, order, shares, price) of every fill of the session, for its Broken Trade."""
         self._outbox: list[bytes] = []
         self._listener: VenueListener | None = None
@@ -257,6 +260,11 @@ class OuchVenue(Venue):
             tracked = _Tracked(order=order, token="", quantity=order.quantity, price=order.price, recovering=True)
             self._by_order[order.order_id] = self._recovering[order.order_id] = tracked
         return taken
+
+    def recall(self, orders: Sequence[Order]) -> None:
+        """Keep the orders done before the restart: the session's replay names their fills (and a Broken Trade of
+        one, live or replayed, is then a trade cancel of it)."""
+        self._recalled = {order.order_id: order for order in orders}
 
     def submit(self, order: Order) -> None:
         assert self._prefix is not None, "the OUCH venue is not started"
@@ -433,6 +441,7 @@ class OuchVenue(Venue):
     def _on_executed(self, message: m.Executed | m.ExecutedWithReferencePrice, exec_id: str) -> None:
         tracked = self._tracked(message.order_token)
         if tracked is None:
+            self._recall_fill(message, exec_id)
             return
         tracked.cum_qty += message.executed_shares
         self._fills[message.match_number] = (exec_id, tracked.order, message.executed_shares, message.execution_price)
@@ -445,6 +454,14 @@ class OuchVenue(Venue):
             liquidity=_LIQUIDITY.get(message.liquidity_flag, Liquidity.NONE),
         )  # fmt: skip
 
+    def _recall_fill(self, message: m.Executed | m.ExecutedWithReferencePrice, exec_id: str) -> None:
+        """A replayed fill of an order done before the restart: known for a later break, not reported again (the
+        engine has it)."""
+        decoded = token_order(message.order_token)
+        order = None if decoded is None else self._recalled.get(decoded[0])
+        if order is not None:
+            self._fills[message.match_number] = (exec_id, order, message.executed_shares, message.execution_price)
+
     def _on_broken_trade(self, message: m.BrokenTrade, exec_id: str) -> None:
         """The exchange broke the fill with ``message.match_number``: report its trade cancel (see the module
         docstring); a match number the session's fills do not name changes nothing."""
@@ -454,7 +471,7 @@ class OuchVenue(Venue):
             if self.caught_up:
                 self.last_error = unknown
                 log.error("OUCH venue: %s: nothing changed", unknown)
-            else:  # replayed: of an order done before this start, whose bust the journal holds if it was made
+            else:  # replayed: of an order the engine did not recall (of an earlier trading day)
                 log.warning("OUCH venue: %s, replayed from before the start: nothing changed", unknown)
             return
         fill_id, order, shares, price = known
