@@ -321,8 +321,8 @@ class Venue(ABC):
 
     def recall(self, orders: Sequence[Order]) -> None:  # noqa: B027 - optional: by default nothing is kept
         """Called once before :meth:`start`, after :meth:`adopt`, with the orders of this venue that a restarted
-        engine recovered as done during the current trading day: a venue whose session outlives the engine can
-        then relate what it later hears of them (a broken trade) to them. By default a venue keeps none."""
+        engine recovered as done: a venue whose session outlives the engine can then relate what it later hears of
+        them (a broken trade) to them. By default a venue keeps none."""
 
 
 class SettingError(ValueError):

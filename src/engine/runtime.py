@@ -182,13 +182,12 @@ class LiveRuntime:
         engine.day_listeners.append(keep)
 
     def _recall_done_orders(self) -> None:
-        """Tell each venue of its orders done during the current trading day (``Venue.recall``), so that a bust of
-        one of their fills, heard after the restart, still finds its order."""
+        """Tell each venue of its orders recovered as done (``Venue.recall``), so that a bust of one of their
+        fills, heard after the restart, still finds its order."""
         engine = self.engine
-        calendar, today = engine.calendar, engine.trading_day
         done: dict[str, list[Order]] = {}
         for order in engine.orders:
-            if order.is_terminal and (calendar is None or calendar.day_of(order.created_ns) == today):
+            if order.is_terminal:
                 done.setdefault(order.venue, []).append(order)
         for name, venue in engine.venues.items():
             if done.get(name):

@@ -29,7 +29,7 @@ fill's exec id; the venue keeps each fill's match number for the session), with 
 The exchange does not give the busted shares back: an order still live keeps its open shares (its quantity drops
 by the busted shares along with its filled quantity), and a done order stays done. A Broken Trade of a match
 number the venue does not know is logged as an error and changes nothing. After a restart the venue knows the
-fills of the orders it adopted and of those done earlier in the trading day (``recall``), as the session's replay
+fills of the orders it adopted and of those the engine recalls to it as done (``recall``), as the session's replay
 names them: a break of one, replayed or live, is a trade cancel (one the journal already holds is dropped by the
 engine as a duplicate); a replayed break of a match number still unknown is a warning. Trade corrections,
 priority updates and order modifications are logged, not reported.
@@ -471,7 +471,7 @@ class OuchVenue(Venue):
             if self.caught_up:
                 self.last_error = unknown
                 log.error("OUCH venue: %s: nothing changed", unknown)
-            else:  # replayed: of an order the engine did not recall (of an earlier trading day)
+            else:  # replayed: of an order the engine does not know (its journal began after it)
                 log.warning("OUCH venue: %s, replayed from before the start: nothing changed", unknown)
             return
         fill_id, order, shares, price = known
