@@ -23,10 +23,12 @@
 // Depth : the cycle a request is taken, it is compared with the bounds kept in registers per slot (and side):
 //         the band's bounds (reference +- band), the room left to the position limit (max -+ held - working,
 //         lowered by each acceptance), and that room less the previous request's shares, in case that one is
-//         accepted on the same side the same cycle; the next cycle picks the request's results and judges it.
-//         The order rate keeps, for each counted acceptance, whether it still counts, and the verdict of the
-//         cfg_rate_max-th latest ahead. The bounds follow the configuration within 2 cycles: change it only
-//         while no request is in flight (the window of an acceptance is the one configured when it was made).
+//         accepted on the same side the same cycle (its check for a request of 0 shares registered apart); the
+//         next cycle picks the request's results and judges it. The order rate keeps, for each counted
+//         acceptance, whether it still counts and whether next cycle is its last (compared a cycle ahead, chunk
+//         by chunk, so that the verdict's cycle only picks), and the verdict of the cfg_rate_max-th latest ahead.
+//         The bounds follow the configuration within 2 cycles: change it only while no request is in flight (the
+//         window of an acceptance is the one configured when it was made).
 `default_nettype none
 
 module pretrade_risk #(
@@ -68,15 +70,18 @@ module pretrade_risk #(
 );
 
     localparam integer W = 36;                        // position arithmetic: |room|, working < 2**35
+    localparam integer CHUNKS = 11;                   // 3-bit chunks of a 32-bit cycle number
 
     // ---- stage A: the request taken last cycle, with its comparisons ----------------------------------------
-    reg         a_valid, a_sell, a_kill, a_bad_qty, a_after;
+    reg         a_valid, a_sell, a_kill, a_bad_qty, a_after, a_no_qty;
     reg  [1:0]  a_slot;
     reg  [31:0] a_price, a_shares, a_tag;
     reg  [7:0]  a_side_hot;
     reg  [3:0]  a_slot_hot, a_band;
     reg  [7:0]  a_pos, a_pos_after;                  // per side: beyond the position limit (as it stood; after the
                                                       // request before it, accepted on that side)
+    reg  [7:0]  a_short_after;                       // per side: after the request before it, accepted on that side,
+                                                      // the position is beyond -max the other way (matters for 0 shares)
     reg  [1:0]  q_count;                             // accepted orders in the output queue
 
     wire        pop     = q_count != 2'd0 && m_ready;
@@ -86,13 +91,16 @@ module pretrade_risk #(
 
     // ---- bounds kept per slot {slot} and side {slot, sell} ------------------------------------------------------
     reg  [31:0]        now;                           // cycles since rst
+    reg  [31:0]        now2;                          // now + 2
     reg  [31:0]        window_m1;                     // cfg_rate_window - 1
     reg  [31:0]        before_last;                   // now + cfg_rate_window - 2: the cycle before the last one an
                                                       // acceptance made now counts in
     reg                lives;                         // cfg_rate_window >= 2: an acceptance counts the cycle after
+    reg                bl_now, bl_now1, bl_now2;      // before_last is now, now + 1, now + 2 (a window of 2 to 4)
     reg  [32*RATE_DEPTH-1:0] lasts;                   // of the acceptances, latest first: their before_last
-    reg  [RATE_DEPTH-1:0]    alive;                   // each still counts (its last cycle is not past)
-    reg  [RATE_DEPTH-1:0]    ending;                  // now is the last cycle it counts in
+    reg  [RATE_DEPTH-1:0]    stays;                   // each still counts next cycle (now is not its last)
+    reg  [RATE_DEPTH-1:0]    last_next;               // next cycle is the last one it counts in (before_last = now)
+    reg  [CHUNKS*RATE_DEPTH-1:0] near;                // its before_last equals now + 1 in each 3-bit chunk
     reg  [RATE_DEPTH-1:0] nth, nth_before;            // one-hot: cfg_rate_max - 1, cfg_rate_max - 2 (none for 1)
     reg                nth_first;                     // cfg_rate_max is 1
     reg                rate_full;                     // the cfg_rate_max-th latest acceptance still counts
@@ -115,7 +123,7 @@ module pretrade_risk #(
     wire [W-1:0] qty      = {{(W-32){1'b0}}, s_shares};
     wire [W-1:0] prev     = {{(W-32){1'b0}}, a_shares};
     wire         no_qty   = s_shares == 32'd0;
-    reg  [7:0]   pos_now, pos_after, side_hot;
+    reg  [7:0]   pos_now, pos_after, short_after, side_hot;
     reg  [3:0]   band_out;
     reg  [W-1:0] r;
     integer k;
@@ -124,7 +132,8 @@ module pretrade_risk #(
             side_hot[k] = {s_slot, s_sell} == k[2:0];
             r = room[W*k +: W];
             pos_now[k]   = $signed(qty) > $signed(r) || no_qty && $signed(r) > $signed(twice_max);
-            pos_after[k] = below3(r, ~prev, ~qty, 2'd2) || no_qty && !below3(r, ~prev, ~twice_max, 2'd1);
+            pos_after[k]   = below3(r, ~prev, ~qty, 2'd2);
+            short_after[k] = !below3(r, ~prev, ~twice_max, 2'd1);
         end
         // price_band: |price - reference| > band, as price above reference + band or below reference - band.
         for (k = 0; k < 4; k = k + 1)
@@ -133,22 +142,32 @@ module pretrade_risk #(
     end
 
     // ---- stage B: the verdict -------------------------------------------------------------------------------
-    wire        bad_pos  = |(a_side_hot & (a_after ? a_pos_after : a_pos));
+    wire        bad_pos  = |(a_side_hot & (a_after ? a_pos_after | {8{a_no_qty}} & a_short_after : a_pos));
     wire        bad_band = |(a_slot_hot & a_band);
     wire [4:0]  reasons  = {rate_full, bad_pos, bad_band, a_bad_qty, a_kill};
     wire        accept   = reasons == 5'd0;
     wire        take     = a_valid && accept;
 
-    // The acceptances still counting next cycle: each loses its count after its last cycle; an acceptance now
-    // enters first, counting from the next cycle when the window is 2 cycles or more.
-    reg  [RATE_DEPTH-1:0] stays, alive_next, ends_now, ends_next;
-    integer i;
+    // The acceptances still counting the cycle after next: each loses its count after its last cycle; an
+    // acceptance now enters first, counting from the next cycle when the window is 2 cycles or more. Whether
+    // next cycle is an acceptance's last is known a cycle ahead (its before_last is now + 1), from the
+    // comparison of each 3-bit chunk with now + 1's, done a cycle ahead too (with now + 2), so that this cycle
+    // only picks. An acceptance entering has before_last now + 1 (+ 2) for a window of 3 (4) cycles.
+    reg  [RATE_DEPTH-1:0]        stays_next, last_after, last_next_next;
+    reg  [CHUNKS*RATE_DEPTH-1:0] near_now, near_next;
+    reg  [32:0]                  lasts_x, now2_x;   // a 33rd bit, so that every chunk has 3
+    integer i, h;
     always @* begin
-        stays = alive & ~ending;
-        alive_next = take ? {stays[RATE_DEPTH-2:0], lives} : stays;
-        // next cycle is the last one of an acceptance whose before_last is now
-        for (i = 0; i < RATE_DEPTH; i = i + 1) ends_now[i] = lasts[32*i +: 32] == now;
-        ends_next = take ? {ends_now[RATE_DEPTH-2:0], before_last == now} : ends_now;
+        stays_next = take ? {stays[RATE_DEPTH-2:0] & ~last_next[RATE_DEPTH-2:0], lives && !bl_now}
+                          : stays & ~last_next;
+        now2_x = {1'b0, now2};
+        for (i = 0; i < RATE_DEPTH; i = i + 1) begin
+            last_after[i] = &near[CHUNKS*i +: CHUNKS];
+            lasts_x = {1'b0, lasts[32*i +: 32]};
+            for (h = 0; h < CHUNKS; h = h + 1) near_now[CHUNKS*i + h] = lasts_x[3*h +: 3] == now2_x[3*h +: 3];
+        end
+        last_next_next = take ? {last_after[RATE_DEPTH-2:0], bl_now1} : last_after;
+        near_next = take ? {near_now[CHUNKS*(RATE_DEPTH-1)-1:0], {CHUNKS{bl_now2}}} : near_now;
     end
     // after an acceptance now, the cfg_rate_max-th latest is the one before it
     wire        rate_full_taken = nth_first ? lives : |(stays & nth_before);
@@ -160,6 +179,9 @@ module pretrade_risk #(
     reg  [31:0]     before_last_next;
     reg  [W-1:0]    held;
     reg  [32:0]     sum;
+    /* verilator lint_off UNUSEDSIGNAL */     // the carry out
+    wire [32:0]     sum_m1 = add32(cfg_rate_window, 32'hFFFF_FFFF, 1'b0);
+    /* verilator lint_on UNUSEDSIGNAL */
     always @* begin
         sum              = add32(now, window_m1, 1'b0);
         before_last_next = sum[31:0];
@@ -194,8 +216,8 @@ module pretrade_risk #(
     always @(posedge clk) begin
         if (rst) begin
             now       <= 32'd0;
-            alive     <= {RATE_DEPTH{1'b0}};
-            ending    <= {RATE_DEPTH{1'b0}};
+            now2      <= 32'd2;
+            stays     <= {RATE_DEPTH{1'b0}};
             rate_full <= 1'b0;
             a_valid   <= 1'b0;
             q_count   <= 2'd0;
@@ -203,8 +225,8 @@ module pretrade_risk #(
             working   <= {8*W{1'b0}};
         end else begin
             now       <= inc32(now);
-            alive     <= alive_next;
-            ending    <= ends_next;
+            now2      <= inc32(now2);
+            stays     <= stays_next;
             rate_full <= take ? rate_full_taken : |(stays & nth);
             a_valid   <= s_fire;
             q_count   <= q_count - {1'b0, pop} + {1'b0, take};
@@ -221,7 +243,12 @@ module pretrade_risk #(
         end
         nth_first  <= cfg_rate_max == 5'd1;
         lives      <= cfg_rate_window > 32'd1;
-        window_m1  <= cfg_rate_window - 32'd1;
+        window_m1  <= sum_m1[31:0];
+        // before_last is now + window_m1 - 1 (cfg_rate_window - 2 from rst): whether it is now, now + 1 or
+        // now + 2 is a comparison of the window alone
+        bl_now     <= rst ? cfg_rate_window == 32'd2 : window_m1 == 32'd1;
+        bl_now1    <= rst ? cfg_rate_window == 32'd3 : window_m1 == 32'd2;
+        bl_now2    <= rst ? cfg_rate_window == 32'd4 : window_m1 == 32'd3;
         before_last <= before_last_next;
         twice_max  <= {{(W-33){1'b0}}, cfg_max_position, 1'b0};
         limit      <= limit_next;
@@ -230,6 +257,8 @@ module pretrade_risk #(
         band_hi_over  <= band_hi_over_next;
         band_lo_under <= band_lo_under_next;
         room       <= room_next;
+        last_next  <= last_next_next;
+        near       <= near_next;
         if (take) lasts <= {lasts[32*(RATE_DEPTH-1)-1:0], before_last};
         if (s_fire) begin
             a_slot      <= s_slot;
@@ -244,6 +273,8 @@ module pretrade_risk #(
             a_band      <= band_out;
             a_pos       <= pos_now;
             a_pos_after <= pos_after;
+            a_short_after <= short_after;
+            a_no_qty    <= no_qty;
             a_after     <= take && a_side_hot == side_hot;
         end
         if (a_valid) begin
