@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from core.contracts import VenueSetup
 from core.instruments import Instrument
+from engine.config import AccountConfig, EngineConfig, InstrumentConfig, VenueConfig
 from engine.ouch.codec import decode_outbound, encode
 from engine.ouch.messages import EnterOrder, InboundMessage, OutboundMessage
 from engine.ouch.soupbintcp import SoupBinClient
@@ -25,6 +26,16 @@ QUIET_FLOW = {
 between belong to the tests' orders."""
 USERS = {"FIRM1": "pw1", "FIRM2": "pw2"}
 WAIT_S = 5.0
+
+
+def ouch_engine_config(account: str, **venue: object) -> EngineConfig:
+    """An engine trading :data:`SYMBOL` for ``account`` (no risk checks) on the ``ouch`` venue with ``venue``."""
+    return EngineConfig(
+        instruments=(InstrumentConfig(instrument=INSTRUMENTS[SYMBOL], start_price=1_000_000),),
+        accounts=(AccountConfig(name=account, risk={}),),
+        venue=VenueConfig(name="ouch", settings=dict(venue)),
+        source="<test>",
+    )
 
 
 def quiet_exchange() -> SimulatedExchange:

@@ -18,14 +18,13 @@ from core.enums import ExecType, OrdStatus, Side
 from core.events import ExecutionReport, PositionUpdate
 from core.numbers import MONEY_DECIMALS
 from engine.clock import AsyncioScheduler
-from engine.config import AccountConfig, EngineConfig, InstrumentConfig, VenueConfig
 from engine.ouch import messages as m
 from engine.ouch.codec import encode
 from engine.ouch.gateway import OuchGateway
 from engine.ouch.venue import OuchVenue, order_token
 from engine.plugins import load_plugins
 from engine.runtime import LiveRuntime
-from tests.ouch.harness import INSTRUMENTS, SYMBOL, USERS, OuchClient, enter, eventually, quiet_exchange
+from tests.ouch.harness import SYMBOL, USERS, OuchClient, enter, eventually, ouch_engine_config, quiet_exchange
 
 ACCOUNT = "ACC1"
 PREFIX = "T"
@@ -101,16 +100,10 @@ def run(scenario: Scenario, db: Path) -> None:
     async def main() -> None:
         gateway = OuchGateway(quiet_exchange(), users=USERS, heartbeat_s=0.2, timeout_s=5.0)
         port = await gateway.start()
-        venue = {
-            "port": port, "username": "FIRM1", "password_env": "OUCH_BUST_PASSWORD", "reconnect_s": 0.05,
-            "token_prefix": PREFIX,
-        }  # fmt: skip
-        config = EngineConfig(
-            instruments=(InstrumentConfig(instrument=INSTRUMENTS[SYMBOL], start_price=1_000_000),),
-            accounts=(AccountConfig(name=ACCOUNT, risk={}),),
-            venue=VenueConfig(name="ouch", settings=venue),
-            source="<test>",
-        )
+        config = ouch_engine_config(
+            ACCOUNT, port=port, username="FIRM1", password_env="OUCH_BUST_PASSWORD", reconnect_s=0.05,
+            token_prefix=PREFIX,
+        )  # fmt: skip
         loop = asyncio.get_running_loop()
 
         async def start() -> Run:

@@ -17,13 +17,12 @@ from core.commands import CancelOrder, SubmitOrder
 from core.enums import ExecType, OrdStatus, Side
 from core.events import CancelReject, ExecutionReport
 from engine.clock import AsyncioScheduler
-from engine.config import AccountConfig, EngineConfig, InstrumentConfig, VenueConfig
 from engine.ouch import messages as m
 from engine.ouch.gateway import OuchGateway
 from engine.ouch.venue import NOT_IN_SESSION, RECOVERING, OuchVenue
 from engine.plugins import load_plugins
 from engine.runtime import LiveRuntime
-from tests.ouch.harness import INSTRUMENTS, SYMBOL, USERS, OuchClient, enter, eventually, quiet_exchange
+from tests.ouch.harness import SYMBOL, USERS, OuchClient, enter, eventually, ouch_engine_config, quiet_exchange
 
 ACCOUNT = "ACC1"
 RUN_S = 20.0
@@ -61,12 +60,8 @@ def run(scenario: Callable[[OuchGateway, Callable[[], Awaitable[Engine]]], Await
     async def main() -> None:
         gateway = OuchGateway(quiet_exchange(), users=USERS, heartbeat_s=0.2, timeout_s=5.0)
         port = await gateway.start()
-        venue = {"port": port, "username": "FIRM1", "password_env": "OUCH_RESTART_PASSWORD", "reconnect_s": 0.05}
-        config = EngineConfig(
-            instruments=(InstrumentConfig(instrument=INSTRUMENTS[SYMBOL], start_price=1_000_000),),
-            accounts=(AccountConfig(name=ACCOUNT, risk={}),),
-            venue=VenueConfig(name="ouch", settings=venue),
-            source="<test>",
+        config = ouch_engine_config(
+            ACCOUNT, port=port, username="FIRM1", password_env="OUCH_RESTART_PASSWORD", reconnect_s=0.05
         )
         loop = asyncio.get_running_loop()
 
