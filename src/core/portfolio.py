@@ -15,9 +15,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from core.enums import Side
+from core.enums import ExecType, Side
+from core.events import ExecutionReport
 from core.instruments import Instrument
 from core.numbers import MONEY_PER_PRICE_UNIT, Money, Price, Quantity
+
+_TRADE, _TRADE_CANCEL = ExecType.TRADE, ExecType.TRADE_CANCEL
 
 
 @dataclass(slots=True)
@@ -187,6 +190,23 @@ class Portfolio:
         totals.unrealized += position.unrealized(mark)
         totals.exposure += position.exposure(mark)
         return position
+
+    def book(self, report: ExecutionReport) -> Position | None:
+        """Book what an execution report changes in its position: a fill (``TRADE``) is applied, a bust
+        (``TRADE_CANCEL``) takes the fill it names out. Returns the position, or None for a report that books
+        nothing (any other kind, a fill without price or quantity). Raises ``KeyError`` (and changes nothing) for a
+        bust of a fill the position does not hold."""
+        exec_type = report.exec_type
+        if exec_type is _TRADE:
+            if report.last_price is None or report.last_qty <= 0:
+                return None
+            return self.apply_fill(
+                report.account, report.instrument, report.side, report.last_qty, report.last_price, report.fee,
+                report.exec_id,
+            )  # fmt: skip
+        if exec_type is _TRADE_CANCEL:
+            return self.bust_fill(report.account, report.instrument, report.ref_exec_id)
+        return None
 
     def bust_fill(self, account: str, symbol: str, exec_id: str) -> Position:
         """Take the fill ``exec_id`` out of the position of ``account`` in ``symbol`` (see

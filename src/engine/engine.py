@@ -344,16 +344,14 @@ class Engine:
             log.warning("duplicate execution report %s dropped", report.exec_id)
             return
         try:
-            order = self.orders.apply(report)
+            self.orders.apply(report)
         except (KeyError, ValueError) as error:
             log.error("refused execution report %s: %s", report.exec_id, error)
             self._status(self.state, f"refused execution report {report.exec_id}: {error}")
             return
         exec_type = report.exec_type
-        if exec_type is _TRADE:
-            self._book_fill(order, report)
-        elif exec_type is _TRADE_CANCEL:
-            self._book_bust(order, report)
+        if exec_type is _TRADE or exec_type is _TRADE_CANCEL:
+            self._book(report)
         self.bus.publish(report, topic=report.strategy_id)
 
     def on_cancel_reject(self, reject: CancelReject) -> None:
@@ -383,26 +381,17 @@ class Engine:
     def wants(self, event_type: type) -> bool:
         return self.bus.wants(event_type)
 
-    def _book_fill(self, order: Order, report: ExecutionReport) -> None:
-        assert report.last_price is not None
-        position = self.portfolio.apply_fill(
-            order.account, order.instrument, order.side, report.last_qty, report.last_price, report.fee,
-            report.exec_id,
-        )  # fmt: skip
-        self.filled_qty += report.last_qty
-        self.fills += 1
-        self._position_changed(position, report.ts_ns)
-
-    def _book_bust(self, order: Order, report: ExecutionReport) -> None:
-        """Take the busted fill out of the position (the order had it, so the position has it too). ``fills``
-        and ``filled_qty`` count the fills received: a busted one stays counted."""
-        position = self.portfolio.bust_fill(order.account, order.instrument, report.ref_exec_id)
-        self._position_changed(position, report.ts_ns)
-
-    def _position_changed(self, position: Position, now: Nanos) -> None:
-        """Publish the position as it now stands and check the account's standing limits against it."""
+    def _book(self, report: ExecutionReport) -> None:
+        """Book a fill, or take a busted one out (the order had it, so the position has it too), then publish the
+        position and check the account's standing limits. ``fills`` and ``filled_qty`` count the fills received:
+        a busted one stays counted."""
+        position = self.portfolio.book(report)
+        assert position is not None, "the order took the report, so the position books it"
+        if report.exec_type is _TRADE:
+            self.filled_qty += report.last_qty
+            self.fills += 1
         if self.bus.wants(PositionUpdate):
-            self.bus.publish(self.position_update(position, now), topic=position.account)
+            self.bus.publish(self.position_update(position, report.ts_ns), topic=position.account)
         self._monitor(position.account)
 
     def position_update(self, position: Position, now: Nanos) -> PositionUpdate:
@@ -441,6 +430,10 @@ class Engine:
             self._expiring.add(order.order_id)
             self.cancel(CancelOrder(client_order_id=order.client_order_id, account=order.account, ts_ns=now))
         self._status(self.state, f"trading day {self.trading_day} began; {len(expiring)} day orders expire")
+
+    def next_roll_ns(self) -> Nanos | None:
+        """When the trading day in progress rolls (None without a calendar)."""
+        return None if self.calendar is None else self.calendar.next_roll_ns(self.scheduler.now_ns())
 
     def start_day(self, day: date, starts: Mapping[tuple[str, str], DayStart] | None = None) -> None:
         """Begin trading day ``day``: the day's P&L counts from where the positions stand now (or from

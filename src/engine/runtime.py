@@ -27,7 +27,7 @@ from sqlalchemy import Engine as SqlEngine
 
 from core.clock import Scheduler
 from core.commands import KillSwitch
-from core.enums import ExecType, OrdStatus
+from core.enums import FILL_EXEC_TYPES, ExecType, OrdStatus
 from core.events import ExecutionReport
 from core.orders import Order, report_for
 from core.portfolio import DayStart, Portfolio
@@ -45,8 +45,6 @@ from engine.storage.trading_days import load_day_starts, save_day_starts
 from engine.strategy_host import StrategyHost
 
 log = logging.getLogger(__name__)
-
-_TRADE, _TRADE_CANCEL = ExecType.TRADE, ExecType.TRADE_CANCEL
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,18 +283,10 @@ class LiveRuntime:
 
     def _book_strategy_fill(self, report: ExecutionReport) -> None:
         """Book a strategy's fill, or take a busted one out, in that strategy instance's own P&L."""
-        exec_type = report.exec_type
-        if (exec_type is not _TRADE and exec_type is not _TRADE_CANCEL) or report.strategy_id is None:
+        if report.strategy_id is None or report.exec_type not in FILL_EXEC_TYPES:
             return
         run = self._runs.get(report.strategy_id)
-        if run is None:
-            return
-        if exec_type is _TRADE and report.last_price is not None:
-            run.portfolio.apply_fill(
-                report.account, report.instrument, report.side, report.last_qty, report.last_price, report.fee,
-                report.exec_id,
-            )  # fmt: skip
-        elif exec_type is _TRADE_CANCEL:
-            # A fill from before this instance (an instance started again under the same id) is not in its P&L.
+        if run is not None:
+            # A bust of a fill from before this instance (one started again under the same id) is not in its P&L.
             with contextlib.suppress(KeyError):
-                run.portfolio.bust_fill(report.account, report.instrument, report.ref_exec_id)
+                run.portfolio.book(report)

@@ -37,14 +37,7 @@ class LiveEngine:
         for report in reports:
             assert self.journal.record_execution(report)
             self.orders[report.order_id].apply(report)
-            if report.exec_type is ExecType.TRADE:
-                assert report.last_price is not None
-                self.portfolio.apply_fill(
-                    report.account, report.instrument, report.side, report.last_qty, report.last_price, report.fee,
-                    report.exec_id,
-                )  # fmt: skip
-            elif report.exec_type is ExecType.TRADE_CANCEL:
-                self.portfolio.bust_fill(report.account, report.instrument, report.ref_exec_id)
+            self.portfolio.book(report)
         return reports[-1]
 
 

@@ -115,9 +115,7 @@ class EmbeddedClient:
         engine = self.runtime.engine
         if engine.trading_day is None:
             return None
-        calendar = engine.calendar
-        rolls_at = None if calendar is None else calendar.next_roll_ns(self.runtime.scheduler.now_ns())
-        return TradingDay(day=engine.trading_day, rolls_at_ns=rolls_at)
+        return TradingDay(day=engine.trading_day, rolls_at_ns=engine.next_roll_ns())
 
     def _on_day(self, _day: object, _starts: object) -> None:
         if self._info is not None:

@@ -479,7 +479,7 @@ class RemoteClient:
                 return
             self._fills_seen.add(report.exec_id)
         self._dispatch(report)
-        if exec_type is ExecType.TRADE or exec_type is ExecType.TRADE_CANCEL:
+        if exec_type in FILL_EXEC_TYPES:
             self._fills_changed_positions()
 
     def _report_of(self, message: FixMessage) -> ExecutionReport:

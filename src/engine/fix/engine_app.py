@@ -1000,19 +1000,15 @@ class EngineApp:
         if request.subscription is SubscriptionType.SUBSCRIBE and bridge not in self._day_subscribers:
             self._day_subscribers.append(bridge)
         status = encode_trading_session_status(
-            day, self._next_roll_ns(), request_id=request.request_id, unsolicited=False
+            day, self.engine.next_roll_ns(), request_id=request.request_id, unsolicited=False
         )
         bridge.send(status, resendable=False)
 
     def _on_trading_day(self, day: date, _starts: object) -> None:
         """Tells the sessions that subscribed of the new trading day (an unsolicited h)."""
-        status = encode_trading_session_status(day, self._next_roll_ns(), request_id=None, unsolicited=True)
+        status = encode_trading_session_status(day, self.engine.next_roll_ns(), request_id=None, unsolicited=True)
         for bridge in tuple(self._day_subscribers):
             bridge.send(status, resendable=False)
-
-    def _next_roll_ns(self) -> Nanos | None:
-        calendar = self.engine.calendar
-        return None if calendar is None else calendar.next_roll_ns(self._now())
 
     def _positions(self, bridge: ClientBridge, message: FixMessage) -> None:
         request = decode_position_request(message)

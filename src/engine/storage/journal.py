@@ -37,7 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import Executable
 
-from core.enums import ExecType, Liquidity, OrderType, OrdStatus, Side, TimeInForce
+from core.enums import FILL_EXEC_TYPES, ExecType, Liquidity, OrderType, OrdStatus, Side, TimeInForce
 from core.events import ExecutionReport
 from core.instruments import Instrument
 from core.numbers import Nanos
@@ -388,20 +388,17 @@ def recover(journal: Journal, instruments: Mapping[str, Instrument]) -> Recovere
         applied.add(item.exec_id)
         max_exec = max(max_exec, trailing_number(item.exec_id))
         _apply_report(orders, item, problems)
-        if item.exec_type is ExecType.TRADE and item.last_price is not None and item.last_qty > 0:
-            if item.instrument not in instruments:
-                raise RecoveryError(
-                    f"the journal has fills in {item.instrument!r} (exec {item.exec_id}), which is not among "
-                    f"the configured instruments: {', '.join(sorted(instruments)) or 'none'}"
-                )
-            portfolio.apply_fill(
-                item.account, item.instrument, item.side, item.last_qty, item.last_price, item.fee, item.exec_id
+        if item.exec_type not in FILL_EXEC_TYPES:
+            continue
+        if item.exec_type is _TRADE and item.instrument not in instruments:
+            raise RecoveryError(
+                f"the journal has fills in {item.instrument!r} (exec {item.exec_id}), which is not among "
+                f"the configured instruments: {', '.join(sorted(instruments)) or 'none'}"
             )
-        elif item.exec_type is ExecType.TRADE_CANCEL:
-            try:
-                portfolio.bust_fill(item.account, item.instrument, item.ref_exec_id)
-            except KeyError as error:
-                problems.append(f"exec {item.exec_id}: {error.args[0]}")
+        try:
+            portfolio.book(item)
+        except KeyError as error:  # a bust of a fill the portfolio does not hold
+            problems.append(f"exec {item.exec_id}: {error.args[0]}")
     return RecoveredState(
         orders=orders,
         portfolio=portfolio,
