@@ -123,10 +123,14 @@ module book_top #(
     // both fold to one entry, the entry read is empty (the read register is cleared instead).
     reg  [ENTRY-1:0]      table_mem [0:(1<<TABLE_BITS)-1];
     reg  [ENTRY-1:0]      rd_data;
-    reg                   pw_en;                   // the pending write
+    reg                   pw_found, pw_over;       // the write decided but for a take's shares; a take beyond them
+    wire                  pw_en    = pw_found && !pw_over;   // the pending write
     reg  [TABLE_BITS-1:0] pw_addr;
     reg  [ENTRY-1:0]      pw_data;
-    reg  [63:0]           rd_ref;                  // the reference the last read looked up, and its slot
+    // A reference is compared above its TABLE_BITS lowest bits: an entry is where its reference folds, so two
+    // references read at one address fold alike, and equal above those bits (one bit of each folded class) they
+    // are equal in them too.
+    reg  [63:TABLE_BITS]  rd_ref;                  // the reference the last read looked up, and its slot
     reg  [1:0]            rd_slot;
     reg                   byp_w, byp_w_hit;        // the write done in the read's cycle applies; it is the order
     reg  [ENTRY-1:0]      byp_w_data;
@@ -135,7 +139,22 @@ module book_top #(
     reg  [32:0]           byp_w_rest, byp_u_rest;  // their shares less the incoming message's (an execution's)
     wire                  byp_add  = byp_u && pw_en;
     wire [ENTRY-1:0]      entry    = byp_add ? pw_data : byp_w ? byp_w_data : rd_data;
-    wire                  rd_hit   = rd_data[ENTRY-1] && rd_data[130:65] == {rd_ref, rd_slot};
+    // The block RAM's word holds the order: its reference and slot compared in pieces of 3 bits, ANDed 6 at a
+    // time (kept, so that the compare is three LUTs deep and not wider functions mapped deeper).
+    localparam integer HIT_BITS = 66 - TABLE_BITS;             // compared: the reference above TABLE_BITS, slot
+    localparam integer HIT_3    = (HIT_BITS + 2) / 3;
+    localparam integer HIT_18   = (HIT_3 + 5) / 6;
+    wire [3*HIT_3-1:0]    hit_a = {{(3*HIT_3-HIT_BITS){1'b0}}, rd_data[130:67+TABLE_BITS], rd_data[66:65]};
+    wire [3*HIT_3-1:0]    hit_b = {{(3*HIT_3-HIT_BITS){1'b0}}, rd_ref, rd_slot};
+    (* keep *) reg [HIT_3-1:0]  hit_3;
+    (* keep *) reg [HIT_18-1:0] hit_18;
+    integer h;
+    always @* begin
+        for (h = 0; h < HIT_3; h = h + 1) hit_3[h] = hit_a[3*h +: 3] == hit_b[3*h +: 3];
+        hit_18 = {HIT_18{1'b1}};
+        for (h = 0; h < HIT_3; h = h + 1) hit_18[h / 6] = hit_18[h / 6] & hit_3[h];
+    end
+    wire                  rd_hit   = rd_data[ENTRY-1] && &hit_18;
     wire                  match    = byp_add ? byp_u_hit && byp_u_slot == rd_slot
                                    : byp_w ? byp_w_hit && byp_w_slot == rd_slot : rd_hit;
     wire                  e_valid  = entry[ENTRY-1];
@@ -169,7 +188,7 @@ module book_top #(
     // Stage 1 reads a Replace's new entry; otherwise the port reads the incoming message's order.
     wire                  p1_is_u = p1_valid && p1_u;
     wire [TABLE_BITS-1:0] rd_addr = p1_is_u ? p1_new_addr : fold(s_order_ref);
-    wire [63:0]           rq_ref  = p1_is_u ? p1_new_ref : s_order_ref;
+    wire [63:TABLE_BITS]  rq_ref  = p1_is_u ? p1_new_ref[63:TABLE_BITS] : s_order_ref[63:TABLE_BITS];
     wire [1:0]            rq_slot = p1_is_u ? p1_slot : in_slot;
     wire                  rd_en   = s_fire || p1_is_u;
     wire                  byp_u_now = ulook && p2_new_addr == rd_addr;
@@ -192,17 +211,21 @@ module book_top #(
     wire m_add   = !ulook && look && p1_add;
     wire m_take  = !ulook && look && p1_take;
     wire m_del   = !ulook && look && p1_delete;
-    wire u_ok    = m_u && !p2_bad && !match && !e_valid;
-    wire add_ok  = m_add && !p1_bad && !match && !e_valid;
-    wire take_ok = m_take && match && !p1_no_shares && !e_over;
+    // (an entry that matches is valid, so an add's verdict needs its entry's valid bit alone)
+    wire u_ok    = m_u && !p2_bad && !e_valid;
+    wire add_ok  = m_add && !p1_bad && !e_valid;
+    // A take is decided from its entry but for whether it takes more than the order holds (e_over, a carry
+    // chain): that is registered apart (pw_over, op_over) and cancels the take's table write and level operation,
+    // and raises the error, in the cycle they are done.
+    wire take_ok = m_take && match && !p1_no_shares;
     wire del_ok  = m_del && match;
     wire wr_en   = u_ok || add_ok || take_ok || del_ok;
     wire lv_add  = u_ok || add_ok;
     wire lv_sub  = take_ok || del_ok;
     wire set_error    = m_u && (p2_bad || match) || m_add && (p1_bad || match) || m_take && !take_ok ||
                         m_del && !match;
+    wire take_over    = m_take && e_over;
     wire set_overflow = (m_u && !p2_bad || m_add && !p1_bad) && !match && e_valid;
-    wire        lv_sell  = m_u ? p2_sell : m_add ? p1_sell : e_sell;
     wire [31:0] lv_price = m_u ? p2_price : m_add ? p1_price : e_price;
     wire [31:0] lv_qty   = m_u ? p2_shares : m_del ? e_shares : p1_shares;
     // (written only with wr_en; a deletion writes the empty entry)
@@ -217,16 +240,17 @@ module book_top #(
         else if (rd_en) rd_data <= table_mem[rd_addr];
     end
     always @(posedge clk) begin
-        pw_en      <= !rst && wr_en;
+        pw_found   <= !rst && wr_en;
+        pw_over    <= take_over;
         pw_addr    <= ulook ? p2_new_addr : p1_addr;
         pw_data    <= wr_data;
         rd_ref     <= rq_ref;
         rd_slot    <= rq_slot;
         byp_w      <= pw_en && pw_addr == rd_addr && !(p1_is_u && p1_same_fold);
-        byp_w_hit  <= pw_data[ENTRY-1] && pw_data[130:67] == rq_ref;
+        byp_w_hit  <= pw_data[ENTRY-1] && pw_data[130:67+TABLE_BITS] == rq_ref;
         byp_w_data <= pw_data;
         byp_u      <= byp_u_now;
-        byp_u_hit  <= p2_new_ref == rq_ref;
+        byp_u_hit  <= p2_new_ref[63:TABLE_BITS] == rq_ref;
         byp_u_slot <= p2_slot;
         byp_w_slot <= pw_data[66:65];
         byp_w_rest <= add32(pw_data[31:0], ~s_shares, 1'b1);
@@ -237,24 +261,30 @@ module book_top #(
     // Stage 1 decides a message's operation (done in stage 2), stage 2 a Replace's add (done in stage 3): never
     // two in one cycle, and each sees the levels the one before it left.
     reg               op_sub;                     // the operation takes op_qty (else it adds it, if any)
-    reg  [7:0]        op_gadd, op_gsub;           // the same, one-hot by group {slot, sell}
+    reg  [7:0]        op_gadd, op_gfound;         // add, take: one-hot by group {slot, sell} (a take but for op_over)
+    reg  [3:0]        op_over;                    // a take of more than the order holds, per slot: no operation
+    wire [7:0]        op_gsub = op_gfound & ~{{2{op_over[3]}}, {2{op_over[2]}}, {2{op_over[1]}}, {2{op_over[0]}}};
     reg  [31:0]       op_price, op_qty;
     reg  [31:0]       op_qx;                      // op_qty, or its complement for a take (added with a carry in)
     reg  [3:0]        op_set_overflow, op_set_error;   // the table's verdict, per slot
-    wire [2:0]        lv_group = {r_slot, lv_sell};
+    // An add's side is the message's, a take's the entry's; whether the quantity is taken (its complement and a
+    // carry in) follows the message's type alone, not the verdict: without an operation it is not used.
+    wire              add_sell = m_u ? p2_sell : p1_sell;
+    wire              m_sub    = m_take || m_del;
     integer           g;
     always @(posedge clk) begin
-        op_sub          <= !rst && lv_sub;
+        op_sub          <= m_sub;
         for (g = 0; g < 8; g = g + 1) begin
-            op_gadd[g] <= !rst && lv_add && lv_group == g[2:0];
-            op_gsub[g] <= !rst && lv_sub && lv_group == g[2:0];
+            op_gadd[g]   <= !rst && lv_add && {r_slot, add_sell} == g[2:0];
+            op_gfound[g] <= !rst && lv_sub && {p1_slot, e_sell} == g[2:0];
         end
         op_price        <= lv_price;
         op_qty          <= lv_qty;
-        op_qx           <= lv_sub ? ~lv_qty : lv_qty;
+        op_qx           <= m_sub ? ~lv_qty : lv_qty;
         for (g = 0; g < 4; g = g + 1) begin
             op_set_overflow[g] <= !rst && set_overflow && r_slot == g[1:0];
             op_set_error[g]    <= !rst && set_error && r_slot == g[1:0];
+            op_over[g]         <= !rst && take_over && p1_slot == g[1:0];
         end
     end
 
@@ -294,10 +324,13 @@ module book_top #(
 
     // What the operation does to each level: make it (a new price in the lowest free level), change its size
     // (within 32 bits for an add, not below zero for a take), empty it (a take of all its shares).
-    reg  [NLV-1:0] lv_make, lv_change, lv_empty;
+    // A free level's price, size and place in the order are not used: the lowest free one of the group an add
+    // goes to is written whether or not the add's price is held (lv_fill), and made valid only when it is not.
+    reg  [NLV-1:0] lv_fill, lv_make, lv_change, lv_empty;
     always @* begin
         for (e = 0; e < NLV; e = e + 1) begin
-            lv_make[e]   = op_gadd[e / LEVELS] && !g_hit[e / LEVELS] && lv_first_free[e];
+            lv_fill[e]   = op_gadd[e / LEVELS] && lv_first_free[e];
+            lv_make[e]   = lv_fill[e] && !g_hit[e / LEVELS];
             lv_change[e] = lv_eq[e] && (op_gadd[e / LEVELS] && !lv_carry[e] || op_gsub[e / LEVELS] && lv_carry[e]);
             lv_empty[e]  = lv_eq[e] && op_gsub[e / LEVELS] && lv_zero[e];
         end
@@ -319,7 +352,7 @@ module book_top #(
             ev_missing[g] <= !rst && op_gsub[g] && !g_hit[g];
         end
         ev_set_overflow <= rst ? 4'd0 : op_set_overflow;
-        ev_set_error    <= rst ? 4'd0 : op_set_error;
+        ev_set_error    <= rst ? 4'd0 : op_set_error | op_over;
     end
     reg  [3:0] pend_overflow, pend_error;
     always @* begin
@@ -335,22 +368,21 @@ module book_top #(
             level_valid   <= {NLV{1'b0}};
         end else begin
             for (e = 0; e < NLV; e = e + 1) begin
-                if (lv_make[e]) begin
-                    level_valid[e]          <= 1'b1;
+                if (lv_fill[e]) begin
+                    if (lv_make[e]) level_valid[e] <= 1'b1;
                     level_price[32*e +: 32] <= op_price;
                     level_size[32*e +: 32]  <= op_qty;
-                end else if (lv_change[e]) begin
-                    level_size[32*e +: 32]  <= lv_result[32*e +: 32];
-                    if (lv_empty[e]) level_valid[e] <= 1'b0;
-                end
+                end else if (lv_change[e]) level_size[32*e +: 32] <= lv_result[32*e +: 32];
+                // (a take of all the level's shares is a change: it does not take more than the level holds)
+                if (lv_empty[e]) level_valid[e] <= 1'b0;
             end
         end
         // A level made takes its place among the others of its group (the others' prices differ from its own).
         for (g = 0; g < 8; g = g + 1)
             for (a = 0; a < LEVELS; a = a + 1)
                 for (c = a + 1; c < LEVELS; c = c + 1) begin
-                    if (lv_make[LEVELS*g + a]) beats[g][LEVELS*a + c] <= lv_better[LEVELS*g + c];
-                    if (lv_make[LEVELS*g + c]) beats[g][LEVELS*a + c] <= !lv_better[LEVELS*g + a];
+                    if (lv_fill[LEVELS*g + a]) beats[g][LEVELS*a + c] <= lv_better[LEVELS*g + c];
+                    if (lv_fill[LEVELS*g + c]) beats[g][LEVELS*a + c] <= !lv_better[LEVELS*g + a];
                 end
     end
 
@@ -509,28 +541,34 @@ module book_top #(
         flags_error    = error;
     end
 
-    // x + y + cin in 33 bits (bit 32: the carry out), as adders of 10 bits summed for a carry in of 0 and of 1
-    // and chosen by the carry into each, looked ahead over the ones below: no carry chain longer than 12 bits
+    // x + y + cin in 33 bits (bit 32: the carry out), as adders of 6 bits summed for a carry in of 0 and of 1
+    // and chosen by the carry into each, looked ahead over the ones below: no carry chain longer than 8 bits
     // between the inputs and the result ({x, 1} + {y, c} is x + y + c in one adder, above its lowest bit).
     function [32:0] add32(input [31:0] x, input [31:0] y, input cin);
         /* verilator lint_off UNUSEDSIGNAL */     // the lowest bit of each sum
-        reg [11:0] s0, s1a, s1b, s2a, s2b;
-        reg [3:0]  s3a, s3b;
+        reg [7:0] s0, s1a, s1b, s2a, s2b, s3a, s3b, s4a, s4b;
+        reg [3:0] s5a, s5b;
         /* verilator lint_on UNUSEDSIGNAL */
-        reg        c1, c2, c3;
+        reg       c1, c2, c3, c4, c5;
         begin
-            s0  = {1'b0, x[9:0], 1'b1} + {1'b0, y[9:0], cin};
-            s1a = {1'b0, x[19:10], 1'b1} + {1'b0, y[19:10], 1'b0};
-            s1b = {1'b0, x[19:10], 1'b1} + {1'b0, y[19:10], 1'b1};
-            s2a = {1'b0, x[29:20], 1'b1} + {1'b0, y[29:20], 1'b0};
-            s2b = {1'b0, x[29:20], 1'b1} + {1'b0, y[29:20], 1'b1};
-            s3a = {1'b0, x[31:30], 1'b1} + {1'b0, y[31:30], 1'b0};
-            s3b = {1'b0, x[31:30], 1'b1} + {1'b0, y[31:30], 1'b1};
-            c1  = s0[11];
-            c2  = s1a[11] | s1b[11] & s0[11];
-            c3  = s2a[11] | s2b[11] & (s1a[11] | s1b[11] & s0[11]);
-            add32 = {s3a[3] | s3b[3] & c3, c3 ? s3b[2:1] : s3a[2:1], c2 ? s2b[10:1] : s2a[10:1],
-                     c1 ? s1b[10:1] : s1a[10:1], s0[10:1]};
+            s0  = {1'b0, x[5:0], 1'b1} + {1'b0, y[5:0], cin};
+            s1a = {1'b0, x[11:6], 1'b1} + {1'b0, y[11:6], 1'b0};
+            s1b = {1'b0, x[11:6], 1'b1} + {1'b0, y[11:6], 1'b1};
+            s2a = {1'b0, x[17:12], 1'b1} + {1'b0, y[17:12], 1'b0};
+            s2b = {1'b0, x[17:12], 1'b1} + {1'b0, y[17:12], 1'b1};
+            s3a = {1'b0, x[23:18], 1'b1} + {1'b0, y[23:18], 1'b0};
+            s3b = {1'b0, x[23:18], 1'b1} + {1'b0, y[23:18], 1'b1};
+            s4a = {1'b0, x[29:24], 1'b1} + {1'b0, y[29:24], 1'b0};
+            s4b = {1'b0, x[29:24], 1'b1} + {1'b0, y[29:24], 1'b1};
+            s5a = {1'b0, x[31:30], 1'b1} + {1'b0, y[31:30], 1'b0};
+            s5b = {1'b0, x[31:30], 1'b1} + {1'b0, y[31:30], 1'b1};
+            c1  = s0[7];
+            c2  = s1a[7] | s1b[7] & c1;
+            c3  = s2a[7] | s2b[7] & c2;
+            c4  = s3a[7] | s3b[7] & c3;
+            c5  = s4a[7] | s4b[7] & c4;
+            add32 = {s5a[3] | s5b[3] & c5, c5 ? s5b[2:1] : s5a[2:1], c4 ? s4b[6:1] : s4a[6:1],
+                     c3 ? s3b[6:1] : s3a[6:1], c2 ? s2b[6:1] : s2a[6:1], c1 ? s1b[6:1] : s1a[6:1], s0[6:1]};
         end
     endfunction
 

@@ -248,6 +248,9 @@ module regs #(
         end
     end
 
+    // ev_message comes late in the cycle (the parser's take, which follows book_top's ready): it is the message
+    // counter's enable, the sum worked out apart (kept, so that the event is not merged into it).
+    (* keep *) wire [31:0] messages_next = count(messages, 1'b1);
     always @(posedge clk) begin
         if (rst || clear) begin
             packets   <= 32'd0;
@@ -262,7 +265,7 @@ module regs #(
             packets   <= count(packets, ev_packet);
             gaps      <= count(gaps, ev_gap);
             malformed <= count(malformed, ev_malformed);
-            messages  <= count(messages, ev_message);
+            if (ev_message) messages <= messages_next;
             requests  <= count(requests, ev_request);
             rejected  <= count(rejected, ev_reject);
             sent      <= count(sent, ev_sent);
