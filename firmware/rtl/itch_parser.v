@@ -110,13 +110,25 @@ module itch_parser (
 
     // The length equals the type's (44 at most, so 5 words and a rest): the word the beat starts at is the one
     // the type's length asks for, given how many words (h) and bytes (r) the beat holds beyond it.
-    wire         length_is_wire = r == t_rest &&
-                                  |(at_word & (h2 ? t_at_two : h1 ? t_at_one : t_at_none));
+    // (the word matches are worked out from the registers, the beat's bytes then compared for each h and picked)
+    wire         hit_none = |(at_word & t_at_none), hit_one = |(at_word & t_at_one), hit_two = |(at_word & t_at_two);
+    wire         length_is_wire = h2 ? t_rest == 3'd0 && hit_two
+                                : h1 ? ones7(s_tkeep[14:8]) == t_rest && hit_one
+                                     : ones7(s_tkeep[6:0]) == t_rest && hit_none;
 
     // The next beat's place, and the counts kept ahead, once this beat (not the last) is in.
     // (such a beat carries 8 bytes or 16: the next count of words is words_1 or words_2, and the ones after it
     // are words_2 and words_2 + 1, or words_2 + 1 and words_2 + 2)
-    wire [15:0]  next_count = length;
+    // (the count of words, saturated, for each h from the registers, picked by the beat; saturated once the
+    // length is 65535: past it, or at 8191 words and a rest of 7)
+    wire [12:0]  words_h0 = saturated ? 13'h1FFF : words;
+    wire [12:0]  words_h1 = saturated || words_1_over ? 13'h1FFF : words_1;
+    wire [12:0]  words_h2 = saturated || words_2_over ? 13'h1FFF : words_2;
+    wire [12:0]  next_words = h2 ? words_h2 : h1 ? words_h1 : words_h0;
+    wire         full_0 = words == 13'h1FFF, full_1 = words_1 == 13'h1FFF;
+    wire         next_saturated = saturated || h2 && words_2_over
+                                || h1 && (words_1_over || full_1 && s_tkeep[14])
+                                || !h2 && !h1 && full_0 && s_tkeep[6];
     wire [13:0]  plus_1 = {1'b0, words_2} + 14'd1;
     wire [13:0]  plus_2 = {1'b0, words_2} + 14'd2;
     wire [13:0]  next_1 = h2 ? {plus_1[13] || words_2_over, plus_1[12:0]} : {words_2_over, words_2};
@@ -150,12 +162,12 @@ module itch_parser (
                     // a beat but the last carries one word or two
                     at_word   <= at_word[6] ? at_word : h2 ? (at_word[5] ? 7'b100_0000 : {at_word[4:0], 2'b00})
                                                            : {at_word[5:0], 1'b0};
-                    words     <= next_count[15:3];
+                    words     <= next_words;
                     words_1   <= next_1[12:0];
                     words_2   <= next_2[12:0];
                     words_1_over <= next_1[13];
                     words_2_over <= next_2[13];
-                    saturated <= next_count == 16'hFFFF;
+                    saturated <= next_saturated;
                 end
             end
         end
