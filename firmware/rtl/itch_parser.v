@@ -79,10 +79,10 @@ module itch_parser (
     integer w;
     always @(*) begin
         msg = {64'd0, held};
-        for (w = 0; w < 6; w = w + 1) begin
+        for (w = 0; w < 6; w = w + 1)
             if (at_word[w]) msg[64*w +: 64] = in_data[63:0];
-            if (w > 0 && at_word[w - 1]) msg[64*w +: 64] = in_data[127:64];
-        end
+        for (w = 1; w < 6; w = w + 1)
+            if (at_word[w - 1]) msg[64*w +: 64] = in_data[127:64];
     end
 
     // The length once the beat is in: count (a multiple of 8, or saturated) + the beat's bytes, 8 h + r with
