@@ -241,6 +241,19 @@ class Order:
         self.reason = reason
 
 
+def fill_cost(report: ExecutionReport) -> int:
+    """Price x quantity a report adds to its order's filled cost: a fill's (``TRADE``), less a busted fill's
+    (``TRADE_CANCEL``), 0 for any other report or one without a price."""
+    if report.last_price is None:
+        return 0
+    exec_type = report.exec_type
+    if exec_type is _TRADE:
+        return report.last_qty * report.last_price
+    if exec_type is _TRADE_CANCEL:
+        return -report.last_qty * report.last_price
+    return 0
+
+
 def report_for(
     order: Order,
     *,

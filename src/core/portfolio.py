@@ -126,6 +126,13 @@ class DayStart(NamedTuple):
 
 _FLAT_START = DayStart(0, 0, 0)
 
+_Standing = tuple[Money, Money, Money, Money]
+"""What a position adds to its account's totals: realized P&L, fees, open P&L and exposure."""
+
+
+def _standing(position: Position, mark: Price | None) -> _Standing:
+    return position.realized, position.fees, position.unrealized(mark), position.exposure(mark)
+
 
 @dataclass(slots=True)
 class _Totals:
@@ -180,15 +187,10 @@ class Portfolio:
     ) -> Position:
         """Book a fill and return the updated position. ``exec_id`` names the fill for a later :meth:`bust_fill`."""
         position = self.position(account, symbol)
-        totals = self._totals[account]
         mark = self._marks.get(symbol)
-        totals.unrealized -= position.unrealized(mark)
-        totals.exposure -= position.exposure(mark)
-        realized = position.apply_fill(side, quantity, price, fee, exec_id)
-        totals.realized += realized
-        totals.fees += fee
-        totals.unrealized += position.unrealized(mark)
-        totals.exposure += position.exposure(mark)
+        before = _standing(position, mark)
+        position.apply_fill(side, quantity, price, fee, exec_id)
+        self._restate(position, mark, before)
         return position
 
     def book(self, report: ExecutionReport) -> Position | None:
@@ -217,15 +219,18 @@ class Portfolio:
         if position is None:
             raise KeyError(f"{account} has no position in {symbol} to bust {exec_id!r} from")
         mark = self._marks.get(symbol)
-        realized, fees = position.realized, position.fees
-        unrealized, exposure = position.unrealized(mark), position.exposure(mark)
+        before = _standing(position, mark)
         position.bust_fill(exec_id)
-        totals = self._totals[account]
-        totals.realized += position.realized - realized
-        totals.fees += position.fees - fees
-        totals.unrealized += position.unrealized(mark) - unrealized
-        totals.exposure += position.exposure(mark) - exposure
+        self._restate(position, mark, before)
         return position
+
+    def _restate(self, position: Position, mark: Price | None, before: _Standing) -> None:
+        """Move the account's totals by how much ``position`` changed since it stood at ``before``."""
+        totals = self._totals[position.account]
+        totals.realized += position.realized - before[0]
+        totals.fees += position.fees - before[1]
+        totals.unrealized += position.unrealized(mark) - before[2]
+        totals.exposure += position.exposure(mark) - before[3]
 
     def set_mark(self, symbol: str, price: Price) -> None:
         """Record the latest mark price of an instrument (usually the mid or the last trade)."""

@@ -75,6 +75,15 @@ class Link:
     def of(self, client_order_id: str) -> list[ExecutionReport]:
         return [report for report in self.reports if report.client_order_id == client_order_id]
 
+    async def take(self, quantity: int) -> tuple[str, list[ExecutionReport]]:
+        """A marketable IOC buy of ``quantity`` AAPL, once it has filled at the remote engine: its id and the
+        fills the local engine reported."""
+        ask = self.remote.market.snapshot("AAPL").best_ask
+        assert ask is not None
+        taker = self.submit(Side.BUY, quantity, ask + 10_000, time_in_force=TimeInForce.IOC)
+        await eventually(lambda: self.status(taker) is OrdStatus.FILLED)
+        return taker, [report for report in self.of(taker) if report.exec_type is ExecType.TRADE]
+
     def status(self, client_order_id: str) -> OrdStatus | None:
         order = self.engine.orders.by_client_id(client_order_id)
         return None if order is None else order.status
@@ -166,11 +175,7 @@ def test_orders_go_to_the_remote_engine_and_risk_runs_at_both_ends(registry: Plu
             assert all(report.venue == "fix" for report in link.of(resting))
 
             # A marketable order fills at the remote engine; the local engine books the fill.
-            ask = remote_market.snapshot("AAPL").best_ask
-            assert ask is not None
-            taker = link.submit(Side.BUY, 5, ask + 10_000, time_in_force=TimeInForce.IOC)
-            await eventually(lambda: link.status(taker) is OrdStatus.FILLED)
-            fills = [report for report in link.of(taker) if report.exec_type is ExecType.TRADE]
+            _, fills = await link.take(5)
             assert sum(fill.last_qty for fill in fills) == 5
             assert link.engine.position("main", "AAPL").quantity == 5
             assert link.remote.engine.position("main", "AAPL").quantity == 5

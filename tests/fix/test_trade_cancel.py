@@ -122,11 +122,7 @@ def test_an_engine_routing_through_the_fix_venue_takes_the_bust_of_its_fill(
 ) -> None:
     async def scenario() -> None:
         async with linked(registry, tmp_path) as link:
-            ask = link.remote.market.snapshot("AAPL").best_ask
-            assert ask is not None
-            taker = link.submit(Side.BUY, 5, ask + 10_000, time_in_force=TimeInForce.IOC)
-            await eventually(lambda: link.status(taker) is OrdStatus.FILLED)
-            local_fills = [r for r in link.of(taker) if r.exec_type is ExecType.TRADE]
+            taker, local_fills = await link.take(5)
             remote_order = link.remote_order(taker)
             assert remote_order is not None
             remote = link.remote.engine

@@ -39,7 +39,8 @@ MICROSECOND_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$
 CENT_PRICE = re.compile(r"^\d+\.\d{2}$")
 
 
-def _open(desktop: Desktop, qtbot: object) -> BlotterPanel:
+def open_blotter(desktop: Desktop, qtbot: object) -> BlotterPanel:
+    """The blotter panel, shown at 1500 x 420 and rendered once."""
     spec = register_panels()[0]
     panel = spec.factory(desktop.context)
     assert isinstance(panel, BlotterPanel)
@@ -103,7 +104,7 @@ def test_the_panel_plugin_registers_the_blotter() -> None:
 
 
 def test_orders_and_fills_appear_live_with_their_status(desktop: Desktop, qtbot: object) -> None:
-    panel = _open(desktop, qtbot)
+    panel = open_blotter(desktop, qtbot)
     model = panel.orders_model
     theme = desktop.context.theme
     assert model.rowCount() == 0
@@ -166,7 +167,7 @@ def test_filters_narrow_the_rows_shown(desktop: Desktop, qtbot: object) -> None:
     everything = {aapl_buy, aapl_sell, msft_buy, msft_filled, rejected}
     _settled(desktop, *everything)
     desktop.wait_for(lambda: _status(desktop, msft_filled) is OrdStatus.FILLED)
-    panel = _open(desktop, qtbot)
+    panel = open_blotter(desktop, qtbot)
     model = panel.orders_model
 
     def shown(**filters: object) -> set[str]:
@@ -203,7 +204,7 @@ def test_filters_narrow_the_rows_shown(desktop: Desktop, qtbot: object) -> None:
 def test_clicking_a_header_sorts_and_the_selection_follows_its_order(desktop: Desktop, qtbot: object) -> None:
     ids = [_resting(desktop, symbol, Side.BUY, ticks_away=away) for symbol in ("AAPL", "MSFT") for away in (3, 9, 6)]
     _settled(desktop, *ids)
-    panel = _open(desktop, qtbot)
+    panel = open_blotter(desktop, qtbot)
     model, view = panel.orders_model, panel.orders_view
     chosen = ids[4]
     view.selectRow(_row_of(model, chosen))
@@ -234,7 +235,7 @@ def test_cancel_selected_and_cancel_all(desktop: Desktop, qtbot: object) -> None
     keep, cancel = _resting(desktop, "QQQ", Side.BUY), _resting(desktop, "QQQ", Side.SELL)
     other = _resting(desktop, "SPY", Side.BUY)
     _settled(desktop, keep, cancel, other)
-    panel = _open(desktop, qtbot)
+    panel = open_blotter(desktop, qtbot)
     model = panel.orders_model
     panel.orders_view.selectRow(_row_of(model, cancel))
     qtbot.mouseClick(panel.cancel_selected_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
@@ -257,7 +258,7 @@ def test_csv_export_writes_the_rows_shown(desktop: Desktop, qtbot: object, tmp_p
     msft = _resting(desktop, "MSFT", Side.BUY)
     _settled(desktop, *aapl, filled, msft)
     desktop.wait_for(lambda: _status(desktop, filled) is OrdStatus.FILLED)
-    panel = _open(desktop, qtbot)
+    panel = open_blotter(desktop, qtbot)
     panel.set_filter(instrument="AAPL")
     desktop.frame()
 
@@ -290,12 +291,12 @@ def test_csv_export_writes_the_rows_shown(desktop: Desktop, qtbot: object, tmp_p
 
 
 def test_a_workspace_keeps_the_filters_sort_and_tab(desktop: Desktop, qtbot: object) -> None:
-    panel = _open(desktop, qtbot)
+    panel = open_blotter(desktop, qtbot)
     panel.set_filter(instrument="SPY", side=Side.SELL, status=WORKING, text="abc")
     panel.orders_model.sort(8, Qt.SortOrder.DescendingOrder)
     panel.tabs.setCurrentIndex(1)
     saved = dict(panel.save_state())
-    other = _open(desktop, qtbot)
+    other = open_blotter(desktop, qtbot)
     other.restore_state(saved)
     assert other.current_filter() == BlotterFilter("SPY", Side.SELL, WORKING, "abc")
     assert other.orders_model.sort_order == BlotterSort(8, descending=True)
@@ -382,7 +383,7 @@ def test_a_million_fills_sort_by_price() -> None:
 def test_the_blotter_has_no_widget_per_cell(desktop: Desktop, qtbot: object) -> None:
     for _ in range(40):
         _resting(desktop, "AAPL", Side.BUY)
-    panel = _open(desktop, qtbot)
+    panel = open_blotter(desktop, qtbot)
     assert panel.orders_model.rowCount() == 40
     assert not panel.orders_view.findChildren(QtWidgets.QLabel)
 

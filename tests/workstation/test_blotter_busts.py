@@ -11,24 +11,14 @@ from PySide6 import QtCore, QtGui
 from core.enums import ExecType, OrdStatus, Side, TimeInForce
 from core.orders import report_for
 from workstation.plugins import pnl
-from workstation.plugins.blotter import BlotterPanel, register_panels
 from workstation.plugins.blotter.columns import average_price_text
 from workstation.plugins.blotter.panel import EXECUTIONS_TAB
 from workstation.state.audit import Severity
 
 from .conftest import Desktop
+from .test_blotter import open_blotter
 
 Qt = QtCore.Qt
-
-
-def _open(desktop: Desktop, qtbot: object) -> BlotterPanel:
-    panel = register_panels()[0].factory(desktop.context)
-    assert isinstance(panel, BlotterPanel)
-    qtbot.addWidget(panel)  # type: ignore[attr-defined]
-    panel.resize(1500, 420)
-    panel.show()
-    desktop.frame()
-    return panel
 
 
 def _pnl_quantity(panel: pnl.PnlPanel) -> str:
@@ -54,7 +44,7 @@ def _sweep(desktop: Desktop) -> str:
 def test_the_blotter_marks_a_busted_fill_and_the_order_and_position_lose_it(
     desktop: Desktop, qtbot: object, tmp_path: Path
 ) -> None:
-    panel = _open(desktop, qtbot)
+    panel = open_blotter(desktop, qtbot)
     pnl_panel = pnl.SPEC.factory(desktop.context)
     assert isinstance(pnl_panel, pnl.PnlPanel)
     qtbot.addWidget(pnl_panel)  # type: ignore[attr-defined]

@@ -46,7 +46,7 @@ from core.events import (
     TradeTick,
 )
 from core.numbers import Nanos
-from core.orders import TERMINAL, Order, report_for
+from core.orders import TERMINAL, Order, fill_cost, report_for
 from engine.client.protocol import StrategyInfo, StrategyState
 from engine.client.risk_limits import apply_risk_limits
 from engine.fix import control
@@ -756,9 +756,7 @@ class EngineApp:
             instrument = self.instruments[order.instrument]
             filled = 0
             for report in trades.get(order.order_id, ()):
-                assert report.last_price is not None
-                cost = report.last_qty * report.last_price
-                filled += cost if report.exec_type is ExecType.TRADE else -cost
+                filled += fill_cost(report)
                 sent += 1
                 encoded = encode_execution_report(
                     report,

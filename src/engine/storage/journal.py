@@ -41,7 +41,7 @@ from core.enums import FILL_EXEC_TYPES, ExecType, Liquidity, OrderType, OrdStatu
 from core.events import ExecutionReport
 from core.instruments import Instrument
 from core.numbers import Nanos
-from core.orders import IllegalTransition, Order
+from core.orders import IllegalTransition, Order, fill_cost
 from core.portfolio import Portfolio, Position
 from engine.storage.commit_group import CommitGroup
 from engine.storage.db import StorageError
@@ -60,7 +60,6 @@ _TERMINAL_CODES = frozenset(
 _PENDING_NEW = OrdStatus.PENDING_NEW
 _REPLACED = ExecType.REPLACED
 _TRADE = ExecType.TRADE
-_TRADE_CANCEL = ExecType.TRADE_CANCEL
 _REPLAY_PAGE = 2_000
 _JOURNAL_FIELDS = tuple(c.name for c in JOURNAL.columns if c.name != "seq")
 """Columns of a journal row, in the order :func:`_order_entry` and :func:`_report_entry` build them."""
@@ -168,7 +167,7 @@ class Journal:
         if not report.exec_id:
             raise ValueError(f"execution report for order {report.order_id} has no exec_id")
         entry = _report_entry(report)
-        filled = _fill_cost(report)
+        filled = fill_cost(report)
         if self._durable:
             try:
                 with self._connection.begin():
@@ -425,19 +424,6 @@ def _apply_report(orders: dict[str, Order], report: ExecutionReport, problems: l
         order.apply(report)
     except IllegalTransition as exc:
         problems.append(f"exec {report.exec_id} on order {report.order_id}: {exc}")
-
-
-def _fill_cost(report: ExecutionReport) -> int:
-    """Price x quantity of a fill, minus that of a busted one (0 for any other report), added to the order's
-    ``filled_cost``."""
-    if report.last_price is None:
-        return 0
-    exec_type = report.exec_type
-    if exec_type is _TRADE:
-        return report.last_qty * report.last_price
-    if exec_type is _TRADE_CANCEL:
-        return -report.last_qty * report.last_price
-    return 0
 
 
 def _duplicate(order: Order) -> DuplicateOrder:

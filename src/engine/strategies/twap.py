@@ -21,7 +21,7 @@ from core.contracts import Strategy, StrategyContext, StrategySpec, TopOfBook
 from core.enums import ExecType, OrdStatus, Side
 from core.events import ExecutionReport
 from core.numbers import NANOS_PER_MILLI, NANOS_PER_SECOND, Nanos, Price, Quantity
-from core.orders import TERMINAL
+from core.orders import TERMINAL, fill_cost
 from core.params import Param, ParamError, ParamValue, resolve_params
 
 NAME = "twap"
@@ -141,14 +141,12 @@ class Twap(Strategy):
         working child."""
         if report.exec_type is ExecType.TRADE:
             self.filled += report.last_qty
-            if report.last_price is not None:
-                self.filled_cost += report.last_qty * report.last_price
+            self.filled_cost += fill_cost(report)
             if self.done:
                 self.ctx.log(f"done: {self.filled} {self.symbol} {self.side.name.lower()}")
         elif report.exec_type is ExecType.TRADE_CANCEL:
             self.filled -= report.last_qty
-            if report.last_price is not None:
-                self.filled_cost -= report.last_qty * report.last_price
+            self.filled_cost += fill_cost(report)
             self.ctx.log(f"fill {report.ref_exec_id} busted: {self.filled} of {self.quantity} now filled")
         if report.client_order_id == self._child:
             self._apply(report)

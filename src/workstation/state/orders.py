@@ -21,6 +21,7 @@ from core.commands import SubmitOrder
 from core.enums import ExecType, Liquidity, OrderType, OrdStatus, Side
 from core.events import ExecutionReport
 from core.numbers import Nanos, Price, Quantity
+from core.orders import fill_cost
 
 NO_PRICE = -1
 """The price column's value for an order without a limit price (a market order)."""
@@ -230,15 +231,9 @@ class OrderTable(_CodedTable):
             self.version += 1
 
     def _add_fill_cost(self, row: int, report: ExecutionReport) -> None:
-        if report.last_price is None:
-            return
-        if report.exec_type is ExecType.TRADE:
-            cost = report.last_price * report.last_qty
-        elif report.exec_type is ExecType.TRADE_CANCEL:
-            cost = -report.last_price * report.last_qty
-        else:
-            return
-        self.columns.set(row, "filled_cost", self.columns.get(row, "filled_cost") + cost)
+        cost = fill_cost(report)
+        if cost:
+            self.columns.set(row, "filled_cost", self.columns.get(row, "filled_cost") + cost)
 
     def _write(
         self, row: int, ts_ns: Nanos, side: Side, order_type: OrderType, price: Price | None, quantity: Quantity,
